@@ -1,0 +1,58 @@
+# The two commands: `make run` and `make test`. Both set everything up first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= sample_data
+OUT ?= artifacts/run
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint format unit component acceptance coverage sample-data benchmarks lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the pinned lock file
+
+run: setup  ## the main job on sample_data/ (override DATA=... OUT=...)
+	$(BIN)/stockout-sk run --data $(DATA) --out $(OUT)
+
+test: setup lint  ## the whole suite: lint, unit, component, acceptance, with coverage
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:artifacts/coverage.xml \
+		--junitxml=artifacts/junit.xml $(PYTEST_ARGS)
+
+lint: setup  ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: setup  ## unit tests only
+	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
+
+component: setup  ## component tests only
+	$(BIN)/python -m pytest -m component $(PYTEST_ARGS)
+
+acceptance: setup  ## acceptance tests only
+	$(BIN)/python -m pytest -m acceptance $(PYTEST_ARGS)
+
+sample-data: setup  ## regenerate sample_data/ deterministically
+	$(BIN)/stockout-sk synth --out sample_data --branches 6 --items 40 --days 240 --seed 7 --messy
+
+benchmarks: setup  ## run the benchmark scripts (not part of make test)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lock: setup  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
+
+clean:  ## remove the venv and generated artifacts
+	rm -rf $(VENV) artifacts mlruns mlflow.db .pytest_cache .ruff_cache .coverage

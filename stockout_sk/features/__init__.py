@@ -1,0 +1,1 @@
+"""Feature transformers: every piece of feature logic lives inside the model pipeline."""
