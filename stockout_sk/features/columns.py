@@ -1,0 +1,115 @@
+"""The column container passed between feature steps.
+
+The feature transformers take a DataFrame of raw rows. Between themselves they pass a
+:class:`Columns` — an ordered ``dict`` of equal-length numpy arrays — because building a pandas
+DataFrame per step costs more than all the feature arithmetic of a single-row request. It is a plain
+mapping, so ``pd.DataFrame(columns)`` makes a frame of it, and with
+``set_output(transform="pandas")`` scikit-learn turns every step's output into a DataFrame named by
+``get_feature_names_out``. Every step accepts either container.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class Columns(dict):
+    """Ordered mapping of column name → 1-D numpy array, all of one length.
+
+    Attributes
+    ----------
+    index : pd.Index or None
+        The row index of the DataFrame the rows came from, kept for ``to_frame``.
+    """
+
+    def __init__(self, data=(), *, index: pd.Index | None = None) -> None:
+        super().__init__(data)
+        self.index = index
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in order (like ``DataFrame.columns``)."""
+        return list(self.keys())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``, so row-count helpers work on it as on a frame."""
+        first = next(iter(self.values()), None)
+        return (0 if first is None else len(first), len(self))
+
+    def to_frame(self) -> pd.DataFrame:
+        """A pandas DataFrame of the columns (with the original index when known)."""
+        index = self.index if self.index is not None and len(self.index) == self.shape[0] else None
+        return pd.DataFrame(dict(self), index=index, copy=False)
+
+
+def is_frame_like(X) -> bool:
+    """A DataFrame or a :class:`Columns`."""
+    return isinstance(X, pd.DataFrame | Columns)
+
+
+def column(X, name: str) -> np.ndarray:
+    """Column ``name`` of a DataFrame or :class:`Columns` as a numpy array."""
+    values = X[name]
+    return values if isinstance(values, np.ndarray) else values.to_numpy()
+
+
+def column_names(X) -> list[str]:
+    """Column names of a DataFrame or :class:`Columns`."""
+    return [str(c) for c in X.columns]
+
+
+def n_rows(X) -> int:
+    """Number of rows of a DataFrame, :class:`Columns` or array."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def row_index(X) -> pd.Index | None:
+    """The row index to carry forward."""
+    return X.index if isinstance(X, pd.DataFrame | Columns) else None
+
+
+def float_column(X, name: str) -> np.ndarray:
+    """Column ``name`` as float64 (pandas NA → NaN); a clear error when it is not numeric."""
+    values = X[name]
+    try:
+        if isinstance(values, np.ndarray):
+            return values.astype(np.float64, copy=False)
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"column {name!r} must be numeric; got values like {list(values[:3])!r}"
+        ) from exc
+
+
+def check_input(X, estimator, required: tuple[str, ...]) -> None:
+    """Dataframe-only transformers: say clearly what was expected."""
+    name = type(estimator).__name__
+    if not is_frame_like(X):
+        raise TypeError(
+            f"{name} expects a pandas DataFrame of raw request rows, got {type(X).__name__}; "
+            "build one with pd.DataFrame(records)"
+        )
+    names = column_names(X)
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise ValueError(f"{name}: missing required column(s) {missing}; got columns {names}")
+
+
+def check_same_columns(X, estimator):
+    """Same columns as in ``fit`` (any order: JSON objects have none); reordered to fit's."""
+    seen = [str(c) for c in estimator.feature_names_in_]
+    got = column_names(X)
+    if got == seen:
+        return X
+    if sorted(got) != sorted(seen):
+        missing = [c for c in seen if c not in got]
+        extra = [c for c in got if c not in seen]
+        raise ValueError(
+            f"{type(estimator).__name__}: the columns differ from those seen in fit: "
+            f"missing {missing}, unexpected {extra}. Send exactly the fields {seen}"
+        )
+    if isinstance(X, Columns):
+        return Columns({c: X[c] for c in seen}, index=X.index)
+    return X[seen]

@@ -1,0 +1,170 @@
+"""Feature hashing of the IDs and their crosses; the last feature step of the pipeline.
+
+IDs are high-cardinality and open-ended (new items, new branches): hashing maps any value, seen
+or not, to a fixed number of columns with scikit-learn's
+:class:`~sklearn.feature_extraction.FeatureHasher` (MurmurHash3 with a fixed seed — never Python's
+salted ``hash()``). Each token is prefixed with its group (``ItemCode=…``,
+``ItemCode×BranchID=…``) so groups share one hashed space without meaning the same.
+The output is the dense float32 model matrix: numeric columns followed by the hashed columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.utils.validation import check_is_fitted
+
+from stockout_sk.features.calendar import to_day_numbers
+from stockout_sk.features.columns import (
+    check_input,
+    check_same_columns,
+    column,
+    float_column,
+    n_rows,
+)
+
+ID_COLUMNS: tuple[str, ...] = ("ItemCode", "BranchID", "FromBranchID", "ToBranchID")
+#: Crosses hashed as one token each; ``Month`` is taken from ``Date``.
+CROSSES: tuple[tuple[str, str], ...] = (("ItemCode", "BranchID"), ("ItemCode", "Month"))
+_DROP = ("Date",)
+
+
+class HashedIDs(TransformerMixin, BaseEstimator):
+    """Hash ID columns and crosses into ``n_features`` columns; keep numeric columns as they are.
+
+    Parameters
+    ----------
+    n_features : int, default=64
+        Width of the hashed block (shared by all groups).
+    id_columns : tuple of str, default=("ItemCode", "BranchID", "FromBranchID", "ToBranchID")
+        Columns hashed one token per row each.
+    crosses : tuple of (str, str), default=(("ItemCode", "BranchID"), ("ItemCode", "Month"))
+        Pairs hashed as one joint token; ``"Month"`` means the month of ``Date``.
+    alternate_sign : bool, default=False
+        FeatureHasher's signed hashing. Off: trees split on presence counts more easily.
+
+    Attributes
+    ----------
+    numeric_features_ : ndarray of str
+        Columns passed through as numbers (every input column but the IDs and ``Date``).
+    feature_names_in_ : ndarray of str
+    """
+
+    def __init__(
+        self,
+        *,
+        n_features: int = 64,
+        id_columns: tuple[str, ...] = ID_COLUMNS,
+        crosses: tuple[tuple[str, str], ...] = CROSSES,
+        alternate_sign: bool = False,
+    ) -> None:
+        self.n_features = n_features
+        self.id_columns = id_columns
+        self.crosses = crosses
+        self.alternate_sign = alternate_sign
+
+    def fit(self, X: pd.DataFrame, y=None) -> HashedIDs:
+        """Record the columns; the hashing itself needs no fitting."""
+        needed = {*self.id_columns, *(c for pair in self.crosses for c in pair)} - {"Month"}
+        if any(c == "Month" for pair in self.crosses for c in pair):
+            needed.add("Date")
+        check_input(X, self, tuple(sorted(needed)))
+        if isinstance(self.n_features, bool) or not isinstance(self.n_features, int | np.integer):
+            raise TypeError(f"n_features must be an int, got {self.n_features!r}")
+        if self.n_features < 1:
+            raise ValueError(f"n_features must be at least 1, got {self.n_features!r}")
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        skip = {*self.id_columns, *_DROP}
+        numeric = []
+        for name in self.feature_names_in_:
+            if name in skip:
+                continue
+            dtype = np.asarray(column(X, name)[:0]).dtype if n_rows(X) == 0 else None
+            values = column(X, name)
+            dtype = values.dtype if hasattr(values, "dtype") else dtype
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+                raise TypeError(
+                    f"HashedIDs: column {name!r} has dtype {dtype}; only numeric columns pass "
+                    "through. Hash it (add it to id_columns) or drop it upstream"
+                )
+            numeric.append(name)
+        self.numeric_features_ = np.asarray(numeric, dtype=object)
+        self._hasher = None
+        return self
+
+    def _get_hasher(self) -> FeatureHasher:
+        # Stateless and cheap; rebuilt lazily so the fitted object holds plain data only.
+        hasher = getattr(self, "_hasher", None)
+        if hasher is None:
+            hasher = FeatureHasher(
+                n_features=self.n_features,
+                input_type="string",
+                alternate_sign=self.alternate_sign,
+            )
+            self._hasher = hasher
+        return hasher
+
+    def _tokens(self, X: pd.DataFrame) -> list[list[str]]:
+        columns = {c: _as_str(column(X, c)) for c in self.id_columns}
+        needs_month = any("Month" in pair for pair in self.crosses)
+        if needs_month:
+            days = to_day_numbers(column(X, "Date"))
+            months = np.where(
+                np.isnan(days),
+                -1,
+                np.where(np.isnan(days), 0, days)
+                .astype("datetime64[D]")
+                .astype("datetime64[M]")
+                .astype(np.int64)
+                % 12
+                + 1,
+            )
+            columns["Month"] = months.astype(str)
+        for a, b in self.crosses:
+            for name in (a, b):
+                if name not in columns:
+                    columns[name] = _as_str(column(X, name))
+        groups = [np.char.add(f"{c}=", columns[c]) for c in self.id_columns]
+        groups += [
+            np.char.add(np.char.add(np.char.add(f"{a}×{b}=", columns[a]), "|"), columns[b])
+            for a, b in self.crosses
+        ]
+        return np.stack(groups, axis=1).tolist() if groups else [[] for _ in range(n_rows(X))]
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The model matrix: numeric columns then the hashed block, float32."""
+        check_is_fitted(self, "numeric_features_")
+        check_input(X, self, ())
+        X = check_same_columns(X, self)
+        rows = n_rows(X)
+        numeric = np.empty((rows, len(self.numeric_features_)), dtype=np.float32)
+        for position, name in enumerate(self.numeric_features_):
+            numeric[:, position] = float_column(X, name)
+        if rows == 0:
+            return np.empty((0, len(self.numeric_features_) + self.n_features), dtype=np.float32)
+        hashed = self._get_hasher().transform(self._tokens(X)).toarray().astype(np.float32)
+        return np.hstack([numeric, hashed])
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Numeric column names, then ``hash_0 … hash_{n_features-1}``."""
+        check_is_fitted(self, "numeric_features_")
+        hashed = [f"hash_{i}" for i in range(self.n_features)]
+        return np.asarray([*self.numeric_features_, *hashed], dtype=object)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_hasher", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _as_str(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=object).astype(str)

@@ -1,0 +1,503 @@
+"""Branch×item history aggregates as of each row's date: learned in fit, joined in transform.
+
+Like skrub's ``AggJoiner``, the auxiliary table (the daily flows from ingestion) is aggregated in
+``fit`` and joined to the rows in ``transform``. It is given through fit params —
+``pipeline.fit(X, y, history__flows=..., history__transfers=...)`` — so the estimator's
+parameters stay small and the fitted object carries only a bounded tail of compact per-key arrays:
+running sums per day (window sums are two lookups), the day of the last inflow, and the change
+points of the dominant source/destination. ``fit_transform`` computes the training rows' features
+from the whole history with the same code ``transform`` uses on the carried tail, so a training row
+and the same raw row sent alone get the same features whenever its date is inside the tail.
+
+Point in time: the features of a row dated ``t`` use flows of days ``≤ t`` only. A request dated
+after the carried history uses the latest day the model has (see :meth:`staleness_days`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from stockout_sk.features.calendar import to_day_numbers
+from stockout_sk.features.columns import (
+    Columns,
+    check_input,
+    check_same_columns,
+    column,
+    float_column,
+    n_rows,
+    row_index,
+)
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "BranchID",
+    "ItemCode",
+    "Date",
+    "CurrentQuantity",
+    "ReservedQuantity",
+    "SafetyStockLevel",
+)
+NO_PARTNER = "<none>"
+_KEY_SEP = "\x1f"
+# Composite (key, day) codes of the dominant-partner change points (day numbers < 2**24).
+_DAY_BITS = 24
+
+
+@dataclass
+class _State:
+    """History arrays; column ``j`` of a running sum covers days ``[start, start + j)``."""
+
+    start: int
+    cum_inflow: np.ndarray
+    cum_outflow: np.ndarray
+    cum_sold: np.ndarray
+    cum_inflow_days: np.ndarray
+    last_inflow_day: np.ndarray
+    truncated: bool
+
+    @property
+    def n_days(self) -> int:
+        return self.cum_sold.shape[1] - 1
+
+    @property
+    def last_day(self) -> int:
+        return self.start + self.n_days - 1
+
+
+class HistoryFeatures(TransformerMixin, BaseEstimator):
+    """Stock-movement and sales aggregates per branch×item, as of each row's ``Date``.
+
+    Parameters
+    ----------
+    windows : tuple of int, default=(7, 14, 28)
+        Trailing windows in days: inflow, outflow, net inflow and units sold over each.
+    history_days : int, default=35
+        As-of days the fitted object answers exactly; it keeps
+        ``history_days + max(windows)`` days per branch×item.
+    horizon : int, default=7
+        N, used by the projected-headroom feature (stock left after N days at the current velocity).
+    max_cover_days : float, default=365.0
+        Cap on days of cover (no sales means unbounded cover).
+
+    Attributes
+    ----------
+    keys_ : ndarray of str
+        Sorted ``BranchID␟ItemCode`` keys with carried history.
+    start_day_, last_day_ : int
+        Days since 1970-01-01 of the first and last carried day.
+    history_start_, history_end_ : pd.Timestamp
+        The same as dates; ``history_end_`` is the freshest day a request can use.
+    feature_names_in_ : ndarray of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> flows = pd.DataFrame({"BranchID": ["B1"] * 2, "ItemCode": ["I1"] * 2,
+    ...     "Date": pd.to_datetime(["2024-04-01", "2024-04-02"]), "inflow": [10.0, 0.0],
+    ...     "outflow": [0.0, 0.0], "sold": [2.0, 3.0]})
+    >>> X = pd.DataFrame({"BranchID": ["B1"], "ItemCode": ["I1"], "Date": ["2024-04-02"],
+    ...     "CurrentQuantity": [5.0], "ReservedQuantity": [0.0], "SafetyStockLevel": [4.0]})
+    >>> HistoryFeatures(windows=(7,)).fit(X, flows=flows).transform(X)["sold_7d"].tolist()
+    [5.0]
+    """
+
+    def __init__(
+        self,
+        *,
+        windows: tuple[int, ...] = (7, 14, 28),
+        history_days: int = 35,
+        horizon: int = 7,
+        max_cover_days: float = 365.0,
+    ) -> None:
+        self.windows = windows
+        self.history_days = history_days
+        self.horizon = horizon
+        self.max_cover_days = max_cover_days
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y=None,
+        *,
+        flows: pd.DataFrame | None = None,
+        transfers: pd.DataFrame | None = None,
+    ) -> HistoryFeatures:
+        """Aggregate ``flows`` and ``transfers`` into compact per-key arrays (bounded tail).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Raw rows (the six request fields; more columns pass through).
+        y : ignored
+        flows : DataFrame, optional
+            Daily flows ``BranchID, ItemCode, Date, inflow, outflow, sold`` (``ChainData.flows``).
+            Without it every key has an empty history.
+        transfers : DataFrame, optional
+            Daily movements ``Date, FromBranchID, ToBranchID, ItemCode, QuantityMoved``
+            (``ChainData.transfers``), for the dominant source and destination.
+        """
+        self._fit(X, flows, transfers)
+        return self
+
+    def fit_transform(
+        self,
+        X: pd.DataFrame,
+        y=None,
+        *,
+        flows: pd.DataFrame | None = None,
+        transfers: pd.DataFrame | None = None,
+    ) -> Columns:
+        """Fit, and compute the rows' features from the whole history given (not just the tail)."""
+        full = self._fit(X, flows, transfers)
+        return self._transform(X, full)
+
+    def _fit(self, X, flows, transfers) -> _State:
+        check_input(X, self, REQUIRED_COLUMNS)
+        self._validate_params()
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+
+        flows = _empty_flows() if flows is None else flows
+        transfers = _empty_transfers() if transfers is None else transfers
+        _check_columns(
+            flows, "flows", ("BranchID", "ItemCode", "Date", "inflow", "outflow", "sold")
+        )
+        _check_columns(
+            transfers,
+            "transfers",
+            ("Date", "FromBranchID", "ToBranchID", "ItemCode", "QuantityMoved"),
+        )
+
+        flow_keys = _join_keys(flows["BranchID"], flows["ItemCode"])
+        row_keys = _join_keys(column(X, "BranchID"), column(X, "ItemCode"))
+        self.keys_ = np.unique(np.concatenate([flow_keys, row_keys]).astype(str))
+
+        flow_days = to_day_numbers(flows["Date"])
+        row_days = to_day_numbers(column(X, "Date"))
+        known = np.concatenate([flow_days, row_days])
+        known = known[~np.isnan(known)]
+        if len(known) == 0:
+            raise ValueError(
+                "HistoryFeatures: no usable date in the rows or the flows; check the Date columns"
+            )
+        start, last = int(known.min()), int(known.max())
+        if len(flow_days) and not np.isnan(flow_days).all():
+            start = min(start, int(np.nanmin(flow_days)))
+        n_days = last - start + 1
+
+        k = np.searchsorted(self.keys_, flow_keys)
+        valid = ~np.isnan(flow_days)
+        d = flow_days[valid].astype(np.int64) - start
+        k = k[valid]
+
+        def dense(column: str) -> np.ndarray:
+            daily = np.zeros((len(self.keys_), n_days), dtype=np.float64)
+            np.add.at(daily, (k, d), flows[column].to_numpy(dtype=np.float64)[valid])
+            return daily
+
+        inflow = dense("inflow")
+        had_inflow = inflow > 0
+        day_grid = np.where(had_inflow, np.arange(n_days)[None, :] + start, -1)
+        full = _State(
+            start=start,
+            cum_inflow=_running_sum(inflow),
+            cum_outflow=_running_sum(dense("outflow")),
+            cum_sold=_running_sum(dense("sold")),
+            cum_inflow_days=_running_sum(had_inflow.astype(np.float64)),
+            last_inflow_day=np.maximum.accumulate(day_grid, axis=1).astype(np.int32),
+            truncated=False,
+        )
+        self._fit_partners(transfers)
+        self._keep_tail(full)
+        return full
+
+    def _fit_partners(self, transfers: pd.DataFrame) -> None:
+        """Change points of the dominant source (into b) and destination (out of b) per key.
+
+        The dominant partner as of day t is the one with the largest cumulative quantity moved up
+        to t (earliest to reach it wins ties). Cumulative totals only grow, so it changes only on
+        days when the partner moving that day reaches the running maximum.
+        """
+        days = to_day_numbers(transfers["Date"])
+        qty = transfers["QuantityMoved"].to_numpy(dtype=np.float64)
+        frame = pd.DataFrame(
+            {
+                "day": days,
+                "from": transfers["FromBranchID"].astype(str).to_numpy(),
+                "to": transfers["ToBranchID"].astype(str).to_numpy(),
+                "item": transfers["ItemCode"].astype(str).to_numpy(),
+                "qty": qty,
+            }
+        ).dropna(subset=["day"])
+        for side, partner, attr in (("to", "from", "dominant_from"), ("from", "to", "dominant_to")):
+            keys = _join_keys(frame[side], frame["item"])
+            k = np.searchsorted(self.keys_, keys)
+            k = np.clip(k, 0, max(len(self.keys_) - 1, 0))
+            known = (self.keys_[k] == keys) if len(self.keys_) else np.zeros(len(keys), bool)
+            part = pd.DataFrame(
+                {
+                    "k": k[known],
+                    "day": frame["day"].to_numpy()[known].astype(np.int64),
+                    "partner": frame[partner].to_numpy()[known],
+                    "qty": frame["qty"].to_numpy()[known],
+                }
+            )
+            part = part.groupby(["k", "day", "partner"], sort=True, as_index=False)["qty"].sum()
+            part["cum"] = part.groupby(["k", "partner"], sort=False)["qty"].cumsum()
+            # Per key and day: the partner with the largest running total after that day.
+            part = part.sort_values(
+                ["k", "day", "cum"], ascending=[True, True, False], kind="stable"
+            )
+            daily = part.drop_duplicates(["k", "day"], keep="first").reset_index(drop=True)
+            before = daily.groupby("k", sort=False)["cum"].cummax()
+            before = before.groupby(daily["k"], sort=False).shift(1).fillna(-np.inf)
+            # It leads from that day on only if it beats every earlier total (earliest wins ties).
+            leader = daily[daily["cum"].to_numpy() > before.to_numpy()]
+            changed = (leader["k"] != leader["k"].shift()) | (
+                leader["partner"] != leader["partner"].shift()
+            )
+            leader = leader[changed.to_numpy()]
+            code = (leader["k"].to_numpy(np.int64) << _DAY_BITS) + leader["day"].to_numpy(np.int64)
+            setattr(self, f"{attr}_index_", code)
+            setattr(self, f"{attr}_ids_", leader["partner"].to_numpy().astype(str))
+
+    def _keep_tail(self, full: _State) -> None:
+        """Keep ``history_days + max(windows)`` days of the state as fitted attributes."""
+        keep = min(self.history_days + max(self.windows), full.n_days)
+        first = full.n_days - keep  # column offset of the tail's first day
+        base_cols = slice(first, full.n_days + 1)
+
+        def tail(cum: np.ndarray) -> np.ndarray:
+            # Relative to the tail's start keeps the float32 values small and exact.
+            part = cum[:, base_cols]
+            return (part - part[:, :1]).astype(np.float32)
+
+        self.start_day_ = full.start + first
+        self.last_day_ = full.last_day
+        self.cum_inflow_ = tail(full.cum_inflow)
+        self.cum_outflow_ = tail(full.cum_outflow)
+        self.cum_sold_ = tail(full.cum_sold)
+        self.cum_inflow_days_ = tail(full.cum_inflow_days)
+        self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
+        self.history_start_ = pd.Timestamp(np.datetime64(self.start_day_, "D"))
+        self.history_end_ = pd.Timestamp(np.datetime64(self.last_day_, "D"))
+        tail_start = self.start_day_
+        for attr in ("dominant_from", "dominant_to"):
+            code = getattr(self, f"{attr}_index_")
+            ids = getattr(self, f"{attr}_ids_")
+            day = code & ((1 << _DAY_BITS) - 1)
+            key = code >> _DAY_BITS
+            next_key = np.append(key[1:], -1)
+            next_day = np.append(day[1:], np.iinfo(np.int64).max)
+            # Before the tail only the last change point of each key matters.
+            keep_mask = (day >= tail_start) | (next_key != key) | (next_day >= tail_start)
+            setattr(self, f"{attr}_index_", code[keep_mask])
+            setattr(self, f"{attr}_ids_", ids[keep_mask])
+
+    def _state(self) -> _State:
+        return _State(
+            start=self.start_day_,
+            cum_inflow=self.cum_inflow_,
+            cum_outflow=self.cum_outflow_,
+            cum_sold=self.cum_sold_,
+            cum_inflow_days=self.cum_inflow_days_,
+            last_inflow_day=self.last_inflow_day_,
+            truncated=True,
+        )
+
+    def _validate_params(self) -> None:
+        windows = tuple(self.windows)
+        if not windows or any(
+            isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1 for w in windows
+        ):
+            raise ValueError(f"windows must be positive whole days, got {self.windows!r}")
+        for name in ("history_days", "horizon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number of days, got {value!r}")
+        if not self.max_cover_days > 0:
+            raise ValueError(f"max_cover_days must be positive, got {self.max_cover_days!r}")
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X: pd.DataFrame) -> Columns:
+        """Append the history features of each row as of its ``Date``.
+
+        Returns a :class:`~stockout_sk.features.columns.Columns` (a DataFrame under
+        ``set_output(transform="pandas")``).
+        """
+        check_is_fitted(self)
+        check_input(X, self, REQUIRED_COLUMNS)
+        X = check_same_columns(X, self)
+        return self._transform(X, self._state())
+
+    def _transform(self, X: pd.DataFrame, state: _State) -> pd.DataFrame:
+        n = n_rows(X)
+        keys = _join_keys(column(X, "BranchID"), column(X, "ItemCode"))
+        if len(self.keys_):
+            k = np.searchsorted(self.keys_, keys)
+            k = np.clip(k, 0, len(self.keys_) - 1)
+            known = self.keys_[k] == keys
+        else:
+            k, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        days = to_day_numbers(column(X, "Date"))
+        has_day = ~np.isnan(days)
+        # A request after the carried history uses the latest day the model has.
+        t = np.minimum(np.where(has_day, days, state.start), state.last_day).astype(np.int64)
+        j = t - state.start  # column of day t
+        in_range = has_day & (j >= 0)
+        j_safe = np.clip(j, 0, state.n_days - 1)
+
+        out = Columns(
+            {name: column(X, name) for name in self.feature_names_in_}, index=row_index(X)
+        )
+        quantity = float_column(X, "CurrentQuantity")
+        reserved = float_column(X, "ReservedQuantity")
+        safety = float_column(X, "SafetyStockLevel")
+
+        def window_sum(cum: np.ndarray, w: int) -> np.ndarray:
+            hi = j_safe + 1
+            lo = hi - w
+            exact = lo >= 0
+            lo = np.clip(lo, 0, None)
+            value = cum[k, hi] - cum[k, lo]
+            value = np.where(known, value, 0.0)  # an unseen key has no recorded flows
+            if state.truncated:
+                value = np.where(exact, value, np.nan)
+            return np.where(in_range, value, np.nan)
+
+        for w in self.windows:
+            inflow = window_sum(state.cum_inflow, w)
+            outflow = window_sum(state.cum_outflow, w)
+            out[f"inflow_{w}d"] = inflow
+            out[f"outflow_{w}d"] = outflow
+            out[f"net_inflow_{w}d"] = inflow - outflow
+            out[f"sold_{w}d"] = window_sum(state.cum_sold, w)
+
+        long_w, short_w = max(self.windows), min(self.windows)
+        velocity = out[f"sold_{long_w}d"] / long_w
+        velocity_short = out[f"sold_{short_w}d"] / short_w
+        available = quantity - reserved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.where(velocity > 0, available / velocity, self.max_cover_days)
+        cover = np.where(np.isnan(velocity), np.nan, np.clip(cover, 0, self.max_cover_days))
+        scale = np.maximum(safety, 1.0)
+        projected = available - self.horizon * np.fmax(velocity, velocity_short) - safety
+
+        last_inflow = state.last_inflow_day[k, j_safe].astype(np.float64)
+        since_inflow = np.where(known & in_range & (last_inflow >= 0), t - last_inflow, np.nan)
+        out["velocity"] = velocity
+        out["velocity_short"] = velocity_short
+        out["available"] = available
+        out["headroom"] = available - safety
+        out["headroom_ratio"] = (available - safety) / scale
+        out["days_of_cover"] = cover
+        out["projected_headroom"] = projected
+        out["projected_headroom_ratio"] = projected / scale
+        out["days_since_inflow"] = since_inflow
+        out[f"inflow_days_{long_w}d"] = window_sum(state.cum_inflow_days, long_w)
+        out["FromBranchID"] = self._partner("dominant_from", k, known, t, in_range)
+        out["ToBranchID"] = self._partner("dominant_to", k, known, t, in_range)
+        return out
+
+    def _partner(self, attr, k, known, t, in_range) -> np.ndarray:
+        code = getattr(self, f"{attr}_index_")
+        ids = getattr(self, f"{attr}_ids_")
+        result = np.full(len(k), NO_PARTNER, dtype=object)
+        if len(code) == 0:
+            return result
+        query = (k.astype(np.int64) << _DAY_BITS) + t
+        pos = np.searchsorted(code, query, side="right") - 1
+        pos_safe = np.clip(pos, 0, len(code) - 1)
+        hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
+        result[hit] = ids[pos_safe[hit]]
+        return result
+
+    def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
+        """Days between each row's date and the freshest carried history (0 when not stale)."""
+        check_is_fitted(self)
+        days = to_day_numbers(column(X, "Date"))
+        return np.clip(days - self.last_day_, 0, None)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Input columns, then the history features."""
+        check_is_fitted(self)
+        long_w = max(self.windows)
+        names = list(self.feature_names_in_)
+        for w in self.windows:
+            names += [f"inflow_{w}d", f"outflow_{w}d", f"net_inflow_{w}d", f"sold_{w}d"]
+        names += [
+            "velocity",
+            "velocity_short",
+            "available",
+            "headroom",
+            "headroom_ratio",
+            "days_of_cover",
+            "projected_headroom",
+            "projected_headroom_ratio",
+            "days_since_inflow",
+            f"inflow_days_{long_w}d",
+            "FromBranchID",
+            "ToBranchID",
+        ]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _running_sum(daily: np.ndarray) -> np.ndarray:
+    """Running sums with a leading zero column: ``out[:, j] = daily[:, :j].sum(axis=1)``."""
+    out = np.zeros((daily.shape[0], daily.shape[1] + 1), dtype=np.float64)
+    np.cumsum(daily, axis=1, out=out[:, 1:])
+    return out
+
+
+def _join_keys(branch, item) -> np.ndarray:
+    """``BranchID␟ItemCode`` keys as a fixed-width unicode array (searchsorted-friendly)."""
+    b = np.asarray(branch, dtype=object).astype(str)
+    i = np.asarray(item, dtype=object).astype(str)
+    return np.char.add(np.char.add(b, _KEY_SEP), i)
+
+
+def _check_columns(frame: pd.DataFrame, name: str, required: tuple[str, ...]) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"HistoryFeatures: {name} must be a DataFrame, got {type(frame).__name__}")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"HistoryFeatures: {name} is missing column(s) {missing}; got {list(frame.columns)}. "
+            "Pass ChainData.flows / ChainData.transfers from stockout_sk.ingest.load_chain"
+        )
+
+
+def _empty_flows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "BranchID": pd.Series([], dtype=object),
+            "ItemCode": pd.Series([], dtype=object),
+            "Date": pd.Series([], dtype="datetime64[ns]"),
+            "inflow": pd.Series([], dtype=float),
+            "outflow": pd.Series([], dtype=float),
+            "sold": pd.Series([], dtype=float),
+        }
+    )
+
+
+def _empty_transfers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Date": pd.Series([], dtype="datetime64[ns]"),
+            "FromBranchID": pd.Series([], dtype=object),
+            "ToBranchID": pd.Series([], dtype=object),
+            "ItemCode": pd.Series([], dtype=object),
+            "QuantityMoved": pd.Series([], dtype=float),
+        }
+    )

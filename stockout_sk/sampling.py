@@ -1,0 +1,103 @@
+"""Imbalance handling as an imblearn sampler step that acts only when the minority class is rare.
+
+Samplers act in ``fit`` only (imblearn semantics): at prediction time the pipeline skips this step.
+The resampled rows keep their original (time) order, so anything downstream that relies on row
+order — nothing does today, but a time-ordered validation would — stays correct.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from imblearn.base import SamplerMixin
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import BaseEstimator
+from sklearn.utils import _safe_indexing
+
+STRATEGIES = ("under", "over")
+
+
+class ConditionalSampler(SamplerMixin, BaseEstimator):
+    """Random under- or over-sampling, applied only below a minority share.
+
+    Parameters
+    ----------
+    minority_threshold : float, default=0.2
+        Resample only when the minority class is less than this share of the rows.
+    strategy : {"under", "over"}, default="under"
+        ``"under"`` drops majority rows (:class:`~imblearn.under_sampling.RandomUnderSampler`),
+        ``"over"`` repeats minority rows (:class:`~imblearn.over_sampling.RandomOverSampler`).
+    ratio : float, default=0.5
+        Minority/majority ratio after resampling (imblearn's float ``sampling_strategy``).
+    random_state : int or None, default=None
+
+    Attributes
+    ----------
+    applied_ : bool
+        Whether the last ``fit_resample`` resampled.
+    minority_share_ : float
+        Share of the minority class in the rows given to ``fit_resample``.
+    sample_indices_ : ndarray
+        Indices of the rows kept (sorted; repeated for over-sampling).
+    """
+
+    _sampling_type = "bypass"
+
+    def __init__(
+        self,
+        *,
+        minority_threshold: float = 0.2,
+        strategy: str = "under",
+        ratio: float = 0.5,
+        random_state: int | None = None,
+    ) -> None:
+        self.minority_threshold = minority_threshold
+        self.strategy = strategy
+        self.ratio = ratio
+        self.random_state = random_state
+
+    def fit_resample(self, X, y, **params):
+        """Resample ``X, y`` if the minority class is below ``minority_threshold``."""
+        self._validate()
+        y_arr = np.asarray(y)
+        if len(y_arr) != _num_rows(X):
+            raise ValueError(f"X has {_num_rows(X)} rows but y has {len(y_arr)}")
+        classes, counts = np.unique(y_arr, return_counts=True)
+        self.minority_share_ = float(counts.min() / counts.sum()) if len(counts) else 0.0
+        self.applied_ = bool(len(classes) == 2 and self.minority_share_ < self.minority_threshold)
+        target = self.ratio
+        if self.applied_ and self.minority_share_ / (1 - self.minority_share_) >= target:
+            # Already at or above the requested ratio: resampling would be a no-op or an error.
+            self.applied_ = False
+        if not self.applied_:
+            self.sample_indices_ = np.arange(len(y_arr))
+            return X, y
+        sampler_cls = RandomUnderSampler if self.strategy == "under" else RandomOverSampler
+        sampler = sampler_cls(sampling_strategy=target, random_state=self.random_state)
+        sampler.fit_resample(np.zeros((len(y_arr), 1)), y_arr)
+        indices = np.sort(sampler.sample_indices_)
+        self.sample_indices_ = indices
+        return _safe_indexing(X, indices), _safe_indexing(y, indices)
+
+    def _fit_resample(self, X, y):  # required by SamplerMixin; fit_resample does the work
+        return self.fit_resample(X, y)
+
+    def _validate(self) -> None:
+        if not 0 < self.minority_threshold <= 0.5:
+            raise ValueError(
+                f"minority_threshold must be in (0, 0.5], got {self.minority_threshold!r}"
+            )
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if not 0 < self.ratio <= 1:
+            raise ValueError(f"ratio must be in (0, 1], got {self.ratio!r}")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _num_rows(X) -> int:
+    return X.shape[0] if hasattr(X, "shape") else len(X)
