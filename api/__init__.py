@@ -1,0 +1,1 @@
+"""FastAPI app: a thin HTTP shell over stockout_sk."""

@@ -1,0 +1,1 @@
+"""Prefect flows: thin shells composing stockout_sk steps."""
