@@ -1,0 +1,326 @@
+"""``stockout-sk``: the command line of the system (also ``python -m stockout_sk``).
+
+Every command prints progress to stderr; with ``--json`` the LAST line on stdout is one JSON
+object, so scripts can read ``stockout-sk … --json | tail -n 1``. Exit status: 0 success, 1 the
+work failed (bad data, a model below the gate is not an error), 2 usage error.
+
+The CLI is the composition root: it may reach into ``flows`` (Prefect) and ``api`` (FastAPI) —
+lazily, inside the command that needs them — while the library never imports either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from stockout_sk import __version__
+
+logger = logging.getLogger("stockout_sk.cli")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+        force=True,
+    )
+    # Third-party chatter stays at WARNING unless asked for with -vv.
+    for noisy in ("mlflow", "prefect", "alembic", "httpx", "urllib3", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _model_config(args: argparse.Namespace):
+    from stockout_sk.config import ModelConfig
+
+    overrides = {"horizon": getattr(args, "horizon", None)}
+    if getattr(args, "n_estimators", None):
+        overrides["n_estimators"] = args.n_estimators
+    if getattr(args, "checkpoint_dir", None):
+        overrides["checkpoint_dir"] = str(args.checkpoint_dir)
+    return ModelConfig().with_overrides(**overrides)
+
+
+def _load(data: Path, out: Path | None, chunksize: int):
+    from stockout_sk.ingest import load_chain
+
+    started = time.perf_counter()
+    chain = load_chain(data, out_dir=out, chunksize=chunksize)
+    _say(chain.report.format())
+    _say(f"ingested {data} in {time.perf_counter() - started:.1f}s")
+    return chain
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_synth(args: argparse.Namespace) -> int:
+    from stockout_sk.synth import generate_chain
+
+    started = time.perf_counter()
+    summary = generate_chain(
+        args.out,
+        branches=args.branches,
+        items=args.items,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        messy=args.messy,
+    )
+    _say(f"wrote a simulated chain to {args.out} in {time.perf_counter() - started:.1f}s")
+    payload = summary.to_dict() if hasattr(summary, "to_dict") else dict(vars(summary))
+    if args.json:
+        _emit_json(payload)
+    else:
+        for key, value in payload.items():
+            _say(f"  {key}: {value}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from stockout_sk.ingest import load_chain
+
+    chain = load_chain(args.data, out_dir=args.out, chunksize=args.chunksize)
+    report = chain.report
+    print(report.format())
+    if args.out:
+        print(f"\nrejects and validation_report.json written under {args.out}")
+    if args.json:
+        _emit_json(report.to_dict())
+    return 0 if report.ok else 1
+
+
+def cmd_build_dataset(args: argparse.Namespace) -> int:
+    from stockout_sk.labels import build_dataset
+
+    chain = _load(args.data, args.rejects, args.chunksize)
+    dataset = build_dataset(chain, horizon=args.horizon)
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        dataset.frame.to_parquet(out, index=False)
+    elif out.suffix.lower() == ".csv":
+        frame = dataset.frame.assign(Date=dataset.frame["Date"].dt.strftime("%Y-%m-%d"))
+        frame.to_csv(out, index=False)
+    else:
+        raise ValueError(f"--out must end in .csv or .parquet, got {str(out)!r}")
+    report = dataset.report
+    _say(
+        f"wrote {report['rows']:,} labelled rows ({report['keys']:,} branch×item keys, as-of "
+        f"{report['first_asof']}..{report['last_asof']}, horizon {report['horizon']}) to {out}; "
+        f"positive rate {report['positive_rate']:.3f}"
+    )
+    if report["negative_stock_cells"]:
+        _say(
+            f"data quality: {report['negative_stock_cells']} key-days reconstructed below zero "
+            f"({report['negative_stock_keys']} keys), clipped at 0"
+        )
+    if args.json:
+        _emit_json(report)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from stockout_sk.training import train_and_evaluate
+
+    chain = _load(args.data, None, args.chunksize)
+    config = _model_config(args)
+    out = args.out
+    result = train_and_evaluate(chain, config, out_dir=out)
+    payload = result.to_dict()
+    print(_metrics_table(payload))
+    if out:
+        print(f"\nplots and summary written to {out}")
+    if args.json:
+        _emit_json(payload)
+    return 0
+
+
+def _metrics_table(payload: dict[str, Any]) -> str:
+    keys = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
+    rows = {"model": payload["model"], **payload["baselines"]}
+    lines = [f"{'':10s}" + "".join(f"{k:>10s}" for k in keys)]
+    for name, metrics in rows.items():
+        cells = "".join(
+            f"{metrics[k]:>10.3f}" if metrics.get(k) is not None else f"{'n/a':>10s}" for k in keys
+        )
+        lines.append(f"{name:10s}{cells}")
+    lines.append(
+        f"threshold {payload['model']['threshold']:.4f}; rows train {payload['rows']['train']:,}"
+        f" / holdout {payload['rows']['holdout']:,}; positive rate {payload['positive_rate']:.3f}"
+    )
+    return "\n".join(lines)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from flows.run_pipeline import run_pipeline_cli
+
+    summary = run_pipeline_cli(
+        data_dir=args.data,
+        horizon=args.horizon,
+        min_f1=args.min_f1,
+        out_dir=args.out,
+    )
+    _say(
+        f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
+        f"({summary['reason']}); aliases {summary['aliases']}"
+    )
+    if args.json:
+        _emit_json(summary)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: ingest → validate → dataset → train → evaluate → register → promote."""
+    return cmd_train(args)
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from stockout_sk import registry
+    from stockout_sk.config import load_settings
+
+    settings = load_settings()
+    registry.configure_tracking(settings)
+    if args.action == "show":
+        payload = registry.show(settings)
+    elif args.action == "promote":
+        if args.version is None:
+            raise SystemExit("stockout-sk registry promote: give the VERSION to promote")
+        payload = registry.promote(settings, str(args.version), reason=args.reason)
+    else:
+        payload = registry.rollback(settings, reason=args.reason)
+    print(json.dumps(payload, indent=2, default=str))
+    if args.json:
+        _emit_json(payload)
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="stockout-sk",
+        description=(
+            "Predict which items at which branches will fall below their safety stock in the "
+            "next N days: ingest six CSV exports, train and register a model, serve it, watch it."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=1, help="more log output (-vv for debug)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors on stderr"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    def data_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data", type=Path, required=True, help="directory holding the six CSV exports"
+        )
+        p.add_argument(
+            "--chunksize", type=int, default=100_000, help="rows per CSV chunk (default 100000)"
+        )
+
+    def json_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+
+    def horizon_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--horizon", type=int, default=7, help="N, days ahead (default 7)")
+
+    p = add("synth", cmd_synth, "write a simulated chain (the six CSVs) to a directory")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--branches", type=int, default=10)
+    p.add_argument("--items", type=int, default=200)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--start", default="2024-01-01", help="first simulated day (ISO)")
+    p.add_argument(
+        "--messy", action="store_true", help="inject real-export quirks and a few bad rows"
+    )
+    json_arg(p)
+
+    p = add("validate", cmd_validate, "check the six CSVs and print the per-file report")
+    data_arg(p)
+    p.add_argument("--out", type=Path, help="write rejects/<file>.csv and the report here")
+    json_arg(p)
+
+    p = add("build-dataset", cmd_build_dataset, "write the labelled point-in-time table")
+    data_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--rejects", type=Path, help="also write rejects/ and the report here")
+    horizon_arg(p)
+    json_arg(p)
+
+    p = add(
+        "evaluate",
+        cmd_evaluate,
+        "fit on the training window and score the purged holdout (no registry)",
+    )
+    data_arg(p)
+    horizon_arg(p)
+    p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
+    p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
+    p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
+    json_arg(p)
+
+    for name, func, text in (
+        ("train", cmd_train, "run the Prefect flow: train, evaluate, register, promote"),
+        ("run", cmd_run, "the main job (make run): the whole flow on a data directory"),
+    ):
+        p = add(name, func, text)
+        data_arg(p)
+        horizon_arg(p)
+        p.add_argument(
+            "--min-f1", type=float, default=None, help="promotion gate on holdout F1 (0.7)"
+        )
+        p.add_argument(
+            "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
+        )
+        json_arg(p)
+
+    p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")
+    p.add_argument("action", choices=("show", "promote", "rollback"))
+    p.add_argument("version", nargs="?", help="version to promote")
+    p.add_argument("--reason", default="manual", help="recorded on the version")
+    json_arg(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stockout-sk`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(0 if args.quiet else args.verbose)
+    from stockout_sk.ingest import DataContractError
+
+    try:
+        return int(args.func(args) or 0)
+    except DataContractError as exc:
+        _say(f"error: {exc}")
+        return 1
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        logger.debug("command failed", exc_info=True)
+        _say(f"error: {exc}")
+        return 1
