@@ -1,0 +1,318 @@
+"""Unit tests of stockout_sk.ingest building blocks and stockout_sk.schemas (no CSV files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockout_sk import ingest
+from stockout_sk.ingest import (
+    DataContractError,
+    FileReport,
+    Finding,
+    ValidationReport,
+    load_chain,
+)
+from stockout_sk.schemas import SCHEMAS, FileSchema
+
+pytestmark = pytest.mark.unit
+
+
+# --- schemas ------------------------------------------------------------------------------------
+DESIGN_COLUMNS = {
+    "stock_movement.csv": "MovementID, Date, FromBranchID, FromBranchName, ToBranchID, "
+    "ToBranchName, ItemCode, ItemName, QuantityMoved",
+    "stock_current.csv": "BranchID, BranchName, ItemCode, ItemName, CurrentQuantity, "
+    "ReservedQuantity, SafetyStockLevel, LastUpdatedAt",
+    "sales_transactions.csv": "Date, BranchID, BranchName, InvoiceNumber, ItemCode, ItemName, "
+    "QuantitySold",
+    "item_master.csv": "ItemCode, ArabicName, EnglishName, BrandOnBox",
+    "employees.csv": "EmployeeID, FullName, Department, BranchID",
+    "branches.csv": "BranchID, BranchName, OpeningDate",
+}
+
+
+def test_schemas_columns_are_exactly_the_design_contract():
+    by_file = {s.filename: s for s in SCHEMAS.values()}
+    assert set(by_file) == set(DESIGN_COLUMNS)
+    for filename, columns in DESIGN_COLUMNS.items():
+        assert by_file[filename].columns == tuple(c.strip() for c in columns.split(","))
+        assert SCHEMAS[filename.removesuffix(".csv")] is by_file[filename]
+
+
+def test_schema_roles():
+    mv = SCHEMAS["stock_movement"]
+    assert mv.optional == ("FromBranchName", "ToBranchName", "ItemName")
+    assert set(mv.required) == {
+        "MovementID",
+        "Date",
+        "FromBranchID",
+        "ToBranchID",
+        "ItemCode",
+        "QuantityMoved",
+    }
+    assert mv.quantity_columns == ("QuantityMoved",)
+    assert mv.date_columns == ("Date",)
+    assert "MovementID" in mv.id_columns
+    assert "ItemCode" in mv.id_columns
+    sc = SCHEMAS["stock_current"]
+    assert set(sc.quantity_columns) <= set(sc.required)
+    assert "LastUpdatedAt" in sc.value_required
+    assert sc.key == ("BranchID", "ItemCode")
+    assert set(SCHEMAS["sales_transactions"].optional) == {
+        "BranchName",
+        "InvoiceNumber",
+        "ItemName",
+    }
+    for schema in SCHEMAS.values():
+        # Names are never required; every column is typed exactly once.
+        assert not any(c.endswith("Name") for c in schema.required)
+        assert not set(schema.id_columns) & set(schema.quantity_columns)
+        assert not set(schema.date_columns) & set(schema.text_columns)
+
+
+def test_schema_rejects_typos_at_definition():
+    with pytest.raises(ValueError, match="Qty"):
+        FileSchema(name="x", filename="x.csv", columns=("A",), required=("A",), key=("Qty",))
+    with pytest.raises(ValueError, match="subset"):
+        FileSchema(name="x", filename="x.csv", columns=("A", "B"), required=("A",), nullable=("B",))
+
+
+def test_schema_is_frozen():
+    with pytest.raises(AttributeError):
+        SCHEMAS["branches"].filename = "other.csv"  # type: ignore[misc]
+
+
+# --- quantities ---------------------------------------------------------------------------------
+def test_parse_quantities_lenient_but_not_ambiguous():
+    raw = pd.Series(
+        [" 12 ", "3.5", "1,234", "-1,234.5", "1,5", "12,34", "abc", "", "  ", "inf", "1e3", "-2"],
+        dtype="str",
+    )
+    values, status = ingest._parse_quantities(raw)
+    ok, missing, bad, thousands = (
+        ingest._QTY_OK,
+        ingest._QTY_MISSING,
+        ingest._QTY_NON_NUMERIC,
+        ingest._QTY_THOUSANDS,
+    )
+    assert status.tolist() == [
+        ok,
+        ok,
+        thousands,
+        thousands,
+        bad,
+        bad,
+        bad,
+        missing,
+        missing,
+        bad,
+        ok,
+        ok,
+    ]
+    expected = [12.0, 3.5, 1234.0, -1234.5, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, 1e3, -2]
+    np.testing.assert_array_equal(values, np.array(expected))
+    assert values.dtype == np.float64
+
+
+# --- duplicate detection ------------------------------------------------------------------------
+def test_seen_keys_across_and_within_chunks():
+    seen = ingest._SeenKeys()
+    keys1 = pd.util.hash_array(np.array(["M1", "M2", "M1"], dtype=object))
+    content1 = np.array([1, 2, 1], dtype=np.uint64)
+    dup, conflicting = seen.mark(keys1, content1)
+    assert dup.tolist() == [False, False, True]
+    assert conflicting == 0
+    keys2 = pd.util.hash_array(np.array(["M3", "M2", "M2", "M4"], dtype=object))
+    content2 = np.array([3, 2, 99, 4], dtype=np.uint64)
+    dup, conflicting = seen.mark(keys2, content2)
+    assert dup.tolist() == [False, True, True, False]
+    assert conflicting == 1  # the M2 copy with content 99 differs from the kept copy
+    assert len(seen._keys) == 4
+    assert np.all(np.diff(seen._keys.astype(np.float64)) >= 0)
+    assert seen.mark(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64))[1] == 0
+
+
+# --- aggregation --------------------------------------------------------------------------------
+def test_aggregator_equals_one_shot_groupby_and_stays_bounded():
+    rng = np.random.default_rng(0)
+    n = 2_000
+    frame = pd.DataFrame(
+        {
+            "BranchID": pd.Series(rng.choice(["001", "002", "WH"], n), dtype="str"),
+            "ItemCode": pd.Series(rng.choice(["A", "B"], n), dtype="str"),
+            "Date": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 5, n), "D"),
+            "sold": rng.integers(0, 9, n).astype(np.float64),
+        }
+    )
+    agg = ingest._Aggregator(
+        ["BranchID", "ItemCode", "Date"], ["sold"], ingest._SOLD_DTYPES, min_rows=10
+    )
+    peak = 0
+    for start in range(0, n, 37):
+        agg.add(frame.iloc[start : start + 37])
+        peak = max(peak, agg._rows)
+    got = agg.result().sort_values(["BranchID", "ItemCode", "Date"], ignore_index=True)
+    expected = (
+        frame.groupby(["BranchID", "ItemCode", "Date"], as_index=False)["sold"]
+        .sum()
+        .sort_values(["BranchID", "ItemCode", "Date"], ignore_index=True)
+    )
+    pd.testing.assert_frame_equal(got, expected.astype(ingest._SOLD_DTYPES))
+    distinct = len(expected)  # 3 × 2 × 5 = 30 keys
+    assert peak <= 2 * distinct + 37 + 10
+
+
+def test_aggregator_empty_has_contract_dtypes():
+    agg = ingest._Aggregator(["a"], ["sold"], ingest._SOLD_DTYPES, min_rows=1)
+    out = agg.result()
+    assert len(out) == 0
+    assert list(out.columns) == ["BranchID", "ItemCode", "Date", "sold"]
+    assert [str(t) for t in out.dtypes] == ["str", "str", "datetime64[ns]", "float64"]
+
+
+def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
+    d1, d2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")
+    transfers = pd.DataFrame(
+        {
+            "Date": [d1, d1, d2],
+            "FromBranchID": ["WH", "001", "001"],
+            "ToBranchID": ["001", "002", "002"],
+            "ItemCode": ["X", "X", "Y"],
+            "QuantityMoved": [10.0, 4.0, 0.0],
+        }
+    ).astype(ingest._TRANSFER_DTYPES)
+    sold = pd.DataFrame(
+        {"BranchID": ["001"], "ItemCode": ["X"], "Date": [d1], "sold": [3.0]}
+    ).astype(ingest._SOLD_DTYPES)
+    flows = ingest._build_flows(transfers, sold)
+    assert list(flows.columns) == ["BranchID", "ItemCode", "Date", "inflow", "outflow", "sold"]
+    assert flows.to_dict("records") == [
+        {
+            "BranchID": "001",
+            "ItemCode": "X",
+            "Date": d1,
+            "inflow": 10.0,
+            "outflow": 4.0,
+            "sold": 3.0,
+        },
+        {
+            "BranchID": "002",
+            "ItemCode": "X",
+            "Date": d1,
+            "inflow": 4.0,
+            "outflow": 0.0,
+            "sold": 0.0,
+        },
+        {
+            "BranchID": "WH",
+            "ItemCode": "X",
+            "Date": d1,
+            "inflow": 0.0,
+            "outflow": 10.0,
+            "sold": 0.0,
+        },
+    ]  # the zero-quantity Y movement makes no flow day
+    assert flows["Date"].dtype == np.dtype("datetime64[ns]")
+    assert str(flows["BranchID"].dtype) == "str"
+
+
+def test_build_flows_empty():
+    empty = ingest._build_flows(
+        ingest._empty_frame(ingest._TRANSFER_DTYPES), ingest._empty_frame(ingest._SOLD_DTYPES)
+    )
+    assert len(empty) == 0
+    assert list(empty.columns) == list(ingest._FLOW_DTYPES)
+
+
+# --- line numbers -------------------------------------------------------------------------------
+def test_line_numbers_skip_malformed_lines():
+    scan = ingest._FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
+    assert scan._line_numbers(0, 3).tolist() == [2, 3, 4]
+    # Lines 4 and 5 were malformed (not records): records 0, 1 sit on lines 2, 3; then 6, 7, 8.
+    scan._bad_lines = [4, 5]
+    assert scan._line_numbers(0, 5).tolist() == [2, 3, 6, 7, 8]
+    assert scan._line_numbers(3, 2).tolist() == [7, 8]
+
+
+# --- report -------------------------------------------------------------------------------------
+def _report() -> ValidationReport:
+    good = FileReport(file="branches.csv", path="/d/branches.csv", read=3, accepted=3)
+    bad = FileReport(
+        file="stock_movement.csv",
+        path="/d/stock_movement.csv",
+        read=10,
+        accepted=6,
+        rejected=4,
+        duplicates=2,
+        reasons={"duplicate MovementID": 2, "unparseable Date": 1, "missing ItemCode": 1},
+        dates={
+            "Date": {"dayfirst": True, "note": "n", "formats": {"%Y-%m-%d": 9}, "offset_dropped": 0}
+        },
+    )
+    return ValidationReport(
+        files={good.file: good, bad.file: bad},
+        findings=[Finding("external_ids", "2 external IDs", file="stock_movement.csv", count=2)],
+        history_start="2024-01-01",
+        history_end="2024-02-01",
+    )
+
+
+def test_report_ok_reconciled_and_top_reasons():
+    report = _report()
+    assert report.files["branches.csv"].ok
+    assert not report.files["stock_movement.csv"].ok
+    assert report.reconciled
+    assert not report.ok
+    assert report.files["stock_movement.csv"].top_reasons(2) == [
+        ("duplicate MovementID", 2),
+        ("missing ItemCode", 1),
+    ]
+    report.files["branches.csv"].accepted = 2
+    assert not report.reconciled
+
+
+def test_report_to_dict_is_json_and_format_is_a_table():
+    report = _report()
+    as_json = json.loads(json.dumps(report.to_dict()))
+    assert as_json["files"]["stock_movement.csv"]["rejected"] == 4
+    assert as_json["files"]["stock_movement.csv"]["dates"]["Date"]["formats"] == {"%Y-%m-%d": 9}
+    assert as_json["findings"][0]["code"] == "external_ids"
+    assert as_json["ok"] is False
+    text = report.format()
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "file",
+        "read",
+        "accepted",
+        "rejected",
+        "duplicates",
+        "top",
+        "reject",
+        "reasons",
+    ]
+    movement_line = next(line for line in lines if line.startswith("stock_movement.csv"))
+    assert movement_line.split()[1:5] == ["10", "6", "4", "2"]
+    assert "duplicate MovementID (2)" in movement_line
+    assert "history: 2024-01-01 .. 2024-02-01" in text
+    assert "[info] stock_movement.csv: 2 external IDs" in text
+
+
+# --- argument checks ----------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True, "100"])
+def test_load_chain_rejects_bad_chunksize(tmp_path, bad):
+    with pytest.raises(ValueError, match="chunksize"):
+        load_chain(tmp_path, chunksize=bad)
+
+
+def test_load_chain_missing_directory(tmp_path):
+    with pytest.raises(DataContractError, match="does not exist"):
+        load_chain(tmp_path / "nope")
+
+
+def test_data_contract_error_is_a_value_error():
+    assert issubclass(DataContractError, ValueError)
