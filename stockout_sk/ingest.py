@@ -23,6 +23,7 @@ line unless a quoted field spans several lines.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -478,18 +479,24 @@ class _FileScan:
     def open_header(self) -> None:
         """Check the file exists and its header carries the required columns; map the names."""
         fn = self.schema.filename
+        # Only the header record is read (``csv`` stops there): a broken row further down must
+        # not hide a missing column, and a huge file costs nothing here.
         try:
-            header = pd.read_csv(
-                self.path, nrows=0, dtype=str, encoding="utf-8-sig", index_col=False
-            )
-        except pd.errors.EmptyDataError as exc:
-            raise DataContractError(
-                f"{fn}: the file is empty ({self.path}); it must start with a header row "
-                f"containing at least {list(self.schema.required)!r}."
-            ) from exc
+            with self.path.open(encoding="utf-8-sig", newline="") as f:
+                header = next(csv.reader(f), [])
         except UnicodeDecodeError as exc:
             raise self._encoding_error(exc) from exc
-        self.names = [str(c).strip() for c in header.columns]
+        except csv.Error as exc:
+            raise DataContractError(
+                f"{fn}: the header row cannot be read as CSV ({exc}) in {self.path}; check its "
+                "quoting."
+            ) from exc
+        if not any(h.strip() for h in header):
+            raise DataContractError(
+                f"{fn}: the file is empty or starts with a blank line ({self.path}); it must start "
+                f"with a header row containing at least {list(self.schema.required)!r}."
+            )
+        self.names = _header_names(header)
         self.report.columns = list(self.names)
         loose = {_loose(n): n for n in reversed(self.names)}
         missing = []
@@ -625,7 +632,8 @@ class _FileScan:
         positions = [self.names.index(self.colmap[c]) for c in present]
         evidence = {c: DayfirstEvidence() for c in present}
         for chunk in self._iter_raw(usecols=positions):
-            chunk.columns = [str(c).strip() for c in chunk.columns]
+            # usecols returns the columns in file order, whatever the order asked for.
+            chunk.columns = [self.names[p] for p in sorted(positions)]
             for c in present:
                 evidence[c] = evidence[c] + dayfirst_evidence(chunk[self.colmap[c]])
         for c in present:
@@ -653,6 +661,12 @@ class _FileScan:
         """Valid rows chunk by chunk; invalid rows are rejected on the way."""
         logger.info("%s: reading %s", self.schema.filename, self.path)
         for raw in self._iter_raw():
+            if raw.shape[1] != len(self.names):
+                raise DataContractError(
+                    f"{self.schema.filename}: pandas read {raw.shape[1]} columns but the header "
+                    f"has {len(self.names)} ({self.names!r}) in {self.path}; check the header's "
+                    "quoting and delimiters."
+                )
             raw.columns = self.names
             n = len(raw)
             first = self._records
@@ -805,6 +819,21 @@ class _FileScan:
             rep.duplicates,
         )
         return rep
+
+
+def _header_names(header: list[str]) -> list[str]:
+    """Stripped header names, made unique the way pandas does (``A``, ``A.1``, …)."""
+    names: list[str] = []
+    seen: Counter[str] = Counter()
+    for i, raw in enumerate(header):
+        name = raw.strip() or f"Unnamed: {i}"
+        candidate = name
+        while candidate in seen:
+            candidate = f"{name}.{seen[name]}"
+            seen[name] += 1
+        seen[candidate] += 1
+        names.append(candidate)
+    return names
 
 
 def _loose(name: str) -> str:
