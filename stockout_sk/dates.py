@@ -239,7 +239,7 @@ def _as_string_series(values: pd.Series | Iterable[object]) -> pd.Series:
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes (``-1`` for missing) and the unique values as a plain ``str`` Series."""
+    """Codes (``-1`` for missing) and the unique values (``str`` in an object Series)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     # Object dtype on purpose: the unique values are few, and the grammar needs Python's ``re``
     # (back-references, ``\\g<name>``) which the pyarrow string backend (RE2) does not support.
@@ -569,8 +569,8 @@ def parse_date_scalar(
     Raises
     ------
     ValueError
-        If the value is missing, blank or not a date of the grammar; the message names the value and the
-        accepted forms.
+        If the value is missing, blank or not a date of the grammar; the message names the value
+        and the accepted forms.
     TypeError
         If the value is neither a string nor a date.
 

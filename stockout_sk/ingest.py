@@ -11,14 +11,15 @@ What it guarantees (see ``docs/ARCHITECTURE.md`` for the output contract):
   are rejected too; fully blank lines are not records and are only counted.
 * **Bounded memory.** Sales and movements are read in chunks and aggregated per chunk to daily
   branch×item sums; partial sums are re-aggregated whenever they double, so memory follows the
-  number of distinct keys, not of lines. Duplicate ``MovementID``\\ s are detected with sorted
-  ``uint64`` hashes, not a set of strings.
+  number of distinct keys, not of lines. Duplicate ``MovementID`` values are detected with
+  sorted ``uint64`` hashes, not a set of strings.
 * **Dates decided per column.** A cheap first pass reads only the date columns to collect the
   day/month evidence of the *whole* column (:func:`stockout_sk.dates.dayfirst_evidence`); the real
   pass then parses every chunk with that one decision.
 
 Line numbers in the rejects files are 1-based with the header on line 1; they match the physical
-line unless a quoted field spans several lines.
+line unless a quoted field spans several lines. A malformed line (wrong number of fields) is
+recorded with its line number and empty fields, since pandas does not hand its text back.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ class Finding:
 
     code: str
     message: str
-    severity: str = "info"
+    severity: Literal["info", "warning"] = "info"
     file: str | None = None
     count: int | None = None
 
