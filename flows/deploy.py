@@ -1,0 +1,128 @@
+"""Serve the ``run-pipeline`` flow on a schedule (default: every day at 05:00).
+
+This process stays in the foreground, registers a deployment with the Prefect server and runs the
+flow whenever the schedule (or a person) asks for it. It needs a Prefect server that outlives it,
+so point ``PREFECT_API_URL`` at one first::
+
+    prefect server start                                   # terminal 1 (or docker compose)
+    export PREFECT_API_URL=http://127.0.0.1:4200/api
+    python -m flows.deploy --data sample_data --cron "0 5 * * *"   # terminal 2
+
+Trigger a run now, from any shell with the same ``PREFECT_API_URL``::
+
+    prefect deployment run 'run-pipeline/stockout-daily'
+
+(``--name`` changes the part after the slash; ``--param key=value`` overrides a parameter for one
+run, e.g. ``prefect deployment run 'run-pipeline/stockout-daily' --param min_f1=0.8``.)
+The flow writes to ``MLFLOW_TRACKING_URI`` (default: SQLite in this process's working directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any
+
+from stockout_sk.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DEFAULT_DEPLOYMENT = "stockout-daily"
+DEFAULT_CRON = "0 5 * * *"
+
+
+def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The flow parameters the deployment runs with (each can be overridden per run)."""
+    return {
+        "data_dir": args.data,
+        "horizon": args.horizon,
+        "model_name": args.model_name,
+        "experiment": args.experiment,
+        "min_f1": args.min_f1,
+        "out_dir": args.out,
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options of ``python -m flows.deploy``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.deploy",
+        description="Serve the run-pipeline flow on a cron schedule against a Prefect server.",
+        epilog="Trigger a run: prefect deployment run 'run-pipeline/<name>'",
+    )
+    parser.add_argument(
+        "--name",
+        default=DEFAULT_DEPLOYMENT,
+        help=f"deployment name (default {DEFAULT_DEPLOYMENT!r})",
+    )
+    parser.add_argument(
+        "--cron",
+        default=os.environ.get("STOCKOUT_CRON", DEFAULT_CRON),
+        help=f"cron schedule (default STOCKOUT_CRON or {DEFAULT_CRON!r}: daily at 05:00)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default=None,
+        help="IANA time zone of the cron schedule (default UTC)",
+    )
+    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
+    parser.add_argument(
+        "--min-f1", type=float, default=None, help="promotion gate (default STOCKOUT_MIN_F1 or 0.7)"
+    )
+    parser.add_argument("--out", default="artifacts/run", help="local output folder")
+    parser.add_argument(
+        "--model-name",
+        default=None,
+        help=f"registered model (default STOCKOUT_MODEL_NAME or {DEFAULT_MODEL_NAME!r})",
+    )
+    parser.add_argument(
+        "--experiment",
+        default=None,
+        help=f"MLflow experiment (default STOCKOUT_EXPERIMENT or {DEFAULT_EXPERIMENT!r})",
+    )
+    parser.add_argument(
+        "--paused", action="store_true", help="register the schedule paused (runs only on demand)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Register the deployment and serve it until interrupted."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    log = logging.getLogger("flows.deploy")
+    if not os.environ.get("PREFECT_API_URL"):
+        # serve() works with the temporary server too, but the deployment disappears with this
+        # process and `prefect deployment run` from another shell cannot reach it.
+        log.warning(
+            "PREFECT_API_URL is not set: serving against a temporary local Prefect server; "
+            "`prefect deployment run` from another shell will not find it. Start a server "
+            "(`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    from prefect.schedules import Cron
+
+    from flows.run_pipeline import run_pipeline
+
+    log.info(
+        "serving 'run-pipeline/%s' on cron %r; trigger now with: prefect deployment run "
+        "'run-pipeline/%s'",
+        args.name,
+        args.cron,
+        args.name,
+    )
+    run_pipeline.serve(
+        name=args.name,
+        schedule=Cron(args.cron, timezone=args.timezone),
+        parameters=deployment_parameters(args),
+        paused=args.paused or None,
+        tags=["stockout-sk"],
+        description="Daily retrain: ingest, train, evaluate, register, promote.",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

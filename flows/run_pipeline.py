@@ -1,0 +1,382 @@
+"""The main job as a Prefect 3 flow.
+
+ingest → validate → build-dataset → train → evaluate → register → promote. Each step is a task
+that calls one library function (:mod:`stockout_sk.ingest`, :mod:`stockout_sk.training`,
+:mod:`stockout_sk.model`, :mod:`stockout_sk.registry`); the flow only wires them and reports.
+Nothing is cached by input hash (``NO_CACHE``): the inputs are DataFrames and fitted pipelines,
+expensive to hash and never worth reusing across runs.
+
+With no ``PREFECT_API_URL`` Prefect starts a temporary local server for the run (15–25 s on a busy
+machine; :func:`run` raises its start-up timeout to 90 s); with it set, runs are recorded on that
+server. MLflow goes to ``MLFLOW_TRACKING_URI`` or the embedded SQLite store in the working
+directory.
+
+Run it::
+
+    python -m flows.run_pipeline --data sample_data --out artifacts/run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from stockout_sk.config import ModelConfig, Settings, load_settings
+from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
+from stockout_sk.ingest import ChainData, load_chain
+from stockout_sk.model import FittedModel, fit_model, split_xy
+from stockout_sk.registry import (
+    LoggedTraining,
+    PromotionDecision,
+    TrackingInfo,
+    configure_tracking,
+    decide_promotion,
+    log_durations,
+    log_training,
+)
+from stockout_sk.training import Prepared, TrainingResult, evaluate_fitted, prepare
+
+__all__ = ["run", "run_pipeline"]
+
+#: Seconds Prefect may take to start its temporary local server (its default, 20 s, is too short
+#: on a loaded 2-core machine).
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 90
+SUMMARY_ARTIFACT_KEY = "run-pipeline-summary"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def ingest(data_dir: str, out_dir: str) -> ChainData:
+    """Read the six CSV exports (retried: the data folder may sit on a network share)."""
+    return load_chain(data_dir, out_dir=Path(out_dir) / "ingest")
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate(chain: ChainData) -> dict[str, Any]:
+    """Check that every input row was accepted or quarantined, and report what was rejected."""
+    log = get_run_logger()
+    report = chain.report
+    if not report.reconciled:
+        broken = {
+            f.file: {"read": f.read, "accepted": f.accepted, "rejected": f.rejected}
+            for f in report.files.values()
+            if not f.reconciled
+        }
+        raise ValueError(
+            f"ingestion lost rows: read != accepted + rejected for {broken}; this is a bug in "
+            "stockout_sk.ingest — report it with the input files"
+        )
+    log.info("validation report:\n%s", report.format())
+    rejected = sum(f.rejected for f in report.files.values())
+    if rejected:
+        log.warning("%d row(s) were quarantined; see the rejects files and the report", rejected)
+    return report.to_dict()
+
+
+@task(name="build-dataset", cache_policy=NO_CACHE)
+def build_dataset(chain: ChainData, config: ModelConfig) -> Prepared:
+    """Point-in-time labels and the purged time split."""
+    return prepare(chain, config)
+
+
+@task(name="train", cache_policy=NO_CACHE)
+def train(
+    prepared: Prepared, chain: ChainData, config: ModelConfig, checkpoint_dir: str
+) -> FittedModel:
+    """Fit the pipeline (threshold chosen on training-side validation), checkpointing LightGBM."""
+    return fit_model(prepared.train, chain, config, checkpoint_dir=checkpoint_dir)
+
+
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate(fitted: FittedModel, prepared: Prepared, out_dir: str) -> EvaluationReport:
+    """Holdout metrics of the model and both baselines; plots and summary under ``out_dir``."""
+    return evaluate_fitted(fitted, prepared, out_dir=Path(out_dir))
+
+
+@task(name="setup-tracking", cache_policy=NO_CACHE)
+def setup_tracking(settings: Settings) -> tuple[TrackingInfo, float]:
+    """Open (and on first use create) the MLflow store; runs alongside the data steps."""
+    start = time.perf_counter()
+    info = configure_tracking(settings)
+    return info, time.perf_counter() - start
+
+
+@task(name="register", cache_policy=NO_CACHE)
+def register(
+    result: TrainingResult,
+    chain_report: dict[str, Any],
+    settings: Settings,
+    data_dir: str,
+    checkpoint_dir: str,
+    timings: dict[str, float],
+) -> LoggedTraining:
+    """Log the run and register the model as a new version with alias ``staging``.
+
+    Not retried by Prefect: MLflow's REST client already retries transient HTTP errors, and a
+    whole-task retry after registration would register a second version.
+    """
+    return log_training(
+        result,
+        chain_report,
+        settings,
+        data_dir=data_dir,
+        checkpoint_dir=checkpoint_dir,
+        timings=timings,
+    )
+
+
+@task(name="promote", cache_policy=NO_CACHE)
+def promote(
+    logged: LoggedTraining, result: TrainingResult, settings: Settings
+) -> PromotionDecision:
+    """Apply the promotion gate (F1 ≥ min_f1 and not worse than production on the same rows)."""
+    X_holdout, y_holdout = split_xy(result.prepared.holdout)
+    return decide_promotion(
+        logged.version,
+        result.report.model["f1"],
+        X_holdout,
+        y_holdout,
+        settings,
+    )
+
+
+@flow(name="run-pipeline", log_prints=False)
+def run_pipeline(
+    data_dir: str = "sample_data",
+    horizon: int = 7,
+    model_name: str | None = None,
+    experiment: str | None = None,
+    min_f1: float | None = None,
+    out_dir: str = "artifacts/run",
+    model_overrides: dict[str, Any] | None = None,
+    tracking_uri: str | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
+
+    Parameters
+    ----------
+    data_dir : str
+        Folder with the six CSV files.
+    horizon : int
+        N, days ahead the label looks.
+    model_name, experiment : str, optional
+        Registered model and MLflow experiment; default from the environment
+        (``STOCKOUT_MODEL_NAME``, ``STOCKOUT_EXPERIMENT``) or ``stockout-classifier`` /
+        ``stockout-training``.
+    min_f1 : float, optional
+        Promotion gate on holdout F1; default ``STOCKOUT_MIN_F1`` or 0.7.
+    out_dir : str
+        Local outputs: ``ingest/`` (rejects, validation report), ``evaluation/`` (plots,
+        summary), ``checkpoints/``.
+    model_overrides : dict, optional
+        :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
+    tracking_uri : str, optional
+        MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+
+    Returns
+    -------
+    dict
+        ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
+        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings"}`` — ``metrics``
+        and ``baselines`` are the blocks of ``EvaluationReport.to_dict()``; ``timings`` the
+        seconds per step.
+    """
+    log = get_run_logger()
+    started = time.perf_counter()
+    settings = _settings(model_name, experiment, min_f1, tracking_uri)
+    overrides = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in (model_overrides or {}).items()
+    }
+    config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
+    out = Path(out_dir)
+    checkpoint_dir = str(out / "checkpoints")
+    timings: dict[str, float] = {}
+
+    # The MLflow store is opened in the background: creating a new SQLite store takes seconds.
+    tracking_future = setup_tracking.submit(settings)
+
+    def timed(step: str, fn, *args):
+        start = time.perf_counter()
+        value = fn(*args)
+        timings[step] = time.perf_counter() - start
+        return value
+
+    chain = timed("ingest", ingest, data_dir, str(out))
+    chain_report = timed("validate", validate, chain)
+    prepared = timed("dataset", build_dataset, chain, config)
+    fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
+    report = timed("evaluate", evaluate, fitted, prepared, str(out / "evaluation"))
+    result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
+
+    wait_start = time.perf_counter()
+    tracking, timings["tracking_setup"] = tracking_future.result()
+    timings["tracking_wait"] = time.perf_counter() - wait_start
+    logged = timed(
+        "register",
+        register,
+        result,
+        chain_report,
+        settings,
+        data_dir,
+        checkpoint_dir,
+        dict(timings),
+    )
+    decision = timed("promote", promote, logged, result, settings)
+    timings["flow_body"] = time.perf_counter() - started
+    log_durations(
+        logged.run_id,
+        {k: timings[k] for k in ("register", "promote", "flow_body")},
+        settings,
+    )
+
+    evaluation = report.to_dict()
+    summary = {
+        "run_id": logged.run_id,
+        "model_name": logged.model_name,
+        "version": logged.version,
+        "metrics": evaluation["model"],
+        "baselines": evaluation["baselines"],
+        "decision": decision.decision,
+        "reason": decision.reason,
+        "aliases": decision.aliases,
+        "min_f1": decision.min_f1,
+        "run_link": logged.run_link,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    create_markdown_artifact(
+        markdown=summary_markdown(summary, tracking, evaluation),
+        key=SUMMARY_ARTIFACT_KEY,
+        description=f"{logged.model_name} v{logged.version}: {decision.decision}",
+    )
+    log.info(
+        "%s version %s: %s (%s)",
+        logged.model_name,
+        logged.version,
+        decision.decision,
+        decision.reason,
+    )
+    return summary
+
+
+def summary_markdown(
+    summary: dict[str, Any], tracking: TrackingInfo, evaluation: dict[str, Any]
+) -> str:
+    """The run summary a person reads in the Prefect UI."""
+
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    header = "| | " + " | ".join(METRIC_KEYS) + " |"
+    lines = [
+        f"# {summary['model_name']} version {summary['version']}: **{summary['decision']}**",
+        "",
+        f"*Reason:* {summary['reason']}",
+        "",
+        "## Holdout metrics",
+        "",
+        header,
+        "|---|" + "---:|" * len(METRIC_KEYS),
+        "| model | " + " | ".join(fmt(summary["metrics"][k]) for k in METRIC_KEYS) + " |",
+    ]
+    for name, block in summary["baselines"].items():
+        lines.append(
+            f"| {name} baseline | " + " | ".join(fmt(block[k]) for k in METRIC_KEYS) + " |"
+        )
+    rows = evaluation.get("rows", {})
+    aliases = summary["aliases"]
+    lines += [
+        "",
+        f"* Rows: train {rows.get('train')}, holdout {rows.get('holdout')} "
+        f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
+        f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
+        "same holdout.",
+        f"* Aliases now: production → {aliases.get('production')}, staging → "
+        f"{aliases.get('staging')}.",
+        f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
+        "",
+        "## Step times (s)",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in summary["timings"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def run(**parameters: Any) -> dict[str, Any]:
+    """Run the flow with a start-up timeout that suits Prefect's temporary local server.
+
+    Parameters
+    ----------
+    **parameters
+        :func:`run_pipeline` parameters.
+
+    Returns
+    -------
+    dict
+        The flow's summary.
+    """
+    from prefect.settings import (
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
+    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
+        return run_pipeline(**parameters)
+
+
+def _settings(
+    model_name: str | None,
+    experiment: str | None,
+    min_f1: float | None,
+    tracking_uri: str | None,
+) -> Settings:
+    base = load_settings()
+    overrides = {
+        "model_name": model_name,
+        "experiment": experiment,
+        "min_f1": None if min_f1 is None else float(min_f1),
+        "tracking_uri": tracking_uri,
+    }
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the flow once and print its summary as one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
+    parser.add_argument("--min-f1", type=float, default=None, help="promotion gate (default 0.7)")
+    parser.add_argument("--out", default="artifacts/run", help="local output folder")
+    parser.add_argument("--model-name", default=None)
+    parser.add_argument("--experiment", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    summary = run(
+        data_dir=args.data,
+        horizon=args.horizon,
+        min_f1=args.min_f1,
+        out_dir=args.out,
+        model_name=args.model_name,
+        experiment=args.experiment,
+    )
+    print(json.dumps(summary, allow_nan=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
