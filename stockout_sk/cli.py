@@ -161,22 +161,26 @@ def _metrics_table(payload: dict[str, Any]) -> str:
             f"{metrics[k]:>10.3f}" if metrics.get(k) is not None else f"{'n/a':>10s}" for k in keys
         )
         lines.append(f"{name:10s}{cells}")
-    lines.append(
-        f"threshold {payload['model']['threshold']:.4f}; rows train {payload['rows']['train']:,}"
-        f" / holdout {payload['rows']['holdout']:,}; positive rate {payload['positive_rate']:.3f}"
-    )
+    tail = f"threshold {payload['model']['threshold']:.4f}"
+    if "rows" in payload:
+        rows_ = payload["rows"]
+        tail += f"; rows train {rows_['train']:,} / holdout {rows_['holdout']:,}"
+    if "positive_rate" in payload:
+        tail += f"; holdout positive rate {payload['positive_rate']:.3f}"
+    lines.append(tail)
     return "\n".join(lines)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from flows.run_pipeline import run_pipeline_cli
+    from flows.run_pipeline import run
 
-    summary = run_pipeline_cli(
-        data_dir=args.data,
+    summary = run(
+        data_dir=str(args.data),
         horizon=args.horizon,
         min_f1=args.min_f1,
-        out_dir=args.out,
+        out_dir=str(args.out),
     )
+    print(_metrics_table({**summary, "model": summary["metrics"]}))
     _say(
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
         f"({summary['reason']}); aliases {summary['aliases']}"
