@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Register the deployment and serve it until interrupted."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # One line per HTTP call to the Prefect API drowns the pipeline's own messages.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     log = logging.getLogger("flows.deploy")
     if not os.environ.get("PREFECT_API_URL"):
         # serve() works with the temporary server too, but the deployment disappears with this

@@ -363,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # One line per HTTP call to the Prefect API drowns the pipeline's own messages.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     summary = run(
         data_dir=args.data,
         horizon=args.horizon,
