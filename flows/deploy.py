@@ -14,6 +14,12 @@ Trigger a run now, from any shell with the same ``PREFECT_API_URL``::
 
 (``--name`` changes the part after the slash; ``--param key=value`` overrides a parameter for one
 run, e.g. ``prefect deployment run 'run-pipeline/stockout-daily' --param min_f1=0.8``.)
+
+With ``--score-cron`` the same process also serves the ``score`` flow (the morning list, see
+``flows/score.py``) on its own schedule, e.g. half an hour after the retrain::
+
+    python -m flows.deploy --data sample_data --score-cron "30 5 * * *"
+    prefect deployment run 'score/stockout-morning-list'      # trigger it now
 The flow writes to ``MLFLOW_TRACKING_URI`` (default: SQLite in this process's working directory).
 """
 
@@ -29,6 +35,7 @@ from stockout_sk.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_DEPLOYMENT = "stockout-daily"
 DEFAULT_CRON = "0 5 * * *"
+SCORE_DEPLOYMENT = "stockout-morning-list"
 
 
 def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,7 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--paused", action="store_true", help="register the schedule paused (runs only on demand)"
     )
+    parser.add_argument(
+        "--score-cron",
+        default=os.environ.get("STOCKOUT_SCORE_CRON") or None,
+        help="also serve the morning-list flow 'score/"
+        f"{SCORE_DEPLOYMENT}' on this cron schedule (default STOCKOUT_SCORE_CRON; unset: "
+        "not served)",
+    )
+    parser.add_argument(
+        "--score-out",
+        default="artifacts/morning/morning_list.csv",
+        help="CSV the morning list is written to (the HTML page goes beside it)",
+    )
     return parser
+
+
+def score_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The parameters of the morning-list deployment."""
+    return {"data_dir": args.data, "out": args.score_out, "model_name": args.model_name}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,13 +137,44 @@ def main(argv: list[str] | None = None) -> int:
         args.cron,
         args.name,
     )
-    run_pipeline.serve(
-        name=args.name,
-        schedule=Cron(args.cron, timezone=args.timezone),
-        parameters=deployment_parameters(args),
-        paused=args.paused or None,
-        tags=["stockout-sk"],
-        description="Daily retrain: ingest, train, evaluate, register, promote.",
+    if not args.score_cron:
+        run_pipeline.serve(
+            name=args.name,
+            schedule=Cron(args.cron, timezone=args.timezone),
+            parameters=deployment_parameters(args),
+            paused=args.paused or None,
+            tags=["stockout-sk"],
+            description="Daily retrain: ingest, train, evaluate, register, promote.",
+        )
+        return 0
+
+    from prefect import serve
+
+    from flows.score import score
+
+    log.info(
+        "also serving 'score/%s' on cron %r; trigger now with: prefect deployment run 'score/%s'",
+        SCORE_DEPLOYMENT,
+        args.score_cron,
+        SCORE_DEPLOYMENT,
+    )
+    serve(
+        run_pipeline.to_deployment(
+            name=args.name,
+            schedule=Cron(args.cron, timezone=args.timezone),
+            parameters=deployment_parameters(args),
+            paused=args.paused or None,
+            tags=["stockout-sk"],
+            description="Daily retrain: ingest, train, evaluate, register, promote.",
+        ),
+        score.to_deployment(
+            name=SCORE_DEPLOYMENT,
+            schedule=Cron(args.score_cron, timezone=args.timezone),
+            parameters=score_parameters(args),
+            paused=args.paused or None,
+            tags=["stockout-sk"],
+            description="Morning list: every branch×item scored with the production model.",
+        ),
     )
     return 0
 

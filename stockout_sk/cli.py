@@ -215,6 +215,42 @@ def cmd_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The HTTP API (``uvicorn api.main:app``), configured from the environment."""
+    import uvicorn
+
+    from stockout_sk.serving import load_serving_settings
+
+    # Fail on a bad STOCKOUT_* variable here, with its name, not inside every worker.
+    settings = load_serving_settings()
+    _say(
+        f"serving {settings.registry.model_name}@{settings.alias} on http://{args.host}:"
+        f"{args.port} ({args.workers} worker(s)); docs at /docs"
+    )
+    uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """The morning list: every branch×item of stock_current scored with the production model."""
+    from stockout_sk.scoring import score_chain
+
+    morning, (csv_path, html_path) = score_chain(args.data, args.out, chunksize=args.chunksize)
+    summary = morning.summary()
+    scored_by = (
+        f"{summary['model_name']} v{summary['model_version']}"
+        if summary["source"] == "registry"
+        else f"the rule baseline ({summary['fallback_reason']})"
+    )
+    _say(
+        f"{summary['rows']:,} branch×items scored as of {summary['as_of_last']} by {scored_by}: "
+        f"{summary['at_risk']:,} at risk → {csv_path}, {html_path}"
+    )
+    if args.json:
+        _emit_json({**summary, "csv": str(csv_path), "html": str(html_path)})
+    return 0
+
+
 # ------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
@@ -308,6 +344,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("show", "promote", "rollback"))
     p.add_argument("version", nargs="?", help="version to promote")
     p.add_argument("--reason", default="manual", help="recorded on the version")
+    json_arg(p)
+
+    p = add("serve", cmd_serve, "serve the HTTP API (the production model, hot-reloaded)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+
+    p = add("score", cmd_score, "write the morning list: every branch×item scored (CSV + HTML)")
+    data_arg(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the .csv (or .html) to write; the other is written beside it",
+    )
     json_arg(p)
     return parser
 

@@ -1,0 +1,278 @@
+"""The HTTP API: a thin FastAPI shell over :mod:`stockout_sk.serving`.
+
+Run it with ``uvicorn api.main:app`` or ``stockout-sk serve``. Configuration comes from the
+environment through :func:`get_settings` (see :class:`stockout_sk.serving.ServingSettings`);
+tests override that dependency. The model is loaded in the lifespan — never at import — and a
+background thread polls the registry alias and swaps new versions in atomically.
+
+Endpoints: ``POST /predict`` (``?explain=true``), ``POST /predict/batch``, ``GET /health``,
+``GET /ready``, ``GET /model``, ``POST /model/reload``; OpenAPI docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
+from api.schemas import BatchRequest, BatchResponse, PredictionResponse, ReadyResponse, StockRow
+from stockout_sk import __version__, serving
+from stockout_sk.labels import RAW_FIELDS
+from stockout_sk.serving import ModelHolder, ServingSettings
+
+__all__ = ["app", "create_app", "get_settings"]
+
+logger = logging.getLogger("stockout_sk.api")
+
+#: How to fix each kind of validation error (pydantic error type → hint).
+_HINTS: dict[str, str] = {
+    "missing": f"send this field; a row has exactly the fields {list(RAW_FIELDS)}",
+    "extra_forbidden": f"unknown field: remove it; a row has exactly the fields {list(RAW_FIELDS)}",
+    "string_type": 'send a JSON string (IDs are strings: "007", not the number 7)',
+    "string_too_short": "send a non-empty value",
+    "string_too_long": "send a shorter value",
+    "float_type": "send a JSON number (not a string or a boolean)",
+    "finite_number": "send a finite number",
+    "greater_than_equal": "quantities cannot be negative",
+    "json_invalid": "the body is not valid JSON",
+    "model_attributes_type": "the body must be a JSON object",
+    "dict_type": "the body must be a JSON object",
+    "list_type": "'records' must be a JSON array of rows",
+    "too_short": "send at least one record",
+}
+
+
+@lru_cache
+def get_settings() -> ServingSettings:
+    """The serving settings from the environment (read once; tests override this dependency)."""
+    return serving.load_serving_settings()
+
+
+def _resolve_settings(app: FastAPI) -> ServingSettings:
+    # The lifespan has no dependency injection: honour a test's override by hand.
+    return app.dependency_overrides.get(get_settings, get_settings)()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model (in a background thread that then polls the registry); stop it on exit."""
+    settings = _resolve_settings(app)
+    serving.limit_registry_retries()
+    holder = ModelHolder(settings)
+    app.state.settings = settings
+    app.state.holder = holder
+    holder.start()
+    finished = await anyio.to_thread.run_sync(holder.wait_first, settings.startup_wait_seconds)
+    if not finished:
+        logger.warning(
+            "the first model load did not finish within %.0f s (STOCKOUT_STARTUP_WAIT_SECONDS); "
+            "serving the rule baseline and answering 503 on /ready until it does",
+            settings.startup_wait_seconds,
+        )
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(holder.stop)
+
+
+def get_holder(request: Request) -> ModelHolder:
+    """The app's :class:`~stockout_sk.serving.ModelHolder` (set up by the lifespan)."""
+    return request.app.state.holder
+
+
+Holder = Annotated[ModelHolder, Depends(get_holder)]
+SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
+Explain = Annotated[
+    bool, Query(description="Also return the top contributing features (LightGBM pred_contrib).")
+]
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail = []
+    for error in exc.errors():
+        field = _field(tuple(error.get("loc", ())))
+        kind = str(error.get("type", ""))
+        message = str(error.get("msg", "invalid value"))
+        if (
+            "input" in error
+            and kind not in ("missing", "json_invalid", "value_error")
+            and (field != "body")
+        ):
+            message += f" (got {_short(error['input'])})"
+        hint = _HINTS.get(kind)
+        if hint:
+            message += f"; {hint}"
+        detail.append({"field": field, "type": kind, "message": message})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in detail[:3])
+    if len(detail) > 3:
+        summary += f"; and {len(detail) - 3} more"
+    return JSONResponse(
+        status_code=422, content={"message": f"invalid request — {summary}", "detail": detail}
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not an input problem: logged with its traceback, answered without internals.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        status_code=500,
+        content={"detail": f"internal error ({type(exc).__name__}); it was logged"},
+    )
+
+
+def create_app() -> FastAPI:
+    """A new app (one per server; tests create their own and override :func:`get_settings`)."""
+    app = FastAPI(
+        title="stockout-sk",
+        version=__version__,
+        description=(
+            "Which items at which branches fall below their safety stock in the next N days: "
+            "predictions from the production model in the MLflow registry, or the rule baseline "
+            "`CurrentQuantity < SafetyStockLevel` when no model can answer (`source` says which)."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    def setting(name: str) -> Any:
+        return getattr(app.state.settings, name)
+
+    # Added last = outermost: the key is checked before a large body is read.
+    app.add_middleware(BodyLimitMiddleware, get_limit=lambda: setting("max_body_bytes"))
+    app.add_middleware(APIKeyMiddleware, get_key=lambda: setting("api_key"))
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers (no model needed, no API key)."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/ready",
+        response_model=ReadyResponse,
+        tags=["operations"],
+        responses={503: {"description": "The first model load has not finished."}},
+    )
+    async def ready(holder: Holder) -> Any:
+        """Readiness: 200 once the model or the rule-baseline fallback is in place."""
+        snapshot = holder.snapshot
+        body = {
+            "ready": holder.ready,
+            "source": snapshot.source,
+            "model_version": snapshot.version,
+            "fallback_reason": snapshot.reason,
+        }
+        return body if holder.ready else JSONResponse(status_code=503, content=body)
+
+    @app.get("/model", tags=["model"])
+    async def model(holder: Holder) -> dict[str, Any]:
+        """The model being served: name, version, alias, run, training time, horizon, threshold,
+        holdout metrics, the fallback reason if any, and the registry poller's state."""
+        return holder.status()
+
+    @app.post("/model/reload", tags=["model"])
+    async def reload(holder: Holder) -> dict[str, Any]:
+        """Poll the registry now and swap to the alias's version if it changed."""
+        changed = await anyio.to_thread.run_sync(holder.refresh)
+        return {"changed": changed, "model": holder.status()}
+
+    @app.post("/predict", response_model=PredictionResponse, tags=["predict"])
+    async def predict(
+        row: StockRow, holder: Holder, settings: SettingsDep, explain: Explain = False
+    ) -> PredictionResponse:
+        """Score one row: the six raw fields (see the example)."""
+        # One snapshot for the whole request: a concurrent swap cannot mix two models.
+        snapshot = holder.snapshot
+        X = serving.to_frame([row.__dict__], snapshot.fields)
+        scored, reasons = serving.score_rows(
+            snapshot, X, explain_top=settings.explain_top if explain else None
+        )
+        return PredictionResponse(
+            prediction=int(scored.prediction[0]),
+            probability=float(scored.probability[0]),
+            model_version=scored.version,
+            source=scored.source,
+            threshold=scored.threshold,
+            history_staleness_days=(
+                None if scored.stale_days is None else int(scored.stale_days[0])
+            ),
+            fallback_reason=scored.reason,
+            top_features=None if reasons is None else reasons[0],
+        )
+
+    @app.post(
+        "/predict/batch",
+        response_model=BatchResponse,
+        tags=["predict"],
+        responses={422: {"description": "Invalid rows, or more than STOCKOUT_MAX_BATCH."}},
+    )
+    def predict_batch(
+        batch: BatchRequest, holder: Holder, settings: SettingsDep, explain: Explain = False
+    ) -> Any:
+        """Score many rows; one result per record, in order, all from one model snapshot."""
+        # A plain `def`: FastAPI runs it in a worker thread, so a 10,000-row batch does not
+        # hold the event loop (LightGBM releases the GIL while it predicts).
+        records = batch.records
+        if len(records) > settings.max_batch:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "message": f"invalid request — records: {len(records)} records, at most "
+                    f"{settings.max_batch} per request (STOCKOUT_MAX_BATCH); split the batch",
+                    "detail": [
+                        {
+                            "field": "records",
+                            "type": "too_long",
+                            "message": f"at most {settings.max_batch} records per request",
+                        }
+                    ],
+                },
+            )
+        snapshot = holder.snapshot
+        X = serving.to_frame([r.__dict__ for r in records], snapshot.fields)
+        scored, reasons = serving.score_rows(
+            snapshot, X, explain_top=settings.explain_top if explain else None
+        )
+        stale = [None] * len(records) if scored.stale_days is None else scored.stale_days.tolist()
+        items = [
+            {"prediction": p, "probability": q, "history_staleness_days": s}
+            for p, q, s in zip(
+                scored.prediction.tolist(), scored.probability.tolist(), stale, strict=True
+            )
+        ]
+        if reasons is not None:
+            for item, entries in zip(items, reasons, strict=True):
+                item["top_features"] = entries
+        return {
+            "model_version": scored.version,
+            "source": scored.source,
+            "threshold": scored.threshold,
+            "fallback_reason": scored.reason,
+            "predictions": items,
+        }
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,120 @@
+"""Request and response bodies of the API (pydantic v2).
+
+Input rules, stated once here and in the OpenAPI schema:
+
+* **Unknown fields are rejected** (``extra="forbid"``): a 422 names the field. A misspelt
+  ``SafetyStocklevel`` must not be dropped silently while the model scores a row without it.
+* **IDs are JSON strings**, stripped of surrounding spaces, at least one character. Numbers are
+  rejected, not converted: ``007`` sent as a number arrives as ``7`` and would be another ID.
+* **Quantities are JSON numbers ≥ 0** (integers or decimals); strings, booleans, ``NaN`` and
+  infinities are rejected.
+* **Date** is a string the server can read unambiguously (see
+  :func:`stockout_sk.serving.canonical_date`); the pipeline receives its ISO form.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+
+from stockout_sk.serving import canonical_date
+
+EXAMPLE_ROW: dict[str, Any] = {
+    "BranchID": "B1",
+    "ItemCode": "ITM1",
+    "Date": "2024-04-01",
+    "CurrentQuantity": 120,
+    "ReservedQuantity": 10,
+    "SafetyStockLevel": 50,
+}
+
+Identifier = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+DateText = Annotated[StrictStr, StringConstraints(max_length=64), AfterValidator(canonical_date)]
+
+
+class StockRow(BaseModel):
+    """The six raw fields of one branch×item on one as-of day."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_ROW]})
+
+    BranchID: Identifier = Field(description="Branch ID, a string ('007' stays '007').")
+    ItemCode: Identifier = Field(description="Item code, a string.")
+    Date: DateText = Field(
+        description="As-of date: ISO date or timestamp, 'yyyy/mm/dd' or unambiguous 'dd/mm/yyyy'."
+    )
+    CurrentQuantity: Quantity = Field(description="On-hand quantity at the end of Date, ≥ 0.")
+    ReservedQuantity: Quantity = Field(description="Reserved quantity, ≥ 0.")
+    SafetyStockLevel: Quantity = Field(description="Safety stock level, ≥ 0.")
+
+
+class BatchRequest(BaseModel):
+    """Many rows; at most ``STOCKOUT_MAX_BATCH`` (default 10,000)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"records": [EXAMPLE_ROW]}]}
+    )
+
+    records: list[StockRow] = Field(min_length=1, description="Rows, answered in this order.")
+
+
+class Contribution(BaseModel):
+    """One feature's push on the score (SHAP value in log-odds; > 0 raises the risk)."""
+
+    feature: str
+    value: float | None = Field(description="The feature's value for the row (None: hashed IDs).")
+    contribution: float
+
+
+Source = Literal["registry", "rule-baseline"]
+
+
+class PredictionResponse(BaseModel):
+    """The answer for one row."""
+
+    prediction: int = Field(description="1: expected below safety stock within the horizon.")
+    probability: float = Field(
+        description="P(stock-out within the horizon); 0.0/1.0 when the rule baseline answered."
+    )
+    model_version: str | None = Field(description="Registered model version; None for the rule.")
+    source: Source
+    threshold: float | None = Field(description="Decision threshold of the model.")
+    history_staleness_days: int | None = Field(
+        description="Days between Date and the freshest history the model carries (0: fresh)."
+    )
+    fallback_reason: str | None = Field(description="Why the rule baseline answered, if it did.")
+    top_features: list[Contribution] | None = Field(
+        default=None, description="With explain=true: the largest contributions, largest first."
+    )
+
+
+class BatchItem(BaseModel):
+    """One row's answer inside a batch."""
+
+    prediction: int
+    probability: float
+    history_staleness_days: int | None = None
+    top_features: list[Contribution] | None = None
+
+
+class BatchResponse(BaseModel):
+    """Answers in the order of ``records``, all from the same model snapshot."""
+
+    model_version: str | None
+    source: Source
+    threshold: float | None
+    fallback_reason: str | None
+    predictions: list[BatchItem]
+
+
+class ReadyResponse(BaseModel):
+    """Readiness: a model or the rule baseline is in place."""
+
+    ready: bool
+    source: Source
+    model_version: str | None
+    fallback_reason: str | None

@@ -1,0 +1,275 @@
+"""Latency and throughput of ``POST /predict`` against ``mlflow models serve``, side by side.
+
+Both servers serve the **same registered model** (``models:/<name>@production``) from the same
+store, each as one uvicorn worker in its own process on loopback; the **same client** (httpx,
+asyncio, keep-alive connections) sends the same single-row requests to each with the same
+concurrency. Printed:
+
+* single row — p50 / p99 latency (ms) and throughput (requests/s) of both, and the ratios;
+* batch — rows/s of ``POST /predict/batch`` with 10,000-row batches (and of ``mlflow models
+  serve`` with the same 10,000 rows in ``dataframe_records``, for reference);
+* the load average before and after: client and servers share the machine, so the numbers are
+  only comparable within one run.
+
+Without ``--tracking-uri`` a model is trained first on a simulated chain (the ``make
+sample-data`` shape, default model settings) into a temporary store.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_api.py [--requests 2000] [--concurrency 8]
+        [--batches 5] [--batch-rows 10000] [--tracking-uri URI]
+
+Targets (issue 5): p50 ≤ 5 ms, p99 ≤ 20 ms, throughput ≥ 2× ``mlflow models serve``; batch
+≥ 100,000 rows/s. The script reports them; it exits 0 either way (the machine may be busy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODEL_NAME = "stockout-classifier"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_model(workdir: Path) -> tuple[str, list[dict[str, Any]]]:
+    """Train and promote one model on a simulated chain; return its store and request rows."""
+    from stockout_sk import registry
+    from stockout_sk.config import ModelConfig, Settings
+    from stockout_sk.ingest import load_chain
+    from stockout_sk.synth import generate_chain
+    from stockout_sk.training import train_and_evaluate
+
+    data = workdir / "chain"
+    generate_chain(data, branches=6, items=40, days=240, seed=7)
+    chain = load_chain(data)
+    result = train_and_evaluate(chain, ModelConfig(), checkpoint_dir=None)
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    settings = Settings(tracking_uri=uri, model_name=MODEL_NAME)
+    logged = registry.log_training(result, chain.report, settings)
+    registry.promote(logged.version, settings, reason="benchmark")
+    return uri, request_rows(chain)
+
+
+def request_rows(chain: Any) -> list[dict[str, Any]]:
+    """Every branch×item of ``stock_current`` as of its snapshot date, as a client sends it."""
+    current = chain.stock_current
+    return [
+        {
+            "BranchID": str(r.BranchID),
+            "ItemCode": str(r.ItemCode),
+            "Date": r.LastUpdatedAt.strftime("%Y-%m-%d"),
+            "CurrentQuantity": float(r.CurrentQuantity),
+            "ReservedQuantity": float(r.ReservedQuantity),
+            "SafetyStockLevel": float(r.SafetyStockLevel),
+        }
+        for r in current.itertuples(index=False)
+    ]
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int, probe: str, log: Path):
+    """Run a server process until the block ends; wait (bounded) for ``probe`` to answer 200."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{command[0]} exited; see {log}:\n{log.read_text()[-2000:]}"
+                    )
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{command[0]} did not answer {probe} within 180 s; {log}")
+                time.sleep(0.2)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+async def hammer(
+    url: str, bodies: list[bytes], total: int, concurrency: int, warmup: int
+) -> dict[str, float]:
+    """Send ``total`` POSTs with ``concurrency`` in flight; latency per request and throughput."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for i in range(warmup):
+            (
+                await client.post(url, content=bodies[i % len(bodies)], headers=headers)
+            ).raise_for_status()
+        latencies: list[float] = []
+        counter = iter(range(total))
+
+        async def worker() -> None:
+            for i in counter:
+                start = time.perf_counter()
+                response = await client.post(url, content=bodies[i % len(bodies)], headers=headers)
+                latencies.append(time.perf_counter() - start)
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "rps": total / elapsed,
+    }
+
+
+def batch_rate(url: str, body: bytes, rows: int, batches: int) -> dict[str, float]:
+    """Rows/s of sequential batch requests (median batch time), after one warm-up batch."""
+    times = []
+    with httpx.Client(timeout=300) as client:
+        headers = {"content-type": "application/json"}
+        client.post(url, content=body, headers=headers).raise_for_status()
+        for _ in range(batches):
+            start = time.perf_counter()
+            client.post(url, content=body, headers=headers).raise_for_status()
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"batch_s": median, "rows_per_s": rows / median}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="single-row requests per server")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--batch-rows", type=int, default=10_000)
+    parser.add_argument("--tracking-uri", help="use this store's production model (no training)")
+    parser.add_argument("--data", help="with --tracking-uri: chain folder for request rows")
+    args = parser.parse_args(argv)
+
+    load_before = os.getloadavg()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        if args.tracking_uri:
+            from stockout_sk.ingest import load_chain
+
+            if not args.data:
+                parser.error("--tracking-uri needs --data (a chain folder for request rows)")
+            uri, rows = args.tracking_uri, request_rows(load_chain(args.data))
+        else:
+            print("training a model on a simulated chain ...", file=sys.stderr, flush=True)
+            uri, rows = train_model(workdir)
+        bodies = [json.dumps(r).encode() for r in rows]
+        big = [rows[i % len(rows)] for i in range(args.batch_rows)]
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": uri,
+            "STOCKOUT_POLL_SECONDS": "30",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        env.pop("STOCKOUT_API_KEY", None)
+        results: dict[str, dict[str, float]] = {}
+
+        ours_port, mlflow_port = free_port(), free_port()
+        ours_cmd = [
+            str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+            "--port", str(ours_port), "--workers", "1",
+        ]  # fmt: skip
+        mlflow_cmd = [
+            str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL_NAME}@production",
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1",
+        ]  # fmt: skip
+        with server(ours_cmd, env, ours_port, "/ready", workdir / "api.log"):
+            base = f"http://127.0.0.1:{ours_port}"
+            results["api"] = asyncio.run(
+                hammer(f"{base}/predict", bodies, args.requests, args.concurrency, args.warmup)
+            )
+            batch = json.dumps({"records": big}).encode()
+            results["api_batch"] = batch_rate(
+                f"{base}/predict/batch", batch, args.batch_rows, args.batches
+            )
+        with server(mlflow_cmd, env, mlflow_port, "/ping", workdir / "mlflow.log"):
+            base = f"http://127.0.0.1:{mlflow_port}"
+            mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in rows]
+            results["mlflow"] = asyncio.run(
+                hammer(
+                    f"{base}/invocations",
+                    mlflow_bodies,
+                    args.requests,
+                    args.concurrency,
+                    args.warmup,
+                )
+            )
+            batch = json.dumps({"dataframe_records": big}).encode()
+            results["mlflow_batch"] = batch_rate(
+                f"{base}/invocations", batch, args.batch_rows, args.batches
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    load_after = os.getloadavg()
+
+    api, ml = results["api"], results["mlflow"]
+    print(
+        f"\nsingle-row POST, {args.requests} requests, concurrency {args.concurrency}, one "
+        f"uvicorn worker each, {os.cpu_count()} CPUs"
+    )
+    print(f"{'':22s}{'p50 ms':>10s}{'p99 ms':>10s}{'req/s':>10s}")
+    for label, r in (("stockout-sk /predict", api), ("mlflow models serve", ml)):
+        print(f"{label:22s}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.0f}")
+    print(
+        f"ratio (mlflow / ours): p50 {ml['p50_ms'] / api['p50_ms']:.2f}x, p99 "
+        f"{ml['p99_ms'] / api['p99_ms']:.2f}x; throughput ours / mlflow "
+        f"{api['rps'] / ml['rps']:.2f}x"
+    )
+    ab, mb = results["api_batch"], results["mlflow_batch"]
+    print(
+        f"\nbatch of {args.batch_rows} rows (median of {args.batches}): /predict/batch "
+        f"{ab['batch_s']:.3f} s = {ab['rows_per_s']:,.0f} rows/s; mlflow /invocations "
+        f"{mb['batch_s']:.3f} s = {mb['rows_per_s']:,.0f} rows/s"
+    )
+    print(
+        f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"
+        f"{load_before[2]:.2f}, after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}"
+    )
+    targets = {
+        "p50 ≤ 5 ms": api["p50_ms"] <= 5,
+        "p99 ≤ 20 ms": api["p99_ms"] <= 20,
+        "throughput ≥ 2× mlflow": api["rps"] >= 2 * ml["rps"],
+        "batch ≥ 100,000 rows/s": ab["rows_per_s"] >= 100_000,
+    }
+    print("targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in targets.items()))
+    print("BENCH " + json.dumps({"results": results, "load_before": load_before,
+                                 "load_after": load_after}))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
