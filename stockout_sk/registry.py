@@ -703,7 +703,11 @@ def decide_promotion(
     name, version = settings.model_name, str(version)
     threshold = settings.min_f1 if min_f1 is None else float(min_f1)
     if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"min_f1 must be in [0, 1], got {min_f1!r}")
+        raise ValueError(
+            f"min_f1 must be in [0, 1], got {threshold!r} (from "
+            f"{'the min_f1 argument' if min_f1 is not None else 'STOCKOUT_MIN_F1'}); pass a "
+            "value such as 0.7"
+        )
     candidate_f1 = float(candidate_f1)
     candidate = client.get_model_version(name, version)  # fails early on an unknown version
     current = production_version(settings)
