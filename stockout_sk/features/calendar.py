@@ -32,6 +32,10 @@ CALENDAR_FEATURES: tuple[str, ...] = (
     "days_to_month_end",
 )
 _EPOCH = np.datetime64("1970-01-01", "D")
+# ``YYYY-MM-DD`` optionally followed by a time after ``T`` or a space.
+_ISO_PREFIX = r"\d{4}-\d{2}-\d{2}(?:[T ]|$)"
+# Up to this many values a Python loop is cheaper than pandas' string machinery.
+_LOOP_ROWS = 64
 
 
 def to_day_numbers(values: pd.Series | np.ndarray, *, dayfirst: bool | None = None) -> np.ndarray:
@@ -70,6 +74,8 @@ def _iso_fast_path(raw: np.ndarray) -> np.ndarray | None:
     """Parse ``YYYY-MM-DD[...]`` strings with numpy; ``None`` if any value is not of that form."""
     if len(raw) == 0:
         return np.empty(0, dtype=np.float64)
+    if len(raw) > _LOOP_ROWS:
+        return _iso_fast_path_vectorised(raw)
     heads = []
     for value in raw:
         if not isinstance(value, str):
@@ -82,6 +88,21 @@ def _iso_fast_path(raw: np.ndarray) -> np.ndarray | None:
         heads.append(value[:10])
     try:
         parsed = np.array(heads, dtype="datetime64[D]")
+    except ValueError:
+        return None
+    return (parsed - _EPOCH).astype(np.int64).astype(np.float64)
+
+
+def _iso_fast_path_vectorised(raw: np.ndarray) -> np.ndarray | None:
+    """The same as the loop in :func:`_iso_fast_path`, with pandas string kernels for batches."""
+    series = pd.Series(raw, dtype=object)
+    if not series.map(type).eq(str).all():
+        return None
+    text = series.astype("string").str.strip()
+    if not text.str.match(_ISO_PREFIX).all():
+        return None
+    try:
+        parsed = text.str.slice(0, 10).to_numpy(dtype=object).astype("datetime64[D]")
     except ValueError:
         return None
     return (parsed - _EPOCH).astype(np.int64).astype(np.float64)

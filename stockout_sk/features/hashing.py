@@ -29,6 +29,8 @@ ID_COLUMNS: tuple[str, ...] = ("ItemCode", "BranchID", "FromBranchID", "ToBranch
 #: Crosses hashed as one token each; ``Month`` is taken from ``Date``.
 CROSSES: tuple[tuple[str, str], ...] = (("ItemCode", "BranchID"), ("ItemCode", "Month"))
 _DROP = ("Date",)
+# Up to this many rows, plain Python beats pandas' factorize set-up cost.
+_SMALL = 16
 
 
 class HashedIDs(TransformerMixin, BaseEstimator):
@@ -107,32 +109,75 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             self._hasher = hasher
         return hasher
 
-    def _tokens(self, X: pd.DataFrame) -> list[list[str]]:
+    def _group_values(self, X) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+        """``(prefix, first values, second values or None)`` for each hashed group."""
         columns = {c: _as_str(column(X, c)) for c in self.id_columns}
-        needs_month = any("Month" in pair for pair in self.crosses)
-        if needs_month:
+        if any("Month" in pair for pair in self.crosses):
             days = to_day_numbers(column(X, "Date"))
-            months = np.where(
-                np.isnan(days),
-                -1,
+            month = (
                 np.where(np.isnan(days), 0, days)
                 .astype("datetime64[D]")
                 .astype("datetime64[M]")
                 .astype(np.int64)
                 % 12
-                + 1,
+                + 1
             )
-            columns["Month"] = months.astype(str)
+            columns["Month"] = np.where(np.isnan(days), "?", month.astype(str)).astype(object)
         for a, b in self.crosses:
             for name in (a, b):
                 if name not in columns:
                     columns[name] = _as_str(column(X, name))
-        groups = [np.char.add(f"{c}=", columns[c]) for c in self.id_columns]
-        groups += [
-            np.char.add(np.char.add(np.char.add(f"{a}×{b}=", columns[a]), "|"), columns[b])
-            for a, b in self.crosses
+        groups: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+            (f"{c}=", columns[c], None) for c in self.id_columns
         ]
-        return np.stack(groups, axis=1).tolist() if groups else [[] for _ in range(n_rows(X))]
+        groups += [(f"{a}×{b}=", columns[a], columns[b]) for a, b in self.crosses]
+        return groups
+
+    def _hashed_block(self, X, rows: int) -> np.ndarray:
+        """Hash each group's DISTINCT tokens once with FeatureHasher, then scatter to the rows.
+
+        IDs repeat across rows, so hashing the uniques (one FeatureHasher call for all groups)
+        costs the same for one row and is far cheaper for a batch; each token lands in exactly
+        the column (and with the sign) FeatureHasher gives it, so the result equals hashing the
+        rows directly.
+        """
+        groups = self._group_values(X)
+        codes: list[np.ndarray] = []
+        tokens: list[str] = []
+        offsets: list[int] = []
+        for prefix, first, second in groups:
+            offsets.append(len(tokens))
+            if rows <= _SMALL:
+                joined = (
+                    list(first)
+                    if second is None
+                    else [f"{a}|{b}" for a, b in zip(first, second, strict=True)]
+                )
+                uniques = list(dict.fromkeys(joined))
+                lookup = {value: i for i, value in enumerate(uniques)}
+                code = np.fromiter((lookup[v] for v in joined), dtype=np.int64, count=rows)
+            elif second is None:
+                code, uniques = pd.factorize(first)
+            else:
+                code_a, uniq_a = pd.factorize(first)
+                code_b, uniq_b = pd.factorize(second)
+                code, pairs = pd.factorize(code_a * max(len(uniq_b), 1) + code_b)
+                width = max(len(uniq_b), 1)
+                uniques = [f"{uniq_a[v // width]}|{uniq_b[v % width]}" for v in pairs]
+            codes.append(np.asarray(code, dtype=np.int64))
+            tokens.extend(f"{prefix}{value}" for value in uniques)
+        hashed = self._get_hasher().transform([[token] for token in tokens]).tocsr()
+        # One token per row of ``hashed``: its only entry is the token's column and sign.
+        position = hashed.indptr[:-1]
+        has_entry = np.diff(hashed.indptr) > 0
+        token_col = np.where(has_entry, hashed.indices[np.minimum(position, hashed.nnz - 1)], 0)
+        token_val = np.where(has_entry, hashed.data[np.minimum(position, hashed.nnz - 1)], 0.0)
+        block = np.zeros((rows, self.n_features), dtype=np.float32)
+        row_ids = np.arange(rows)
+        for offset, code in zip(offsets, codes, strict=True):
+            # Within one group every row gets one token, so (row, column) pairs never repeat.
+            block[row_ids, token_col[offset + code]] += token_val[offset + code]
+        return block
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model matrix: numeric columns then the hashed block, float32."""
@@ -140,13 +185,12 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         check_input(X, self, ())
         X = check_same_columns(X, self)
         rows = n_rows(X)
-        numeric = np.empty((rows, len(self.numeric_features_)), dtype=np.float32)
+        out = np.empty((rows, len(self.numeric_features_) + self.n_features), dtype=np.float32)
         for position, name in enumerate(self.numeric_features_):
-            numeric[:, position] = float_column(X, name)
-        if rows == 0:
-            return np.empty((0, len(self.numeric_features_) + self.n_features), dtype=np.float32)
-        hashed = self._get_hasher().transform(self._tokens(X)).toarray().astype(np.float32)
-        return np.hstack([numeric, hashed])
+            out[:, position] = float_column(X, name)
+        if rows:
+            out[:, len(self.numeric_features_) :] = self._hashed_block(X, rows)
+        return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Numeric column names, then ``hash_0 … hash_{n_features-1}``."""
@@ -167,4 +211,5 @@ class HashedIDs(TransformerMixin, BaseEstimator):
 
 
 def _as_str(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=object).astype(str)
+    """IDs as an object array; tokens are built with f-strings, so values need not be str yet."""
+    return np.asarray(values, dtype=object)
