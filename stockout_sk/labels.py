@@ -84,7 +84,14 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
     StockPanel
     """
     snapshot = chain.stock_current
-    days = pd.date_range(chain.history_start, chain.history_end, freq="D")
+    # The table contract is datetime64[ns] midnights, whatever unit the history bounds carry
+    # (pandas 3 defaults to coarser units for parsed timestamps and date ranges).
+    days = pd.date_range(
+        pd.Timestamp(chain.history_start).normalize(),
+        pd.Timestamp(chain.history_end).normalize(),
+        freq="D",
+        unit="ns",
+    )
     n_days = len(days)
     keys = snapshot[
         ["BranchID", "ItemCode", "CurrentQuantity", "ReservedQuantity", "SafetyStockLevel"]

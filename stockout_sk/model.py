@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from imblearn.pipeline import Pipeline
 from lightgbm import LGBMClassifier
+from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
 from stockout_sk.config import ModelConfig
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 #: Batches up to this size predict on one thread: on small inputs LightGBM's thread start-up
 #: costs more than the work (≈1 ms against ≈0.08 ms for one row on 2 cores).
 SMALL_BATCH_ROWS = 256
+#: StockoutClassifier's own parameters (never passed to LightGBM).
+_OWN_PARAMS = ("threshold", "checkpoint_dir", "checkpoint_every")
 _CHECKPOINT_RE = re.compile(r"^ckpt-(?P<fp>[0-9a-f]{16})-(?P<it>\d{6})\.txt$")
 
 
@@ -122,6 +125,10 @@ class StockoutClassifier(LGBMClassifier):
         """Fit LightGBM, checkpointing and resuming when ``checkpoint_dir`` is set."""
         if not 0.0 <= float(self.threshold) <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         callbacks = list(kwargs.pop("callbacks", None) or [])
         init_model = kwargs.pop("init_model", None)
         total = int(self.n_estimators)
@@ -160,6 +167,17 @@ class StockoutClassifier(LGBMClassifier):
             params.pop(name, None)
         return params
 
+    def _process_params(self, stage: str) -> dict[str, Any]:
+        # Our own parameters are not LightGBM's: keep them out of the booster parameters
+        # (LightGBM would warn "Unknown parameter" on every fit and store them in the model).
+        params = super()._process_params(stage)
+        for name in _OWN_PARAMS:
+            params.pop(name, None)
+        return params
+
+    def _is_binary(self) -> bool:
+        return getattr(self, "_n_classes", 2) == 2
+
     def predict_proba(self, X, **kwargs):
         """Class probabilities; small batches run on one thread.
 
@@ -167,12 +185,13 @@ class StockoutClassifier(LGBMClassifier):
         per-call validation costs more than predicting one row.
         """
         small = _num_rows(X) <= SMALL_BATCH_ROWS
-        if not kwargs and isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f":
+        fast = isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f"
+        if not kwargs and fast and self._is_binary():
             check_is_fitted(self, "_Booster")
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} was fitted "
-                    f"with {self.n_features_in_}"
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input"
                 )
             positive = self._Booster.predict(X, num_threads=1 if small else 0)
             return np.column_stack([1.0 - positive, positive])
@@ -183,6 +202,8 @@ class StockoutClassifier(LGBMClassifier):
     def predict(self, X, **kwargs):
         """Class labels at ``threshold`` (not LightGBM's fixed 0.5)."""
         if kwargs.get("raw_score") or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
+            return super().predict(X, **kwargs)
+        if not self._is_binary():  # the threshold is a binary decision rule
             return super().predict(X, **kwargs)
         proba = self.predict_proba(X, **kwargs)[:, 1]
         return self.classes_[(proba >= self.threshold).astype(int)]
@@ -365,13 +386,24 @@ def fit_model(
 
 def _fingerprint(X, y, params: dict[str, Any]) -> str:
     digest = hashlib.blake2b(digest_size=8)
-    matrix = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    digest.update(str(matrix.shape).encode())
-    digest.update(matrix.tobytes())
-    digest.update(np.ascontiguousarray(np.asarray(y, dtype=np.int64)).tobytes())
+    if sparse.issparse(X):
+        csr = sparse.csr_array(X, dtype=np.float32)
+        csr.sort_indices()
+        parts = [csr.data, csr.indices, csr.indptr]
+        shape = csr.shape
+    else:
+        matrix = np.asarray(X, dtype=np.float32)
+        parts, shape = [matrix], matrix.shape
+    digest.update(str(shape).encode())
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    # Labels of any type (0/1, strings): their classes and the class of each row.
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    digest.update(repr(classes.tolist()).encode())
+    digest.update(np.ascontiguousarray(codes, dtype=np.int64).tobytes())
     digest.update(repr(sorted(params.items(), key=lambda kv: kv[0])).encode())
     return digest.hexdigest()
 
 
 def _num_rows(X) -> int:
-    return X.shape[0] if hasattr(X, "shape") else len(X)
+    return X.shape[0] if hasattr(X, "shape") else np.asarray(X).shape[0]

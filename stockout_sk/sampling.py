@@ -13,6 +13,8 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 
 STRATEGIES = ("under", "over")
 
@@ -56,12 +58,30 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
         self.ratio = ratio
         self.random_state = random_state
 
+    def fit(self, X, y, **params) -> ConditionalSampler:
+        """Check the inputs and record whether resampling applies; use ``fit_resample`` to resample.
+
+        ``SamplerMixin.fit`` expects imblearn's ``sampling_strategy`` machinery, which this sampler
+        replaces by ``minority_threshold`` and ``ratio``.
+        """
+        self.fit_resample(X, y, **params)
+        return self
+
     def fit_resample(self, X, y, **params):
         """Resample ``X, y`` if the minority class is below ``minority_threshold``."""
         self._validate()
+        # Validate only: the rows are indexed in their own container (array or DataFrame).
+        validate_data(
+            self,
+            X=X,
+            y=y,
+            reset=True,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=False,
+        )
+        check_classification_targets(y)
         y_arr = np.asarray(y)
-        if len(y_arr) != _num_rows(X):
-            raise ValueError(f"X has {_num_rows(X)} rows but y has {len(y_arr)}")
         classes, counts = np.unique(y_arr, return_counts=True)
         self.minority_share_ = float(counts.min() / counts.sum()) if len(counts) else 0.0
         self.applied_ = bool(len(classes) == 2 and self.minority_share_ < self.minority_threshold)
@@ -79,8 +99,8 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
         self.sample_indices_ = indices
         return _safe_indexing(X, indices), _safe_indexing(y, indices)
 
-    def _fit_resample(self, X, y):  # required by SamplerMixin; fit_resample does the work
-        return self.fit_resample(X, y)
+    def _fit_resample(self, X, y, **params):  # required by SamplerMixin; fit_resample does it
+        return self.fit_resample(X, y, **params)
 
     def _validate(self) -> None:
         if not 0 < self.minority_threshold <= 0.5:
@@ -96,8 +116,5 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
+        tags.input_tags.sparse = True
         return tags
-
-
-def _num_rows(X) -> int:
-    return X.shape[0] if hasattr(X, "shape") else len(X)

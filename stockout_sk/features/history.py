@@ -15,7 +15,8 @@ after the carried history uses the latest day the model has (see :meth:`stalenes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,8 @@ class _State:
     cum_inflow_days: np.ndarray
     last_inflow_day: np.ndarray
     truncated: bool
+    # attr → (change-point codes, partner IDs) of the dominant source / destination.
+    partners: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n_days(self) -> int:
@@ -92,6 +95,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     history_start_, history_end_ : pd.Timestamp
         The same as dates; ``history_end_`` is the freshest day a request can use.
     feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    A branch×item the fitted object carries no history for (an unseen key) has no recorded flows:
+    its window sums, velocities and inflow days are 0, ``days_of_cover`` is ``max_cover_days``,
+    ``days_since_inflow`` is NaN and the dominant partners are ``"<none>"``. A row dated before
+    the carried tail, or without a parseable date, gets NaN history features; a missing quantity
+    gives NaN stock features (available, headroom, days of cover…) and a warning.
 
     Examples
     --------
@@ -211,12 +222,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_inflow_days=_running_sum(had_inflow.astype(np.float64)),
             last_inflow_day=np.maximum.accumulate(day_grid, axis=1).astype(np.int32),
             truncated=False,
+            # Every change point: training rows older than the carried tail need theirs too.
+            partners=self._fit_partners(transfers),
         )
-        self._fit_partners(transfers)
         self._keep_tail(full)
         return full
 
-    def _fit_partners(self, transfers: pd.DataFrame) -> None:
+    def _fit_partners(self, transfers: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Change points of the dominant source (into b) and destination (out of b) per key.
 
         The dominant partner as of day t is the one with the largest cumulative quantity moved up
@@ -234,6 +246,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 "qty": qty,
             }
         ).dropna(subset=["day"])
+        partners = {}
         for side, partner, attr in (("to", "from", "dominant_from"), ("from", "to", "dominant_to")):
             keys = _join_keys(frame[side], frame["item"])
             k = np.searchsorted(self.keys_, keys)
@@ -263,8 +276,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             )
             leader = leader[changed.to_numpy()]
             code = (leader["k"].to_numpy(np.int64) << _DAY_BITS) + leader["day"].to_numpy(np.int64)
-            setattr(self, f"{attr}_index_", code)
-            setattr(self, f"{attr}_ids_", leader["partner"].to_numpy().astype(str))
+            partners[attr] = (code, leader["partner"].to_numpy().astype(str))
+        return partners
 
     def _keep_tail(self, full: _State) -> None:
         """Keep ``history_days + max(windows)`` days of the state as fitted attributes."""
@@ -284,12 +297,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         self.cum_sold_ = tail(full.cum_sold)
         self.cum_inflow_days_ = tail(full.cum_inflow_days)
         self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
-        self.history_start_ = pd.Timestamp(np.datetime64(self.start_day_, "D"))
-        self.history_end_ = pd.Timestamp(np.datetime64(self.last_day_, "D"))
         tail_start = self.start_day_
         for attr in ("dominant_from", "dominant_to"):
-            code = getattr(self, f"{attr}_index_")
-            ids = getattr(self, f"{attr}_ids_")
+            code, ids = full.partners[attr]
             day = code & ((1 << _DAY_BITS) - 1)
             key = code >> _DAY_BITS
             next_key = np.append(key[1:], -1)
@@ -308,7 +318,25 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_inflow_days=self.cum_inflow_days_,
             last_inflow_day=self.last_inflow_day_,
             truncated=True,
+            partners={
+                attr: (getattr(self, f"{attr}_index_"), getattr(self, f"{attr}_ids_"))
+                for attr in ("dominant_from", "dominant_to")
+            },
         )
+
+    # Dates derived from the day numbers rather than stored: a fitted object holds plain numbers
+    # and arrays only, so skops can persist it (it cannot rebuild a pd.Timestamp).
+    @property
+    def history_start_(self) -> pd.Timestamp:
+        """First carried day, as a date."""
+        check_is_fitted(self, "start_day_")
+        return pd.Timestamp(np.datetime64(self.start_day_, "D"))
+
+    @property
+    def history_end_(self) -> pd.Timestamp:
+        """Last carried day, as a date: the freshest day a request can use."""
+        check_is_fitted(self, "last_day_")
+        return pd.Timestamp(np.datetime64(self.last_day_, "D"))
 
     def _validate_params(self) -> None:
         windows = tuple(self.windows)
@@ -358,6 +386,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         quantity = float_column(X, "CurrentQuantity")
         reserved = float_column(X, "ReservedQuantity")
         safety = float_column(X, "SafetyStockLevel")
+        _warn_missing(
+            {"CurrentQuantity": quantity, "ReservedQuantity": reserved, "SafetyStockLevel": safety}
+        )
 
         def window_sum(cum: np.ndarray, w: int) -> np.ndarray:
             hi = j_safe + 1
@@ -384,7 +415,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         available = quantity - reserved
         with np.errstate(divide="ignore", invalid="ignore"):
             cover = np.where(velocity > 0, available / velocity, self.max_cover_days)
-        cover = np.where(np.isnan(velocity), np.nan, np.clip(cover, 0, self.max_cover_days))
+        unknown = np.isnan(velocity) | np.isnan(available)  # no sales is not a missing quantity
+        cover = np.where(unknown, np.nan, np.clip(cover, 0, self.max_cover_days))
         scale = np.maximum(safety, 1.0)
         projected = available - self.horizon * np.fmax(velocity, velocity_short) - safety
 
@@ -400,22 +432,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["projected_headroom_ratio"] = projected / scale
         out["days_since_inflow"] = since_inflow
         out[f"inflow_days_{long_w}d"] = window_sum(state.cum_inflow_days, long_w)
-        out["FromBranchID"] = self._partner("dominant_from", k, known, t, in_range)
-        out["ToBranchID"] = self._partner("dominant_to", k, known, t, in_range)
+        out["FromBranchID"] = _partner(state.partners["dominant_from"], k, known, t, in_range)
+        out["ToBranchID"] = _partner(state.partners["dominant_to"], k, known, t, in_range)
         return out
-
-    def _partner(self, attr, k, known, t, in_range) -> np.ndarray:
-        code = getattr(self, f"{attr}_index_")
-        ids = getattr(self, f"{attr}_ids_")
-        result = np.full(len(k), NO_PARTNER, dtype=object)
-        if len(code) == 0:
-            return result
-        query = (k.astype(np.int64) << _DAY_BITS) + t
-        pos = np.searchsorted(code, query, side="right") - 1
-        pos_safe = np.clip(pos, 0, len(code) - 1)
-        hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
-        result[hit] = ids[pos_safe[hit]]
-        return result
 
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
@@ -453,11 +472,39 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
+def _partner(change_points, k, known, t, in_range) -> np.ndarray:
+    """The partner of each row's key as of its day t (``NO_PARTNER`` before the first move)."""
+    code, ids = change_points
+    result = np.full(len(k), NO_PARTNER, dtype=object)
+    if len(code) == 0:
+        return result
+    query = (k.astype(np.int64) << _DAY_BITS) + t
+    pos = np.searchsorted(code, query, side="right") - 1
+    pos_safe = np.clip(pos, 0, len(code) - 1)
+    hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
+    result[hit] = ids[pos_safe[hit]]
+    return result
+
+
 def _running_sum(daily: np.ndarray) -> np.ndarray:
     """Running sums with a leading zero column: ``out[:, j] = daily[:, :j].sum(axis=1)``."""
     out = np.zeros((daily.shape[0], daily.shape[1] + 1), dtype=np.float64)
     np.cumsum(daily, axis=1, out=out[:, 1:])
     return out
+
+
+def _warn_missing(quantities: dict[str, np.ndarray]) -> None:
+    """Say which request fields are missing: the stock features of those rows are NaN."""
+    for name, values in quantities.items():
+        bad = np.isnan(values)
+        if bad.any():
+            warnings.warn(
+                f"{int(bad.sum())} row(s) have a missing {name!r} (first: row "
+                f"{int(np.flatnonzero(bad)[0])}); their stock features (available, headroom, "
+                "days of cover…) are NaN",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _join_keys(branch, item) -> np.ndarray:

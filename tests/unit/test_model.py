@@ -1,0 +1,315 @@
+"""Unit tests for stockout_sk.model: the pipeline, the threshold, checkpoints and fit_model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.pipeline import Pipeline
+from lightgbm import LGBMClassifier
+from sklearn.base import clone
+
+from stockout_sk.config import ModelConfig
+from stockout_sk.features.calendar import CalendarFeatures
+from stockout_sk.features.hashing import HashedIDs
+from stockout_sk.features.history import HistoryFeatures
+from stockout_sk.model import (
+    StockoutClassifier,
+    build_pipeline,
+    fit_model,
+    latest_checkpoint,
+    split_xy,
+)
+from stockout_sk.sampling import ConditionalSampler
+
+pytestmark = pytest.mark.unit
+
+START = pd.Timestamp("2024-01-01")
+N_DAYS = 70
+BRANCHES = ("B1", "B2")
+ITEMS = ("I1", "I2", "I3")
+CONFIG = ModelConfig(
+    horizon=3,
+    windows=(3, 7),
+    history_days=14,
+    hash_features=8,
+    validation_days=7,
+    n_estimators=30,
+    num_leaves=7,
+    min_child_samples=5,
+)
+
+
+def make_chain(seed: int = 0, n_days: int = N_DAYS):
+    """Flows, transfers and labelled raw rows of a tiny chain (labels follow the stock signal)."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(START, periods=n_days, freq="D", unit="ns")
+    grid = pd.MultiIndex.from_product(
+        [BRANCHES, ITEMS, days], names=["BranchID", "ItemCode", "Date"]
+    )
+    n = len(grid)
+    sold = rng.poisson(3, n).astype(float)
+    inflow = np.where(rng.random(n) < 0.2, rng.integers(10, 40, n), 0).astype(float)
+    flows = pd.DataFrame({"inflow": inflow, "outflow": 0.0, "sold": sold}, index=grid).reset_index()
+    transfers = flows.loc[flows["inflow"] > 0, ["Date", "BranchID", "ItemCode", "inflow"]]
+    transfers = transfers.rename(columns={"BranchID": "ToBranchID", "inflow": "QuantityMoved"})
+    transfers.insert(1, "FromBranchID", "WH01")
+    quantity = rng.integers(0, 60, n).astype(float)
+    table = pd.DataFrame(
+        {
+            "BranchID": flows["BranchID"],
+            "ItemCode": flows["ItemCode"],
+            "Date": flows["Date"],
+            "CurrentQuantity": quantity,
+            "ReservedQuantity": rng.integers(0, 4, n).astype(float),
+            "SafetyStockLevel": rng.integers(5, 15, n).astype(float),
+        }
+    )
+    headroom = table["CurrentQuantity"] - table["ReservedQuantity"] - table["SafetyStockLevel"]
+    table["label"] = (headroom + rng.normal(0, 4, n) < 12).astype(np.int64)
+    table = table.sort_values(["Date", "BranchID", "ItemCode"], ignore_index=True)
+    return SimpleNamespace(flows=flows, transfers=transfers), table
+
+
+@pytest.fixture(scope="module")
+def chain_and_table():
+    return make_chain()
+
+
+def _fit(table, chain, config=CONFIG, *, checkpoint_dir=None, threshold=0.5, **fit_params):
+    X, y = split_xy(table)
+    pipeline = build_pipeline(config, threshold=threshold, checkpoint_dir=checkpoint_dir)
+    return pipeline.fit(
+        X, y, history__flows=chain.flows, history__transfers=chain.transfers, **fit_params
+    )
+
+
+def test_build_pipeline_is_one_imblearn_pipeline_ending_in_lightgbm():
+    pipeline = build_pipeline(CONFIG, checkpoint_dir=None)
+    assert isinstance(pipeline, Pipeline)
+    assert list(pipeline.named_steps) == ["calendar", "history", "hashing", "sampler", "classifier"]
+    kinds = [CalendarFeatures, HistoryFeatures, HashedIDs, ConditionalSampler, StockoutClassifier]
+    for (_, step), kind in zip(pipeline.steps, kinds, strict=True):
+        assert isinstance(step, kind)
+    assert isinstance(pipeline[-1], LGBMClassifier)
+    history = pipeline.named_steps["history"]
+    assert history.windows == CONFIG.windows
+    assert history.history_days == CONFIG.history_days
+    assert history.horizon == CONFIG.horizon
+    classifier = pipeline[-1]
+    assert classifier.n_estimators == CONFIG.n_estimators
+    assert classifier.checkpoint_dir is None
+    assert build_pipeline(CONFIG)[-1].checkpoint_dir == CONFIG.checkpoint_dir
+    assert build_pipeline(CONFIG, checkpoint_dir="elsewhere")[-1].checkpoint_dir == "elsewhere"
+
+
+def test_predict_uses_the_classifier_threshold(chain_and_table):
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain, checkpoint_dir=None)
+    X, _ = split_xy(table)
+    proba = pipeline.predict_proba(X)[:, 1]
+    threshold = float(np.quantile(proba, 0.7))
+    pipeline.set_params(classifier__threshold=threshold)
+    predicted = pipeline.predict(X)
+    np.testing.assert_array_equal(predicted, (proba >= threshold).astype(int))
+    assert 0 < predicted.mean() < 1
+    # Not LightGBM's fixed 0.5.
+    assert not np.array_equal(predicted, (proba >= 0.5).astype(int))
+    # The classifier on its own follows the same rule on the model matrix.
+    matrix = pipeline[:3].transform(X)
+    np.testing.assert_array_equal(pipeline[-1].predict(matrix), predicted)
+
+
+def test_threshold_outside_0_1_is_rejected(chain_and_table):
+    chain, table = chain_and_table
+    with pytest.raises(ValueError, match="threshold"):
+        _fit(table, chain, checkpoint_dir=None, threshold=1.5)
+
+
+def test_our_parameters_never_reach_lightgbm(chain_and_table):
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain, checkpoint_dir=None, threshold=0.3)
+    params = pipeline[-1].booster_.params
+    for name in ("threshold", "checkpoint_dir", "checkpoint_every"):
+        assert name not in params
+    assert params["num_leaves"] == CONFIG.num_leaves
+
+
+def test_get_params_and_clone_keep_lightgbm_params():
+    classifier = StockoutClassifier(
+        threshold=0.35,
+        checkpoint_dir="ckpt",
+        checkpoint_every=10,
+        n_estimators=77,
+        learning_rate=0.03,
+        num_leaves=9,
+        subsample=0.7,
+        subsample_freq=1,
+        reg_alpha=0.1,
+        verbose=-1,
+    )
+    params = classifier.get_params()
+    expected = {
+        "threshold": 0.35,
+        "checkpoint_dir": "ckpt",
+        "checkpoint_every": 10,
+        "n_estimators": 77,
+        "learning_rate": 0.03,
+        "num_leaves": 9,
+        "subsample": 0.7,
+        "subsample_freq": 1,
+        "reg_alpha": 0.1,
+        "verbose": -1,
+    }
+    assert {k: params[k] for k in expected} == expected
+    cloned = clone(classifier)
+    assert type(cloned) is StockoutClassifier
+    assert cloned.get_params() == params
+    pipeline = build_pipeline(CONFIG, threshold=0.4, checkpoint_dir=None)
+    assert clone(pipeline)[-1].get_params() == pipeline[-1].get_params()
+    assert clone(pipeline)[-1].learning_rate == CONFIG.learning_rate
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------------
+
+CKPT_CONFIG = CONFIG.with_overrides(n_estimators=120, checkpoint_every=50)
+
+
+def _checkpoints(directory) -> list[int]:
+    return sorted(int(p.stem.rsplit("-", 1)[1]) for p in directory.glob("ckpt-*.txt"))
+
+
+class _InterruptError(RuntimeError):
+    pass
+
+
+def _interrupt_after(iterations: int):
+    def callback(env):
+        if env.iteration + 1 > iterations:
+            raise _InterruptError(f"interrupted after {iterations} iterations")
+
+    return callback
+
+
+def test_a_fit_writes_checkpoints_every_50_iterations(chain_and_table, tmp_path):
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    assert _checkpoints(tmp_path) == [50, 100]  # 120 is finished, not a resume point
+    classifier = pipeline[-1]
+    assert classifier.resumed_from_ == 0
+    assert classifier.booster_.current_iteration() == 120
+    assert latest_checkpoint(tmp_path, classifier.fingerprint_)[1] == 100
+
+
+def test_an_interrupted_fit_resumes_from_its_last_checkpoint(chain_and_table, tmp_path):
+    chain, table = chain_and_table
+    with pytest.raises(_InterruptError):
+        _fit(
+            table,
+            chain,
+            CKPT_CONFIG,
+            checkpoint_dir=str(tmp_path),
+            classifier__callbacks=[_interrupt_after(60)],
+        )
+    assert _checkpoints(tmp_path) == [50]
+
+    pipeline = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    classifier = pipeline[-1]
+    assert classifier.resumed_from_ == 50
+    assert classifier.booster_.current_iteration() == 120
+    assert classifier.booster_.num_trees() == 120  # binary: one tree per iteration
+    assert classifier.n_estimators == 120  # the parameter is restored after the resume
+    assert _checkpoints(tmp_path) == [50, 100]
+    X, _ = split_xy(table)
+    proba = pipeline.predict_proba(X)[:, 1]
+    assert np.all((proba > 0) & (proba < 1))
+
+
+def test_another_dataset_does_not_resume_someone_elses_checkpoint(chain_and_table, tmp_path):
+    chain, table = chain_and_table
+    with pytest.raises(_InterruptError):
+        _fit(
+            table,
+            chain,
+            CKPT_CONFIG,
+            checkpoint_dir=str(tmp_path),
+            classifier__callbacks=[_interrupt_after(60)],
+        )
+    other_chain, other_table = make_chain(seed=5)
+    pipeline = _fit(other_table, other_chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    assert pipeline[-1].resumed_from_ == 0
+    assert pipeline[-1].booster_.current_iteration() == 120
+    # Other parameters on the same data: not a resume point either.
+    other_params = CKPT_CONFIG.with_overrides(learning_rate=0.2)
+    pipeline = _fit(table, chain, other_params, checkpoint_dir=str(tmp_path))
+    assert pipeline[-1].resumed_from_ == 0
+
+
+def test_string_labels_fit_and_checkpoint(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = np.where(X[:, 0] > 0, "short", "ok")
+    classifier = StockoutClassifier(
+        n_estimators=60, checkpoint_dir=str(tmp_path), checkpoint_every=50, verbose=-1
+    ).fit(X, y)
+    assert _checkpoints(tmp_path) == [50]
+    assert set(classifier.predict(X)) == {"ok", "short"}
+
+
+# --------------------------------------------------------------------------------------------------
+# fit_model: the threshold comes from training-side validation, never the holdout
+# --------------------------------------------------------------------------------------------------
+
+
+def _train_part(table: pd.DataFrame, last_train_day: pd.Timestamp) -> pd.DataFrame:
+    return table[table["Date"] <= last_train_day].reset_index(drop=True)
+
+
+def test_fit_model_chooses_the_threshold_on_a_training_side_window(chain_and_table):
+    chain, table = chain_and_table
+    last_train_day = START + pd.Timedelta(days=50)
+    train = _train_part(table, last_train_day)
+    fitted = fit_model(train, chain, CONFIG, checkpoint_dir=None)
+    validation = fitted.validation
+    start, end = pd.Timestamp(validation["start"]), pd.Timestamp(validation["end"])
+    # The validation window is the last validation_days as-of days of the training rows.
+    assert end == train["Date"].max() == last_train_day
+    assert (end - start).days == CONFIG.validation_days - 1
+    assert validation["rows"] == int((train["Date"] >= start).sum())
+    assert fitted.threshold == validation["threshold"]
+    assert fitted.pipeline[-1].threshold == fitted.threshold
+    assert 0.0 <= fitted.threshold <= 1.0
+    assert fitted.train_rows == len(train)
+
+
+def test_fit_model_never_reads_the_holdout(chain_and_table):
+    chain, table = chain_and_table
+    last_train_day = START + pd.Timedelta(days=50)
+    train = _train_part(table, last_train_day)
+    base = fit_model(train, chain, CONFIG, checkpoint_dir=None)
+    # Whatever happens after the training rows (holdout flows) cannot move the threshold nor
+    # the model: the features of a row dated t only read flows up to t.
+    flows = chain.flows.copy()
+    later = flows["Date"] > last_train_day
+    flows.loc[later, ["inflow", "sold"]] = flows.loc[later, ["inflow", "sold"]] * 5 + 3
+    transfers = chain.transfers.copy()
+    transfers.loc[transfers["Date"] > last_train_day, "QuantityMoved"] *= 7
+    changed = fit_model(
+        train, SimpleNamespace(flows=flows, transfers=transfers), CONFIG, checkpoint_dir=None
+    )
+    assert changed.threshold == base.threshold
+    assert changed.validation == base.validation
+    X, _ = split_xy(train)
+    np.testing.assert_allclose(
+        changed.pipeline.predict_proba(X), base.pipeline.predict_proba(X), rtol=1e-6
+    )
+
+
+def test_fit_model_needs_both_classes(chain_and_table):
+    chain, table = chain_and_table
+    with pytest.raises(ValueError, match="single class"):
+        fit_model(table.assign(label=0), chain, CONFIG, checkpoint_dir=None)

@@ -1,0 +1,177 @@
+"""Unit tests for stockout_sk.training: train and evaluate on a small simulated chain."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockout_sk.config import ModelConfig
+from stockout_sk.evaluate import METRIC_KEYS
+from stockout_sk.training import TrainingResult, prepare, train_and_evaluate
+
+pytestmark = pytest.mark.unit
+
+CONFIG = ModelConfig(
+    horizon=3,
+    windows=(3, 7),
+    history_days=21,
+    hash_features=8,
+    holdout_days=10,
+    validation_days=7,
+    n_estimators=30,
+    num_leaves=7,
+    min_child_samples=5,
+)
+
+
+def simulate_chain(seed: int = 3, n_days: int = 90):
+    """A small chain shaped like ``ChainData``, simulated day by day (independent of ingest).
+
+    Every branch×item sells a Poisson amount a day (never more than it holds), reorders from the
+    external warehouse WH01 when it falls under its reorder point (delivered two days later), and
+    B1 sends B2 a few units now and then. ``stock_current`` is the stock at the end of the last day.
+    """
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=n_days, freq="D", unit="ns")
+    branches, items = ("B1", "B2"), ("I1", "I2", "I3", "I4")
+    stock = {(b, i): float(rng.integers(30, 60)) for b in branches for i in items}
+    rate = {key: float(rng.uniform(2, 6)) for key in stock}
+    safety = {key: float(rng.integers(6, 12)) for key in stock}
+    reserved = {key: float(rng.integers(0, 3)) for key in stock}
+    due: dict[tuple[int, str, str], float] = {}
+    moves, sales = [], []
+    for d, day in enumerate(days):
+        for key in [k for k in due if k[0] == d]:  # deliveries arriving today
+            _, b, i = key
+            qty = due.pop(key)
+            stock[(b, i)] += qty
+            moves.append((day, "WH01", b, i, qty))
+        if rng.random() < 0.2:  # an inter-branch transfer
+            i = str(rng.choice(items))
+            qty = min(stock[("B1", i)], float(rng.integers(1, 6)))
+            if qty > 0:
+                stock[("B1", i)] -= qty
+                stock[("B2", i)] += qty
+                moves.append((day, "B1", "B2", i, qty))
+        for (b, i), level in stock.items():
+            sold = min(level, float(rng.poisson(rate[(b, i)])))
+            stock[(b, i)] = level - sold
+            if sold:
+                sales.append((b, i, day, sold))
+            pending = any(k[1:] == (b, i) for k in due)
+            if stock[(b, i)] < safety[(b, i)] + rate[(b, i)] and not pending:
+                due[(d + 2, b, i)] = float(rng.integers(25, 50))
+    transfers = pd.DataFrame(
+        moves, columns=["Date", "FromBranchID", "ToBranchID", "ItemCode", "QuantityMoved"]
+    )
+    transfers = transfers.groupby(
+        ["Date", "FromBranchID", "ToBranchID", "ItemCode"], as_index=False
+    )["QuantityMoved"].sum()
+    index = ["BranchID", "ItemCode", "Date"]
+    inflow = transfers.groupby(["ToBranchID", "ItemCode", "Date"])["QuantityMoved"].sum()
+    outflow = transfers.groupby(["FromBranchID", "ItemCode", "Date"])["QuantityMoved"].sum()
+    sold = pd.DataFrame(sales, columns=[*index, "sold"]).set_index(index)["sold"]
+    inflow.index.names = outflow.index.names = index
+    flows = pd.concat({"inflow": inflow, "outflow": outflow, "sold": sold}, axis=1).fillna(0.0)
+    flows = flows.reset_index().sort_values(index, ignore_index=True)
+    keys = list(stock)
+    stock_current = pd.DataFrame(
+        {
+            "BranchID": [b for b, _ in keys],
+            "BranchName": [f"Branch {b}" for b, _ in keys],
+            "ItemCode": [i for _, i in keys],
+            "ItemName": [f"Item {i}" for _, i in keys],
+            "CurrentQuantity": [stock[k] for k in keys],
+            "ReservedQuantity": [reserved[k] for k in keys],
+            "SafetyStockLevel": [safety[k] for k in keys],
+            "LastUpdatedAt": days[-1] + pd.Timedelta(hours=21),
+        }
+    )
+    branch_table = pd.DataFrame(
+        {
+            "BranchID": list(branches),
+            "BranchName": [f"Branch {b}" for b in branches],
+            "OpeningDate": pd.to_datetime(["2019-01-01", "2021-06-01"]),
+        }
+    )
+    return SimpleNamespace(
+        stock_current=stock_current,
+        flows=flows[[*index, "inflow", "outflow", "sold"]],
+        transfers=transfers,
+        branches=branch_table,
+        items=pd.DataFrame(columns=["ItemCode", "ArabicName", "EnglishName", "BrandOnBox"]),
+        employees=pd.DataFrame(columns=["EmployeeID", "FullName", "Department", "BranchID"]),
+        report=None,
+        history_start=days[0],
+        history_end=days[-1],
+    )
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return simulate_chain()
+
+
+@pytest.fixture(scope="module")
+def result(chain, tmp_path_factory) -> TrainingResult:
+    out = tmp_path_factory.mktemp("report")
+    return train_and_evaluate(chain, CONFIG, out_dir=None, checkpoint_dir=str(out / "ckpt"))
+
+
+def test_report_has_the_evaluate_json_shape(result):
+    payload = result.to_dict()
+    assert set(payload) == {"model", "baselines", "rows", "positive_rate"}
+    assert set(payload["baselines"]) == {"rule", "velocity"}
+    for block in (payload["model"], *payload["baselines"].values()):
+        assert list(block) == list(METRIC_KEYS)
+        for key in ("f1", "precision", "recall", "brier"):
+            assert 0.0 <= block[key] <= 1.0, key
+    assert payload["model"]["threshold"] == result.fitted.threshold
+    assert set(payload["rows"]) == {"train", "holdout"}
+    assert payload["rows"]["train"] == len(result.prepared.train) > 0
+    assert payload["rows"]["holdout"] == len(result.prepared.holdout) > 0
+    assert 0.0 < payload["positive_rate"] < 1.0
+    # What the CLI prints with --json: strict JSON, no NaN.
+    assert json.loads(json.dumps(payload, allow_nan=False)) == payload
+
+
+def test_holdout_is_after_training_plus_the_purge_gap(result, chain):
+    train, holdout = result.prepared.train, result.prepared.holdout
+    horizon = CONFIG.horizon
+    assert holdout["Date"].min() > train["Date"].max() + pd.Timedelta(days=horizon)
+    assert holdout["Date"].nunique() == CONFIG.holdout_days
+    # Every training label window [t+1, t+N] ends before the first holdout as-of day.
+    assert train["Date"].max() + pd.Timedelta(days=horizon) < holdout["Date"].min()
+    # The holdout is the latest matured as-of days.
+    assert holdout["Date"].max() == chain.history_end - pd.Timedelta(days=horizon)
+    split = result.prepared.split
+    assert split.gap_days >= horizon
+    # The threshold was chosen on the training side.
+    assert pd.Timestamp(result.fitted.validation["end"]) <= train["Date"].max()
+
+
+def test_prepare_splits_by_time_never_randomly(chain):
+    prepared = prepare(chain, CONFIG)
+    frame = prepared.dataset.frame
+    train_mask = np.asarray(prepared.split.train)
+    holdout_mask = np.asarray(prepared.split.holdout)
+    assert not (train_mask & holdout_mask).any()
+    cutoff = frame.loc[train_mask, "Date"].max()
+    assert (frame.loc[holdout_mask, "Date"] > cutoff).all()
+    # Rows in the purge gap are in neither part.
+    gap = ~(train_mask | holdout_mask)
+    assert (frame.loc[gap, "Date"] > cutoff).all()
+    assert (frame.loc[gap, "Date"] < frame.loc[holdout_mask, "Date"].min()).all()
+
+
+def test_the_fitted_pipeline_answers_raw_rows(result):
+    holdout = result.prepared.holdout
+    request = holdout.iloc[[0]].drop(columns="label").astype({"Date": str})
+    proba = result.fitted.pipeline.predict_proba(request)
+    assert proba.shape == (1, 2)
+    assert 0.0 <= proba[0, 1] <= 1.0
+    assert set(result.timings) == {"prepare", "fit", "evaluate"}
