@@ -431,10 +431,65 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["projected_headroom"] = projected
         out["projected_headroom_ratio"] = projected / scale
         out["days_since_inflow"] = since_inflow
-        out[f"inflow_days_{long_w}d"] = window_sum(state.cum_inflow_days, long_w)
+        inflow_days = window_sum(state.cum_inflow_days, long_w)
+        out[f"inflow_days_{long_w}d"] = inflow_days
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where(inflow_days > 0, long_w / inflow_days, np.nan)
+        out["inflow_gap"] = gap
+        out["inflow_due_ratio"] = since_inflow / gap
+        out.update(self._past_stock(state, k, known, j_safe, in_range, quantity, reserved, safety))
         out["FromBranchID"] = _partner(state.partners["dominant_from"], k, known, t, in_range)
         out["ToBranchID"] = _partner(state.partners["dominant_to"], k, known, t, in_range)
         return out
+
+    def _past_stock(self, state, k, known, j, in_range, quantity, reserved, safety):
+        """Stock walked back from the row's own CurrentQuantity through its flows.
+
+        ``S(t−i) = CurrentQuantity − net(t−i+1 … t)``: point in time (flows up to t only) and
+        telling — a branch×item that kept dipping under its safety stock will likely do so again.
+        """
+        long_w, short_w = max(self.windows), min(self.windows)
+        lags = np.arange(long_w)
+        hi = j + 1
+        lo = hi[:, None] - lags[None, :]
+        exact = lo >= 0 if state.truncated else np.ones_like(lo, dtype=bool)
+        lo = np.clip(lo, 0, None)
+        result = {}
+        scale = np.maximum(safety, 1.0)
+        below_short = np.empty(len(k))
+        below_long = np.empty(len(k))
+        min_short = np.empty(len(k))
+        min_long = np.empty(len(k))
+        # Chunks bound the (rows × lags) temporaries on large training tables.
+        step = 250_000
+        for begin in range(0, len(k), step):
+            rows = slice(begin, begin + step)
+            kk, hh, ll = k[rows, None], hi[rows, None], lo[rows]
+            net = (
+                (state.cum_inflow[kk, hh] - state.cum_inflow[kk, ll])
+                - (state.cum_outflow[kk, hh] - state.cum_outflow[kk, ll])
+                - (state.cum_sold[kk, hh] - state.cum_sold[kk, ll])
+            )
+            net = np.where(known[rows, None], net, 0.0)
+            stock = np.clip(quantity[rows, None] - net, 0, None)
+            headroom = stock - reserved[rows, None] - safety[rows, None]
+            headroom = np.where(exact[rows], headroom, np.nan)
+            with np.errstate(invalid="ignore"):
+                below = headroom < 0
+            min_long[rows] = np.min(headroom, axis=1)
+            min_short[rows] = np.min(headroom[:, :short_w], axis=1)
+            below_long[rows] = below.sum(axis=1)
+            below_short[rows] = below[:, :short_w].sum(axis=1)
+        invalid = ~in_range | np.isnan(min_long)
+        result[f"min_headroom_ratio_{short_w}d"] = np.where(
+            ~in_range | np.isnan(min_short), np.nan, min_short / scale
+        )
+        result[f"min_headroom_ratio_{long_w}d"] = np.where(invalid, np.nan, min_long / scale)
+        result[f"days_below_safety_{short_w}d"] = np.where(
+            ~in_range | np.isnan(min_short), np.nan, below_short
+        )
+        result[f"days_below_safety_{long_w}d"] = np.where(invalid, np.nan, below_long)
+        return result
 
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
@@ -445,7 +500,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Input columns, then the history features."""
         check_is_fitted(self)
-        long_w = max(self.windows)
+        long_w, short_w = max(self.windows), min(self.windows)
         names = list(self.feature_names_in_)
         for w in self.windows:
             names += [f"inflow_{w}d", f"outflow_{w}d", f"net_inflow_{w}d", f"sold_{w}d"]
@@ -460,6 +515,12 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             "projected_headroom_ratio",
             "days_since_inflow",
             f"inflow_days_{long_w}d",
+            "inflow_gap",
+            "inflow_due_ratio",
+            f"min_headroom_ratio_{short_w}d",
+            f"min_headroom_ratio_{long_w}d",
+            f"days_below_safety_{short_w}d",
+            f"days_below_safety_{long_w}d",
             "FromBranchID",
             "ToBranchID",
         ]
