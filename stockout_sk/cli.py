@@ -206,7 +206,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
     elif args.action == "promote":
         if args.version is None:
             raise SystemExit("stockout-sk registry promote: give the VERSION to promote")
-        payload = registry.promote(settings, str(args.version), reason=args.reason)
+        payload = registry.promote(str(args.version), settings, reason=args.reason)
     else:
         payload = registry.rollback(settings, reason=args.reason)
     print(json.dumps(payload, indent=2, default=str))
@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataContractError as exc:
         _say(f"error: {exc}")
         return 1
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, LookupError) as exc:
         logger.debug("command failed", exc_info=True)
         _say(f"error: {exc}")
         return 1

@@ -269,7 +269,7 @@ def build_pipeline(
                     subsample_freq=1,
                     colsample_bytree=config.colsample_bytree,
                     random_state=config.random_state,
-                    n_jobs=2,
+                    n_jobs=config.n_jobs,
                     verbose=-1,
                 ),
             ),
