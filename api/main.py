@@ -19,8 +19,10 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, ReadyResponse, StockRow
@@ -95,7 +97,9 @@ Explain = Annotated[
 ]
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+def _field(loc: tuple[Any, ...], kind: str = "") -> str:
+    if kind == "json_invalid":  # its location is a character position, not a field
+        return "body"
     parts = list(loc[1:] if loc and loc[0] == "body" else loc)
     text = ""
     for part in parts:
@@ -111,8 +115,8 @@ def _short(value: Any) -> str:
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     detail = []
     for error in exc.errors():
-        field = _field(tuple(error.get("loc", ())))
         kind = str(error.get("type", ""))
+        field = _field(tuple(error.get("loc", ())), kind)
         message = str(error.get("msg", "invalid value"))
         if (
             "input" in error
@@ -130,6 +134,20 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(
         status_code=422, content={"message": f"invalid request — {summary}", "detail": detail}
     )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    # FastAPI answers a body it cannot decode (not UTF-8) with a bare 400; say what is wrong.
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        message = f"the body is not UTF-8 text ({exc.__cause__.reason}); send a UTF-8 JSON object"
+        return JSONResponse(
+            status_code=422,
+            content={
+                "message": f"invalid request — body: {message}",
+                "detail": [{"field": "body", "type": "body_encoding", "message": message}],
+            },
+        )
+    return await http_exception_handler(request, exc)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -154,6 +172,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     def setting(name: str) -> Any:
