@@ -118,10 +118,84 @@ def server(command: list[str], env: dict[str, str], port: int, probe: str, log: 
                 process.wait(5)
 
 
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive client: pre-built request bytes, Content-Length responses.
+
+    The client shares the machine with the server it measures. httpx spends about a millisecond
+    of CPU per request, which on a 2-core machine throttles both servers alike and squeezes
+    their ratio; this client spends a few tens of microseconds. Both servers answer with
+    ``Content-Length`` (uvicorn does for every non-streaming response).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        length = 0
+        for line in header.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+async def hammer_raw(
+    url: str, bodies: list[bytes], total: int, concurrency: int, warmup: int
+) -> dict[str, float]:
+    """Like :func:`hammer`, with one :class:`RawConnection` per concurrent worker."""
+    parts = httpx.URL(url)
+    connections = [RawConnection(parts.host, parts.port) for _ in range(concurrency)]
+    for i in range(warmup):
+        status, body = await connections[i % concurrency].post(parts.path, bodies[i % len(bodies)])
+        if status != 200:
+            raise RuntimeError(f"{url} answered {status}: {body[:300]!r}")
+    latencies: list[float] = []
+    counter = iter(range(total))
+
+    async def worker(connection: RawConnection) -> None:
+        for i in counter:
+            start = time.perf_counter()
+            status, body = await connection.post(parts.path, bodies[i % len(bodies)])
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                raise RuntimeError(f"{url} answered {status}: {body[:300]!r}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        await connection.close()
+    return _stats(latencies, total, elapsed)
+
+
+def _stats(latencies: list[float], total: int, elapsed: float) -> dict[str, float]:
+    latencies = sorted(latencies)
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "rps": total / elapsed,
+    }
+
+
 async def hammer(
     url: str, bodies: list[bytes], total: int, concurrency: int, warmup: int
 ) -> dict[str, float]:
-    """Send ``total`` POSTs with ``concurrency`` in flight; latency per request and throughput."""
+    """Send ``total`` POSTs with ``concurrency`` in flight (httpx); latency and throughput."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
@@ -142,12 +216,7 @@ async def hammer(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "rps": total / elapsed,
-    }
+    return _stats(latencies, total, elapsed)
 
 
 def batch_rate(url: str, body: bytes, rows: int, batches: int) -> dict[str, float]:
@@ -171,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="single-row client: a minimal keep-alive HTTP/1.1 client (default) or httpx",
+    )
     parser.add_argument("--tracking-uri", help="use this store's production model (no training)")
     parser.add_argument("--data", help="with --tracking-uri: chain folder for request rows")
     args = parser.parse_args(argv)
@@ -197,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         env.pop("STOCKOUT_API_KEY", None)
         results: dict[str, dict[str, float]] = {}
+        load = hammer_raw if args.client == "raw" else hammer
 
         ours_port, mlflow_port = free_port(), free_port()
         ours_cmd = [
@@ -210,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         with server(ours_cmd, env, ours_port, "/ready", workdir / "api.log"):
             base = f"http://127.0.0.1:{ours_port}"
             results["api"] = asyncio.run(
-                hammer(f"{base}/predict", bodies, args.requests, args.concurrency, args.warmup)
+                load(f"{base}/predict", bodies, args.requests, args.concurrency, args.warmup)
+            )
+            results["api_c1"] = asyncio.run(
+                load(f"{base}/predict", bodies, args.requests // 4, 1, 10)
             )
             batch = json.dumps({"records": big}).encode()
             results["api_batch"] = batch_rate(
@@ -220,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://127.0.0.1:{mlflow_port}"
             mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in rows]
             results["mlflow"] = asyncio.run(
-                hammer(
+                load(
                     f"{base}/invocations",
                     mlflow_bodies,
                     args.requests,
@@ -229,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             batch = json.dumps({"dataframe_records": big}).encode()
+            results["mlflow_c1"] = asyncio.run(
+                load(f"{base}/invocations", mlflow_bodies, args.requests // 4, 1, 10)
+            )
             results["mlflow_batch"] = batch_rate(
                 f"{base}/invocations", batch, args.batch_rows, args.batches
             )
@@ -239,11 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     api, ml = results["api"], results["mlflow"]
     print(
         f"\nsingle-row POST, {args.requests} requests, concurrency {args.concurrency}, one "
-        f"uvicorn worker each, {os.cpu_count()} CPUs"
+        f"uvicorn worker each, {args.client} client, {os.cpu_count()} CPUs"
     )
     print(f"{'':22s}{'p50 ms':>10s}{'p99 ms':>10s}{'req/s':>10s}")
     for label, r in (("stockout-sk /predict", api), ("mlflow models serve", ml)):
         print(f"{label:22s}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.0f}")
+    c1, m1 = results["api_c1"], results["mlflow_c1"]
+    print(
+        f"one request at a time (concurrency 1): p50 ours {c1['p50_ms']:.2f} ms, mlflow "
+        f"{m1['p50_ms']:.2f} ms; p99 ours {c1['p99_ms']:.2f} ms, mlflow {m1['p99_ms']:.2f} ms"
+    )
     print(
         f"ratio (mlflow / ours): p50 {ml['p50_ms'] / api['p50_ms']:.2f}x, p99 "
         f"{ml['p99_ms'] / api['p99_ms']:.2f}x; throughput ours / mlflow "

@@ -453,7 +453,8 @@ def predict(snapshot: Snapshot, X: Columns | Any) -> Scored:
         proba = np.asarray(pipeline.predict_proba(X)[:, 1], dtype=np.float64)
         if not np.isfinite(proba).all():
             raise ValueError("the model returned a non-finite probability")
-        stale = pipeline.named_steps["history"].staleness_days(X)
+        history = pipeline.named_steps.get("history")
+        stale = None if history is None else history.staleness_days(X)
     except Exception as error:  # any model failure: rule baseline, logged, said
         reason = (
             f"model version {snapshot.version} failed at predict time "
@@ -462,7 +463,12 @@ def predict(snapshot: Snapshot, X: Columns | Any) -> Scored:
         logger.exception("%s", reason)
         return _rule_scored(X, reason)
     threshold = float(snapshot.threshold if snapshot.threshold is not None else 0.5)
-    stale_days = np.nan_to_num(np.asarray(stale, dtype=np.float64), nan=0.0).astype(np.int64)
+    stale_days = (
+        None
+        if stale is None
+        # An unreadable date has no staleness; 0 keeps the column integral (the model warned).
+        else np.nan_to_num(np.asarray(stale, dtype=np.float64), nan=0.0).astype(np.int64)
+    )
     return Scored(
         probability=proba,
         prediction=(proba >= threshold).astype(np.int64),
@@ -609,6 +615,7 @@ class ModelHolder:
         self._last_ok: float | None = None
         self._last_poll_at: str | None = None
         self._last_error: str | None = None
+        self._serving_mode: str | None = None
         self._polls = 0
 
     # -------------------------------------------------------------- reading
@@ -638,7 +645,7 @@ class ModelHolder:
             "horizon": meta.get("horizon"),
             "threshold": snap.threshold,
             "metrics": meta.get("metrics", {}) if snap.pipeline is not None else {},
-            "serving_mode": meta.get("serving_mode"),
+            "serving_mode": self._serving_mode,
             "fallback_reason": snap.reason,
             "loaded_at": snap.loaded_at,
             "history_end": snap.history_end,
@@ -705,6 +712,7 @@ class ModelHolder:
             return
         self._last_ok = self._clock()
         self._last_error = None
+        self._serving_mode = mode
         if mode == RULE_BASELINE:
             self._swap(
                 rule_snapshot(

@@ -1,9 +1,10 @@
-"""Registry down → rule baseline → registry back → model again, with real processes.
+"""Registry down at start → rule baseline → up → model → down → rule → up → model again.
 
 The registry is an ``mlflow server`` process over the session's SQLite store; the API runs as
 ``uvicorn api.main:app`` in its own process (configured by environment variables only, as in
 production), with fast polling and no grace period. Stopping the MLflow server makes the next
-polls fail; starting it again on the same port lets the API recover without a restart.
+polls fail; starting it again on the same port lets the API recover without a restart. The API
+starts before the registry, so "unreachable at start" is covered too.
 """
 
 from __future__ import annotations
@@ -53,14 +54,25 @@ def test_registry_down_then_back(serving_store, helpers, tmp_path: Path) -> None
     def state() -> dict:
         return httpx.get(f"{api}/ready", timeout=5).json()
 
-    registry = helpers.start_server(
-        mlflow_cmd, env, f"{registry_url}/health", tmp_path / "mlflow-server.log"
-    )
+    registry = None
     try:
         with helpers.subprocess_server(
             api_cmd, {**api_env, "PYTHONPATH": str(REPO)}, f"{api}/ready", tmp_path / "api.log"
         ):
-            assert state()["source"] == "registry"
+            # Started while the registry is down: the rule baseline answers, and says why.
+            start = state()
+            assert start["source"] == "rule-baseline"
+            assert "unreachable" in start["fallback_reason"]
+            body = httpx.post(f"{api}/predict", json=row, timeout=10).json()
+            assert (body["source"], body["prediction"]) == ("rule-baseline", rule)
+
+            # The registry comes up: the next poll loads the production model.
+            registry = helpers.start_server(
+                mlflow_cmd, env, f"{registry_url}/health", tmp_path / "mlflow-server.log"
+            )
+            helpers.wait_until(
+                lambda: state()["source"] == "registry", 60, "the first load", interval=0.2
+            )
             body = httpx.post(f"{api}/predict", json=row, timeout=10).json()
             assert (body["source"], body["model_version"]) == ("registry", "1")
             assert body["probability"] == pytest.approx(expected, abs=1e-12)
@@ -94,4 +106,5 @@ def test_registry_down_then_back(serving_store, helpers, tmp_path: Path) -> None
             assert body["probability"] == pytest.approx(expected, abs=1e-12)
             assert httpx.get(f"{api}/model", timeout=5).json()["registry"]["last_error"] is None
     finally:
-        helpers.stop_process_group(registry)
+        if registry is not None:
+            helpers.stop_process_group(registry)
