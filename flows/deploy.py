@@ -20,6 +20,13 @@ With ``--score-cron`` the same process also serves the ``score`` flow (the morni
 
     python -m flows.deploy --data sample_data --score-cron "30 5 * * *"
     prefect deployment run 'score/stockout-morning-list'      # trigger it now
+
+With ``--monitor-cron`` it also serves the ``monitor`` flow (monitoring: rolling evaluation, drift,
+rollback or rule-baseline fallback, see ``flows/monitor.py``) on the latest exports, e.g. before
+the retrain so the model is judged on data it has not seen::
+
+    python -m flows.deploy --data exports/latest --monitor-cron "30 4 * * *"
+    prefect deployment run 'monitor/stockout-monitoring'      # trigger it now
 The flow writes to ``MLFLOW_TRACKING_URI`` (default: SQLite in this process's working directory).
 """
 
@@ -36,6 +43,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_DEPLOYMENT = "stockout-daily"
 DEFAULT_CRON = "0 5 * * *"
 SCORE_DEPLOYMENT = "stockout-morning-list"
+MONITOR_DEPLOYMENT = "stockout-monitoring"
 
 
 def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,12 +111,38 @@ def build_parser() -> argparse.ArgumentParser:
         default="artifacts/morning/morning_list.csv",
         help="CSV the morning list is written to (the HTML page goes beside it)",
     )
+    parser.add_argument(
+        "--monitor-cron",
+        default=os.environ.get("STOCKOUT_MONITOR_CRON") or None,
+        help="also serve the monitoring flow 'monitor/"
+        f"{MONITOR_DEPLOYMENT}' on this cron schedule (default STOCKOUT_MONITOR_CRON; unset: "
+        "not served)",
+    )
+    parser.add_argument(
+        "--monitor-data",
+        default=None,
+        help="folder of the exports monitoring judges the model on (default: --data)",
+    )
+    parser.add_argument(
+        "--monitor-dry-run",
+        action="store_true",
+        help="scheduled monitoring decides and reports but never rolls back or falls back",
+    )
     return parser
 
 
 def score_parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The parameters of the morning-list deployment."""
     return {"data_dir": args.data, "out": args.score_out, "model_name": args.model_name}
+
+
+def monitor_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The parameters of the monitoring deployment."""
+    return {
+        "data_dir": args.monitor_data or args.data,
+        "dry_run": bool(args.monitor_dry_run),
+        "model_name": args.model_name,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         args.cron,
         args.name,
     )
-    if not args.score_cron:
+    if not args.score_cron and not args.monitor_cron:
         run_pipeline.serve(
             name=args.name,
             schedule=Cron(args.cron, timezone=args.timezone),
@@ -150,14 +184,48 @@ def main(argv: list[str] | None = None) -> int:
 
     from prefect import serve
 
-    from flows.score import score
+    extra = []
+    if args.score_cron:
+        from flows.score import score
 
-    log.info(
-        "also serving 'score/%s' on cron %r; trigger now with: prefect deployment run 'score/%s'",
-        SCORE_DEPLOYMENT,
-        args.score_cron,
-        SCORE_DEPLOYMENT,
-    )
+        log.info(
+            "also serving 'score/%s' on cron %r; trigger now with: prefect deployment run "
+            "'score/%s'",
+            SCORE_DEPLOYMENT,
+            args.score_cron,
+            SCORE_DEPLOYMENT,
+        )
+        extra.append(
+            score.to_deployment(
+                name=SCORE_DEPLOYMENT,
+                schedule=Cron(args.score_cron, timezone=args.timezone),
+                parameters=score_parameters(args),
+                paused=args.paused or None,
+                tags=["stockout-sk"],
+                description="Morning list: every branch×item scored with the production model.",
+            )
+        )
+    if args.monitor_cron:
+        from flows.monitor import monitor
+
+        log.info(
+            "also serving 'monitor/%s' on cron %r; trigger now with: prefect deployment run "
+            "'monitor/%s'",
+            MONITOR_DEPLOYMENT,
+            args.monitor_cron,
+            MONITOR_DEPLOYMENT,
+        )
+        extra.append(
+            monitor.to_deployment(
+                name=MONITOR_DEPLOYMENT,
+                schedule=Cron(args.monitor_cron, timezone=args.timezone),
+                parameters=monitor_parameters(args),
+                paused=args.paused or None,
+                tags=["stockout-sk"],
+                description="Monitoring: rolling F1 and PSI/KL drift of the production model; "
+                "rollback or rule-baseline fallback on a breach.",
+            )
+        )
     serve(
         run_pipeline.to_deployment(
             name=args.name,
@@ -167,14 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             tags=["stockout-sk"],
             description="Daily retrain: ingest, train, evaluate, register, promote.",
         ),
-        score.to_deployment(
-            name=SCORE_DEPLOYMENT,
-            schedule=Cron(args.score_cron, timezone=args.timezone),
-            parameters=score_parameters(args),
-            paused=args.paused or None,
-            tags=["stockout-sk"],
-            description="Morning list: every branch×item scored with the production model.",
-        ),
+        *extra,
     )
     return 0
 

@@ -251,6 +251,42 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Judge the production model on a later period; roll back or fall back on a breach."""
+    from stockout_sk.monitoring import run_cme
+
+    report = run_cme(args.data, dry_run=args.dry_run, out_dir=args.out, chunksize=args.chunksize)
+    print(_drift_table(report))
+    _say(
+        f"{report.model_name} v{report.model_version} on {report.data['rows']:,} rows "
+        f"({report.data['first_asof']}..{report.data['last_asof']}): decision "
+        f"{report.decision.upper()}; action {report.action} — {report.action_detail}"
+    )
+    for reason in report.reasons:
+        _say(f"  - {reason}")
+    _say(f"report: {report.report_path}")
+    if args.json:
+        _emit_json(report.summary())
+    return 0
+
+
+def _drift_table(report: Any) -> str:
+    def fmt(value: float | None) -> str:
+        return f"{value:>10.3f}" if value is not None else f"{'n/a':>10s}"
+
+    lines = [f"{'variable':26s}{'PSI':>10s}{'KL':>10s}  status"]
+    for d in report.drift:
+        lines.append(f"{d.name:26s}{fmt(d.psi)}{fmt(d.kl)}  {d.status}")
+    if report.rolling:
+        latest = report.rolling[-1]
+        lines.append(
+            f"latest window {latest.window_start}..{latest.window_end}: F1 {latest.f1:.3f} "
+            f"(rule {latest.rule_f1:.3f}, holdout {fmt(report.holdout_f1).strip()}), PR-AUC "
+            f"{fmt(latest.pr_auc).strip()}"
+        )
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
@@ -358,6 +394,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         help="the .csv (or .html) to write; the other is written beside it",
+    )
+    json_arg(p)
+
+    p = add(
+        "monitor",
+        cmd_monitor,
+        "judge the production model on a later period (rolling F1, PSI/KL drift); on a breach "
+        "roll back, or fall back to the rule baseline",
+    )
+    data_arg(p)
+    p.add_argument(
+        "--dry-run", action="store_true", help="decide and report; change nothing in the registry"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder of the HTML report (default artifacts/monitoring/<UTC time>-v<version>)",
     )
     json_arg(p)
     return parser
