@@ -25,7 +25,8 @@ fit to serve?*
    or when the latest window's F1 is below the model's own holdout F1 by more than the margin, or
    below the rule baseline's F1 on the same window; ``warn`` on the warn thresholds; else ``ok``.
 6. **Response** (:func:`respond`): ``act`` becomes ``rollback`` when the production version records
-   a previous production version (``registry.rollback``), else ``fallback``
+   a previous production version that has not been rolled back itself since
+   (``registry.rollback``), else ``fallback``
    (``registry.set_serving_mode("rule-baseline")`` — the switch the API polls, so a running server
    falls back without a restart). Actions are idempotent and ``dry_run`` changes nothing in the
    registry. Every run is logged to the MLflow experiment ``stockout-monitoring`` with an HTML
@@ -1384,7 +1385,11 @@ def _mlflow_client(uri: str) -> MlflowClient:
 
 
 def _plan(report: MonitoringReport, state: Mapping[str, Any]) -> None:
-    """Turn ``act`` into ``rollback`` (a previous production version exists) or ``fallback``."""
+    """Turn ``act`` into ``rollback`` or ``fallback``.
+
+    Rollback when the evaluated version records a previous production version that still exists
+    and has not been rolled back itself since it last held ``production``; otherwise fallback.
+    """
     if state.get("serving_mode") == "rule-baseline":
         report.notes.append(
             "serving is on the rule baseline (registered-model tag stockout.serving_mode); "
@@ -1395,20 +1400,31 @@ def _plan(report: MonitoringReport, state: Mapping[str, Any]) -> None:
         report.decision = report.verdict.level
         report.reasons = report.verdict.reasons
         return
+    from stockout_sk.registry import ROLLED_BACK
+
     versions = {v["version"]: v for v in state.get("versions", [])}
     mine = versions.get(report.model_version, {})
     previous = mine.get("previous_production")
-    if previous and previous in versions:
+    report.reasons = report.verdict.reasons
+    if not previous:
+        report.decision = FALLBACK
+    elif previous not in versions:
+        report.decision = FALLBACK
+        report.notes.append(
+            f"version {report.model_version} records version {previous} as the previous "
+            "production version, but it no longer exists: falling back to the rule baseline"
+        )
+    elif versions[previous].get("decision") == ROLLED_BACK:
+        # It was demoted since it last held production: going back to it would bounce between
+        # two versions judged bad (1 → 2 → 1 …) instead of reaching the safe baseline.
+        report.decision = FALLBACK
+        report.notes.append(
+            f"the previous production version {previous} was itself rolled back since "
+            f"({versions[previous].get('reason')!r}): falling back to the rule baseline"
+        )
+    else:
         report.decision = ROLLBACK
         report.target_version = previous
-    else:
-        report.decision = FALLBACK
-        if previous:
-            report.notes.append(
-                f"version {report.model_version} records version {previous} as the previous "
-                "production version, but it no longer exists: falling back to the rule baseline"
-            )
-    report.reasons = report.verdict.reasons
 
 
 def _apply(
