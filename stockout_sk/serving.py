@@ -663,22 +663,23 @@ class ModelHolder:
     # ------------------------------------------------------------- updating
     def _swap(self, snapshot: Snapshot) -> None:
         previous = self._snapshot
-        self._snapshot = snapshot  # the one assignment readers see
-        if (previous.source, previous.version, previous.reason) != (
+        if (previous.source, previous.version, previous.reason) == (
             snapshot.source,
             snapshot.version,
             snapshot.reason,
         ):
-            if snapshot.source == REGISTRY:
-                logger.info(
-                    "serving %s version %s (was %s %s)",
-                    self.settings.registry.model_name,
-                    snapshot.version,
-                    previous.source,
-                    previous.version or "",
-                )
-            else:
-                logger.warning("serving the rule baseline: %s", snapshot.reason)
+            return  # the same answer for the same reason: keep the snapshot (and its loaded_at)
+        self._snapshot = snapshot  # the one assignment readers see
+        if snapshot.source == REGISTRY:
+            was = previous.source + (f" {previous.version}" if previous.version else "")
+            logger.info(
+                "serving %s version %s (was %s)",
+                self.settings.registry.model_name,
+                snapshot.version,
+                was,
+            )
+        else:
+            logger.warning("serving the rule baseline: %s", snapshot.reason)
 
     def refresh(self) -> bool:
         """Ask the registry what to serve and swap if it changed; never raises.
@@ -802,7 +803,10 @@ class ModelHolder:
         if interval <= 0:
             return
         while not self._stop.wait(interval):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # a bug here must not end polling: log it, poll again
+                logger.exception("polling the registry failed unexpectedly")
 
     def wait_first(self, timeout: float | None) -> bool:
         """Block until the first load attempt finished (or ``timeout`` seconds); True if it did."""

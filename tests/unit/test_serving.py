@@ -328,9 +328,13 @@ def test_holder_without_production_serves_the_rule_with_reason() -> None:
     registry = FakeRegistry()
     registry.version = None
     holder = _holder(registry)
-    holder.refresh()
-    assert holder.snapshot.source == RULE_BASELINE
-    assert "no version of 'm' holds alias 'production'" in holder.snapshot.reason
+    assert holder.refresh() is True
+    fallback = holder.snapshot
+    assert fallback.source == RULE_BASELINE
+    assert "no version of 'm' holds alias 'production'" in fallback.reason
+    # Polling again for the same reason changes nothing.
+    assert holder.refresh() is False
+    assert holder.snapshot is fallback
 
 
 def test_serving_mode_rule_baseline_wins_over_a_production_model() -> None:
