@@ -1270,7 +1270,8 @@ def _holdout_f1(model: ProductionModel) -> float | None:
         return float(value)
     if not model.run_id:
         return None
-    # Versions tagged before stockout.holdout.* existed: the run's metric says the same.
+    # Versions tagged before stockout.holdout.* existed: the run's metric says the same. The
+    # client uses the tracking URI that loading the model set (registry.configure_tracking).
     import mlflow
     from mlflow.exceptions import MlflowException
 
