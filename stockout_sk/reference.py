@@ -150,7 +150,8 @@ def build_reference(
         The fitted pipeline; its first two steps (calendar, history) compute the model features
         exactly as at serving time.
     X_train_raw : DataFrame
-        The raw request fields of the reference rows (the training rows).
+        The raw request fields of the reference rows (the holdout rows: inside the history the
+        fitted pipeline carries, so scored exactly as served).
     proba : array-like of float
         Predicted positive-class probability for the same rows, in the same order.
     bins : int, default=10

@@ -451,8 +451,12 @@ def log_training(
         logged_checkpoints = _log_checkpoints(pipeline, checkpoint_dir)
 
         mlflow.log_text(_holdout_predictions(result), HOLDOUT_PREDICTIONS_ARTIFACT)
-        proba_train = pipeline.predict_proba(X_train)[:, 1]
-        reference = build_reference(pipeline, X_train, proba_train)
+        # The reference is what the model sees at serving time: the holdout rows lie inside the
+        # history the fitted pipeline carries, so their model features and scores are computed
+        # exactly as for a request (most training rows are older than that bounded history).
+        X_reference, _ = split_xy(result.prepared.holdout)
+        proba_reference = pipeline.predict_proba(X_reference)[:, 1]
+        reference = build_reference(pipeline, X_reference, proba_reference)
         mlflow.log_dict(reference, REFERENCE_ARTIFACT)
 
         example = input_example(X_train)
