@@ -1,11 +1,14 @@
 """Latency and throughput of ``POST /predict`` against ``mlflow models serve``, side by side.
 
 Both servers serve the **same registered model** (``models:/<name>@production``) from the same
-store, each as one uvicorn worker in its own process on loopback; the **same client** (httpx,
-asyncio, keep-alive connections) sends the same single-row requests to each with the same
-concurrency. Printed:
+store, each as one uvicorn worker in its own process on loopback, both running for the whole
+measurement; the **same client** (asyncio, keep-alive connections; a minimal HTTP/1.1 client by
+default, httpx with ``--client httpx``) sends the same single-row requests to each with the same
+concurrency, in alternating rounds so that a change of the machine's load weighs on both alike.
+Printed:
 
-* single row — p50 / p99 latency (ms) and throughput (requests/s) of both, and the ratios;
+* single row — p50 / p99 latency (ms) and throughput (requests/s) of both, and the ratios (and
+  the latency of one request at a time);
 * batch — rows/s of ``POST /predict/batch`` with 10,000-row batches (and of ``mlflow models
   serve`` with the same 10,000 rows in ``dataframe_records``, for reference);
 * the load average before and after: client and servers share the machine, so the numbers are
@@ -16,8 +19,8 @@ sample-data`` shape, default model settings) into a temporary store.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_api.py [--requests 2000] [--concurrency 8]
-        [--batches 5] [--batch-rows 10000] [--tracking-uri URI]
+    .venv/bin/python benchmarks/bench_api.py [--requests 2000] [--concurrency 8] [--rounds 4]
+        [--batches 5] [--batch-rows 10000] [--client raw|httpx] [--tracking-uri URI --data DIR]
 
 Targets (issue 5): p50 ≤ 5 ms, p99 ≤ 20 ms, throughput ≥ 2× ``mlflow models serve``; batch
 ≥ 100,000 rows/s. The script reports them; it exits 0 either way (the machine may be busy).
@@ -156,7 +159,7 @@ class RawConnection:
 
 async def hammer_raw(
     url: str, bodies: list[bytes], total: int, concurrency: int, warmup: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Like :func:`hammer`, with one :class:`RawConnection` per concurrent worker."""
     parts = httpx.URL(url)
     connections = [RawConnection(parts.host, parts.port) for _ in range(concurrency)]
@@ -180,21 +183,23 @@ async def hammer_raw(
     elapsed = time.perf_counter() - started
     for connection in connections:
         await connection.close()
-    return _stats(latencies, total, elapsed)
+    return {"latencies": latencies, "elapsed": elapsed}
 
 
-def _stats(latencies: list[float], total: int, elapsed: float) -> dict[str, float]:
-    latencies = sorted(latencies)
+def stats(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """p50/p99 over every request of every round; throughput = requests / time under load."""
+    latencies = sorted(x for r in rounds for x in r["latencies"])
+    elapsed = sum(r["elapsed"] for r in rounds)
     return {
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "rps": total / elapsed,
+        "rps": len(latencies) / elapsed,
     }
 
 
 async def hammer(
     url: str, bodies: list[bytes], total: int, concurrency: int, warmup: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Send ``total`` POSTs with ``concurrency`` in flight (httpx); latency and throughput."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"content-type": "application/json"}
@@ -216,7 +221,7 @@ async def hammer(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return _stats(latencies, total, elapsed)
+    return {"latencies": latencies, "elapsed": elapsed}
 
 
 def batch_rate(url: str, body: bytes, rows: int, batches: int) -> dict[str, float]:
@@ -237,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="single-row requests per server")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds per server (default 4)"
+    )
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch-rows", type=int, default=10_000)
@@ -271,7 +279,6 @@ def main(argv: list[str] | None = None) -> int:
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         env.pop("STOCKOUT_API_KEY", None)
-        results: dict[str, dict[str, float]] = {}
         load = hammer_raw if args.client == "raw" else hammer
 
         ours_port, mlflow_port = free_port(), free_port()
@@ -283,45 +290,51 @@ def main(argv: list[str] | None = None) -> int:
             str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL_NAME}@production",
             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1",
         ]  # fmt: skip
-        with server(ours_cmd, env, ours_port, "/ready", workdir / "api.log"):
-            base = f"http://127.0.0.1:{ours_port}"
-            results["api"] = asyncio.run(
-                load(f"{base}/predict", bodies, args.requests, args.concurrency, args.warmup)
-            )
-            results["api_c1"] = asyncio.run(
-                load(f"{base}/predict", bodies, args.requests // 4, 1, 10)
-            )
-            batch = json.dumps({"records": big}).encode()
-            results["api_batch"] = batch_rate(
-                f"{base}/predict/batch", batch, args.batch_rows, args.batches
-            )
-        with server(mlflow_cmd, env, mlflow_port, "/ping", workdir / "mlflow.log"):
-            base = f"http://127.0.0.1:{mlflow_port}"
-            mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in rows]
-            results["mlflow"] = asyncio.run(
-                load(
-                    f"{base}/invocations",
-                    mlflow_bodies,
-                    args.requests,
-                    args.concurrency,
-                    args.warmup,
-                )
-            )
-            batch = json.dumps({"dataframe_records": big}).encode()
-            results["mlflow_c1"] = asyncio.run(
-                load(f"{base}/invocations", mlflow_bodies, args.requests // 4, 1, 10)
-            )
-            results["mlflow_batch"] = batch_rate(
-                f"{base}/invocations", batch, args.batch_rows, args.batches
-            )
+        ours_url = f"http://127.0.0.1:{ours_port}"
+        mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+        mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in rows]
+        targets = {
+            "api": (f"{ours_url}/predict", bodies),
+            "mlflow": (f"{mlflow_url}/invocations", mlflow_bodies),
+        }
+        batches = {
+            "api": (f"{ours_url}/predict/batch", json.dumps({"records": big}).encode()),
+            "mlflow": (
+                f"{mlflow_url}/invocations",
+                json.dumps({"dataframe_records": big}).encode(),
+            ),
+        }
+        # Both servers run at once and are measured in alternating rounds, so a change in the
+        # machine's load during the run weighs on both alike.
+        with (
+            server(ours_cmd, env, ours_port, "/ready", workdir / "api.log"),
+            server(mlflow_cmd, env, mlflow_port, "/ping", workdir / "mlflow.log"),
+        ):
+            per_round = max(1, args.requests // args.rounds)
+            rounds: dict[str, list[dict[str, Any]]] = {
+                name: [] for name in ("api", "mlflow", "api_c1", "mlflow_c1")
+            }
+            for index in range(args.rounds):
+                for name, (url, payloads) in targets.items():
+                    warmup = args.warmup if index == 0 else 0
+                    rounds[name].append(
+                        asyncio.run(load(url, payloads, per_round, args.concurrency, warmup))
+                    )
+                    rounds[f"{name}_c1"].append(
+                        asyncio.run(load(url, payloads, max(1, per_round // 4), 1, 0))
+                    )
+            results = {name: stats(measured) for name, measured in rounds.items()}
+            for name, (url, payload) in batches.items():
+                results[f"{name}_batch"] = batch_rate(url, payload, args.batch_rows, args.batches)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
 
     api, ml = results["api"], results["mlflow"]
     print(
-        f"\nsingle-row POST, {args.requests} requests, concurrency {args.concurrency}, one "
-        f"uvicorn worker each, {args.client} client, {os.cpu_count()} CPUs"
+        f"\nsingle-row POST, {args.requests} requests in {args.rounds} alternating rounds, "
+        f"concurrency {args.concurrency}, one uvicorn worker each, {args.client} client, "
+        f"{os.cpu_count()} CPUs"
     )
     print(f"{'':22s}{'p50 ms':>10s}{'p99 ms':>10s}{'req/s':>10s}")
     for label, r in (("stockout-sk /predict", api), ("mlflow models serve", ml)):
