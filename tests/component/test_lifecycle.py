@@ -148,7 +148,8 @@ def test_run_holds_params_metrics_reports_and_one_model(runs, client, settings) 
 
     reference = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/reference/reference.json")
     assert set(reference["features"]) >= {"CurrentQuantity", "velocity", "days_since_inflow"}
-    assert reference["rows"] == run.data.metrics["train_rows"]
+    # The reference is the holdout, scored exactly as served (see registry.log_training).
+    assert reference["rows"] == run.data.metrics["holdout_rows"]
     prediction = reference["prediction"]
     assert len(prediction["edges"]) == len(prediction["proportions"]) + 1
     assert sum(prediction["proportions"]) == pytest.approx(1.0)
