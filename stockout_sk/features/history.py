@@ -61,6 +61,12 @@ class _State:
     truncated: bool
     # attr → (change-point codes, partner IDs) of the dominant source / destination.
     partners: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Context beyond the branch×item: deliveries into each branch and into the whole chain
+    # (a warehouse outage shows there first), units sold of each item across the chain
+    # (a promotion shows there first). Rows follow ``branches_`` / ``items_``.
+    cum_branch_inflow: np.ndarray | None = None
+    cum_chain_inflow: np.ndarray | None = None
+    cum_item_sold: np.ndarray | None = None
 
     @property
     def n_days(self) -> int:
@@ -212,18 +218,29 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             return daily
 
         inflow = dense("inflow")
+        sold = dense("sold")
         had_inflow = inflow > 0
         day_grid = np.where(had_inflow, np.arange(n_days)[None, :] + start, -1)
+        key_branch, key_item = _split_keys(self.keys_)
+        self.branches_, branch_of_key = np.unique(key_branch, return_inverse=True)
+        self.items_, item_of_key = np.unique(key_item, return_inverse=True)
+        branch_inflow = np.zeros((len(self.branches_), n_days))
+        np.add.at(branch_inflow, branch_of_key, inflow)
+        item_sold = np.zeros((len(self.items_), n_days))
+        np.add.at(item_sold, item_of_key, sold)
         full = _State(
             start=start,
             cum_inflow=_running_sum(inflow),
             cum_outflow=_running_sum(dense("outflow")),
-            cum_sold=_running_sum(dense("sold")),
+            cum_sold=_running_sum(sold),
             cum_inflow_days=_running_sum(had_inflow.astype(np.float64)),
             last_inflow_day=np.maximum.accumulate(day_grid, axis=1).astype(np.int32),
             truncated=False,
             # Every change point: training rows older than the carried tail need theirs too.
             partners=self._fit_partners(transfers),
+            cum_branch_inflow=_running_sum(branch_inflow),
+            cum_chain_inflow=_running_sum(inflow.sum(axis=0, keepdims=True)),
+            cum_item_sold=_running_sum(item_sold),
         )
         self._keep_tail(full)
         return full
@@ -297,6 +314,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         self.cum_sold_ = tail(full.cum_sold)
         self.cum_inflow_days_ = tail(full.cum_inflow_days)
         self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
+        self.cum_branch_inflow_ = tail(full.cum_branch_inflow)
+        self.cum_chain_inflow_ = tail(full.cum_chain_inflow)
+        self.cum_item_sold_ = tail(full.cum_item_sold)
         tail_start = self.start_day_
         for attr in ("dominant_from", "dominant_to"):
             code, ids = full.partners[attr]
@@ -318,6 +338,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_inflow_days=self.cum_inflow_days_,
             last_inflow_day=self.last_inflow_day_,
             truncated=True,
+            cum_branch_inflow=self.cum_branch_inflow_,
+            cum_chain_inflow=self.cum_chain_inflow_,
+            cum_item_sold=self.cum_item_sold_,
             partners={
                 attr: (getattr(self, f"{attr}_index_"), getattr(self, f"{attr}_ids_"))
                 for attr in ("dominant_from", "dominant_to")
@@ -438,6 +461,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["inflow_gap"] = gap
         out["inflow_due_ratio"] = since_inflow / gap
         out.update(self._past_stock(state, k, known, j_safe, in_range, quantity, reserved, safety))
+        out.update(self._context(state, X, j_safe, in_range))
         out["FromBranchID"] = _partner(state.partners["dominant_from"], k, known, t, in_range)
         out["ToBranchID"] = _partner(state.partners["dominant_to"], k, known, t, in_range)
         return out
@@ -491,6 +515,36 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         result[f"days_below_safety_{long_w}d"] = np.where(invalid, np.nan, below_long)
         return result
 
+    def _context(self, state, X, j, in_range) -> dict[str, np.ndarray]:
+        """Recent-versus-usual rates of the row's branch, the chain and the row's item.
+
+        ``rate over the short window / rate over the long window``: about 1 in normal times,
+        near 0 while deliveries stop (an outage at the warehouse), above 1 while an item sells
+        faster everywhere (a promotion). NaN when the long window saw nothing.
+        """
+        long_w, short_w = max(self.windows), min(self.windows)
+        branch = _lookup(self.branches_, np.asarray(column(X, "BranchID"), dtype=object))
+        item = _lookup(self.items_, np.asarray(column(X, "ItemCode"), dtype=object))
+        hi = j + 1
+
+        def ratio(cum: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            known = rows >= 0
+            safe = np.where(known, rows, 0)
+            lo_short, lo_long = hi - short_w, hi - long_w
+            exact = lo_long >= 0 if state.truncated else np.ones_like(hi, dtype=bool)
+            short = cum[safe, hi] - cum[safe, np.clip(lo_short, 0, None)]
+            usual = cum[safe, hi] - cum[safe, np.clip(lo_long, 0, None)]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = (short / short_w) / (usual / long_w)
+            return np.where(known & exact & in_range & (usual > 0), value, np.nan)
+
+        chain_rows = np.zeros(len(j), dtype=np.int64)
+        return {
+            "branch_inflow_ratio": ratio(state.cum_branch_inflow, branch),
+            "chain_inflow_ratio": ratio(state.cum_chain_inflow, chain_rows),
+            "item_sales_ratio": ratio(state.cum_item_sold, item),
+        }
+
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
         check_is_fitted(self)
@@ -521,6 +575,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             f"min_headroom_ratio_{long_w}d",
             f"days_below_safety_{short_w}d",
             f"days_below_safety_{long_w}d",
+            "branch_inflow_ratio",
+            "chain_inflow_ratio",
+            "item_sales_ratio",
             "FromBranchID",
             "ToBranchID",
         ]
@@ -545,6 +602,21 @@ def _partner(change_points, k, known, t, in_range) -> np.ndarray:
     hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
     result[hit] = ids[pos_safe[hit]]
     return result
+
+
+def _split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``BranchID␟ItemCode`` keys back into their two parts."""
+    parts = np.char.partition(keys.astype(str), _KEY_SEP)
+    return parts[:, 0], parts[:, 2]
+
+
+def _lookup(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row of each value in ``sorted_values`` (a sorted str array), ``-1`` when absent."""
+    if len(sorted_values) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    query = values.astype(str)
+    pos = np.clip(np.searchsorted(sorted_values, query), 0, len(sorted_values) - 1)
+    return np.where(sorted_values[pos] == query, pos, -1)
 
 
 def _running_sum(daily: np.ndarray) -> np.ndarray:
