@@ -46,7 +46,7 @@ acceptance: setup  ## acceptance tests only
 	$(BIN)/python -m pytest -m acceptance $(PYTEST_ARGS)
 
 sample-data: setup  ## regenerate sample_data/ deterministically
-	$(BIN)/stockout-sk synth --out sample_data --branches 6 --items 40 --days 210 --seed 7 --messy
+	$(BIN)/stockout-sk synth --out sample_data --branches 6 --items 40 --days 210 --seed 23 --messy
 
 benchmarks: setup  ## run the benchmark scripts (not part of make test)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
