@@ -17,9 +17,11 @@ from sklearn.utils.validation import check_is_fitted
 from stockout_sk import dates
 from stockout_sk.features.columns import (
     Columns,
+    as_columns,
     check_input,
     check_same_columns,
     column,
+    ensure_fitted,
     row_index,
 )
 
@@ -182,9 +184,9 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
         Returns a :class:`~stockout_sk.features.columns.Columns` (a DataFrame under
         ``set_output(transform="pandas")``).
         """
-        check_is_fitted(self)
+        ensure_fitted(self, "feature_names_in_")
         check_input(X, self, (self.date_column,))
-        X = check_same_columns(X, self)
+        X = as_columns(check_same_columns(X, self))
         days = to_day_numbers(column(X, self.date_column), dayfirst=self.dayfirst_)
         bad = np.isnan(days)
         if bad.any():

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError
+
+#: Up to this many rows :func:`as_columns` converts a DataFrame in one go.
+_SMALL_FRAME_ROWS = 64
 
 
 class Columns(dict):
@@ -57,7 +61,35 @@ def column(X, name: str) -> np.ndarray:
 
 def column_names(X) -> list[str]:
     """Column names of a DataFrame or :class:`Columns`."""
-    return [str(c) for c in X.columns]
+    if isinstance(X, Columns):
+        return list(X.keys())
+    names = X.columns.tolist()
+    return names if all(isinstance(c, str) for c in names) else [str(c) for c in names]
+
+
+def as_columns(X) -> Columns:
+    """A :class:`Columns` view of a DataFrame or :class:`Columns`.
+
+    Small frames (a request) go through one ``to_numpy(dtype=object)``, which costs a fraction
+    of reading each column as a Series; values then stay objects and are cast where used
+    (:func:`float_column`). Larger frames are read column by column, keeping their dtypes.
+    """
+    if isinstance(X, Columns):
+        return X
+    names = column_names(X)
+    if len(X) <= _SMALL_FRAME_ROWS:
+        values = X.to_numpy(dtype=object)
+        return Columns({name: values[:, i] for i, name in enumerate(names)}, index=X.index)
+    return Columns({name: X[name].to_numpy() for name in names}, index=X.index)
+
+
+def ensure_fitted(estimator, attribute: str) -> None:
+    """``check_is_fitted`` for the request path: one attribute test instead of a tag lookup."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        )
 
 
 def n_rows(X) -> int:
@@ -75,6 +107,9 @@ def float_column(X, name: str) -> np.ndarray:
     values = X[name]
     try:
         if isinstance(values, np.ndarray):
+            if values.dtype == object:
+                # Object columns come from as_columns: None / pd.NA mean missing.
+                values = np.where(pd.isna(values), np.nan, values)
             return values.astype(np.float64, copy=False)
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:

@@ -21,6 +21,7 @@ from stockout_sk.features.columns import (
     check_input,
     check_same_columns,
     column,
+    ensure_fitted,
     float_column,
     n_rows,
 )
@@ -181,7 +182,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model matrix: numeric columns then the hashed block, float32."""
-        check_is_fitted(self, "numeric_features_")
+        ensure_fitted(self, "numeric_features_")
         check_input(X, self, ())
         X = check_same_columns(X, self)
         rows = n_rows(X)

@@ -26,9 +26,11 @@ from sklearn.utils.validation import check_is_fitted
 from stockout_sk.features.calendar import to_day_numbers
 from stockout_sk.features.columns import (
     Columns,
+    as_columns,
     check_input,
     check_same_columns,
     column,
+    ensure_fitted,
     float_column,
     n_rows,
     row_index,
@@ -381,9 +383,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         Returns a :class:`~stockout_sk.features.columns.Columns` (a DataFrame under
         ``set_output(transform="pandas")``).
         """
-        check_is_fitted(self)
+        ensure_fitted(self, "keys_")
         check_input(X, self, REQUIRED_COLUMNS)
-        X = check_same_columns(X, self)
+        X = as_columns(check_same_columns(X, self))
         return self._transform(X, self._state())
 
     def _transform(self, X: pd.DataFrame, state: _State) -> pd.DataFrame:
@@ -391,7 +393,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         keys = _join_keys(column(X, "BranchID"), column(X, "ItemCode"))
         if len(self.keys_):
             k = np.searchsorted(self.keys_, keys)
-            k = np.clip(k, 0, len(self.keys_) - 1)
+            k = np.minimum(k, len(self.keys_) - 1)
             known = self.keys_[k] == keys
         else:
             k, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
@@ -401,7 +403,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         t = np.minimum(np.where(has_day, days, state.start), state.last_day).astype(np.int64)
         j = t - state.start  # column of day t
         in_range = has_day & (j >= 0)
-        j_safe = np.clip(j, 0, state.n_days - 1)
+        j_safe = np.minimum(np.maximum(j, 0), state.n_days - 1)
 
         out = Columns(
             {name: column(X, name) for name in self.feature_names_in_}, index=row_index(X)
@@ -413,24 +415,30 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             {"CurrentQuantity": quantity, "ReservedQuantity": reserved, "SafetyStockLevel": safety}
         )
 
-        def window_sum(cum: np.ndarray, w: int) -> np.ndarray:
-            hi = j_safe + 1
-            lo = hi - w
-            exact = lo >= 0
-            lo = np.clip(lo, 0, None)
-            value = cum[k, hi] - cum[k, lo]
-            value = np.where(known, value, 0.0)  # an unseen key has no recorded flows
-            if state.truncated:
-                value = np.where(exact, value, np.nan)
-            return np.where(in_range, value, np.nan)
+        windows = np.asarray(self.windows, dtype=np.int64)
+        hi = j_safe + 1
+        lo_all = hi[:, None] - windows[None, :]  # rows × windows
+        valid = in_range[:, None] & (lo_all >= 0 if state.truncated else True)
+        lo_all = np.maximum(lo_all, 0)
 
-        for w in self.windows:
-            inflow = window_sum(state.cum_inflow, w)
-            outflow = window_sum(state.cum_outflow, w)
+        def window_sums(cum: np.ndarray) -> np.ndarray:
+            """Sums over every window at once: one gather per running sum (rows × windows)."""
+            value = cum[k, hi][:, None] - cum[k[:, None], lo_all]
+            value = np.where(known[:, None], value, 0.0)  # an unseen key has no recorded flows
+            return np.where(valid, value, np.nan)
+
+        sums = {
+            "inflow": window_sums(state.cum_inflow),
+            "outflow": window_sums(state.cum_outflow),
+            "sold": window_sums(state.cum_sold),
+        }
+        for position, w in enumerate(self.windows):
+            inflow = sums["inflow"][:, position]
+            outflow = sums["outflow"][:, position]
             out[f"inflow_{w}d"] = inflow
             out[f"outflow_{w}d"] = outflow
             out[f"net_inflow_{w}d"] = inflow - outflow
-            out[f"sold_{w}d"] = window_sum(state.cum_sold, w)
+            out[f"sold_{w}d"] = sums["sold"][:, position]
 
         long_w, short_w = max(self.windows), min(self.windows)
         velocity = out[f"sold_{long_w}d"] / long_w
@@ -439,7 +447,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             cover = np.where(velocity > 0, available / velocity, self.max_cover_days)
         unknown = np.isnan(velocity) | np.isnan(available)  # no sales is not a missing quantity
-        cover = np.where(unknown, np.nan, np.clip(cover, 0, self.max_cover_days))
+        cover = np.where(unknown, np.nan, np.minimum(np.maximum(cover, 0), self.max_cover_days))
         scale = np.maximum(safety, 1.0)
         projected = available - self.horizon * np.fmax(velocity, velocity_short) - safety
 
@@ -454,7 +462,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["projected_headroom"] = projected
         out["projected_headroom_ratio"] = projected / scale
         out["days_since_inflow"] = since_inflow
-        inflow_days = window_sum(state.cum_inflow_days, long_w)
+        inflow_days = window_sums(state.cum_inflow_days)[:, int(np.argmax(windows))]
         out[f"inflow_days_{long_w}d"] = inflow_days
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.where(inflow_days > 0, long_w / inflow_days, np.nan)
@@ -477,7 +485,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         hi = j + 1
         lo = hi[:, None] - lags[None, :]
         exact = lo >= 0 if state.truncated else np.ones_like(lo, dtype=bool)
-        lo = np.clip(lo, 0, None)
+        lo = np.maximum(lo, 0)
         result = {}
         scale = np.maximum(safety, 1.0)
         below_short = np.empty(len(k))
@@ -495,7 +503,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 - (state.cum_sold[kk, hh] - state.cum_sold[kk, ll])
             )
             net = np.where(known[rows, None], net, 0.0)
-            stock = np.clip(quantity[rows, None] - net, 0, None)
+            stock = np.maximum(quantity[rows, None] - net, 0)
             headroom = stock - reserved[rows, None] - safety[rows, None]
             headroom = np.where(exact[rows], headroom, np.nan)
             with np.errstate(invalid="ignore"):
@@ -532,8 +540,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             safe = np.where(known, rows, 0)
             lo_short, lo_long = hi - short_w, hi - long_w
             exact = lo_long >= 0 if state.truncated else np.ones_like(hi, dtype=bool)
-            short = cum[safe, hi] - cum[safe, np.clip(lo_short, 0, None)]
-            usual = cum[safe, hi] - cum[safe, np.clip(lo_long, 0, None)]
+            short = cum[safe, hi] - cum[safe, np.maximum(lo_short, 0)]
+            usual = cum[safe, hi] - cum[safe, np.maximum(lo_long, 0)]
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = (short / short_w) / (usual / long_w)
             return np.where(known & exact & in_range & (usual > 0), value, np.nan)
@@ -598,7 +606,7 @@ def _partner(change_points, k, known, t, in_range) -> np.ndarray:
         return result
     query = (k.astype(np.int64) << _DAY_BITS) + t
     pos = np.searchsorted(code, query, side="right") - 1
-    pos_safe = np.clip(pos, 0, len(code) - 1)
+    pos_safe = np.minimum(np.maximum(pos, 0), len(code) - 1)
     hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
     result[hit] = ids[pos_safe[hit]]
     return result
@@ -615,7 +623,7 @@ def _lookup(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
     if len(sorted_values) == 0:
         return np.full(len(values), -1, dtype=np.int64)
     query = values.astype(str)
-    pos = np.clip(np.searchsorted(sorted_values, query), 0, len(sorted_values) - 1)
+    pos = np.minimum(np.searchsorted(sorted_values, query), len(sorted_values) - 1)
     return np.where(sorted_values[pos] == query, pos, -1)
 
 
