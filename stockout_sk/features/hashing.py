@@ -32,6 +32,8 @@ CROSSES: tuple[tuple[str, str], ...] = (("ItemCode", "BranchID"), ("ItemCode", "
 _DROP = ("Date",)
 # Up to this many rows, plain Python beats pandas' factorize set-up cost.
 _SMALL = 16
+# Bound of the per-process token memo of small calls (cleared when full).
+_MEMO_TOKENS = 200_000
 
 
 class HashedIDs(TransformerMixin, BaseEstimator):
@@ -167,18 +169,43 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 uniques = [f"{uniq_a[v // width]}|{uniq_b[v % width]}" for v in pairs]
             codes.append(np.asarray(code, dtype=np.int64))
             tokens.extend(f"{prefix}{value}" for value in uniques)
-        hashed = self._get_hasher().transform([[token] for token in tokens]).tocsr()
-        # One token per row of ``hashed``: its only entry is the token's column and sign.
-        position = hashed.indptr[:-1]
-        has_entry = np.diff(hashed.indptr) > 0
-        token_col = np.where(has_entry, hashed.indices[np.minimum(position, hashed.nnz - 1)], 0)
-        token_val = np.where(has_entry, hashed.data[np.minimum(position, hashed.nnz - 1)], 0.0)
+        token_col, token_val = self._token_columns(tokens, remember=rows <= _SMALL)
         block = np.zeros((rows, self.n_features), dtype=np.float32)
         row_ids = np.arange(rows)
         for offset, code in zip(offsets, codes, strict=True):
             # Within one group every row gets one token, so (row, column) pairs never repeat.
             block[row_ids, token_col[offset + code]] += token_val[offset + code]
         return block
+
+    def _token_columns(self, tokens: list[str], *, remember: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Column and value FeatureHasher gives each token.
+
+        Requests repeat the same few IDs, so small calls remember what FeatureHasher said about
+        a token (a bounded, per-process memo, never persisted); batches hash their distinct
+        tokens in one call.
+        """
+        memo = self.__dict__.setdefault("_token_memo", {}) if remember else None
+        missing = tokens if memo is None else [t for t in tokens if t not in memo]
+        if missing:
+            hashed = self._get_hasher().transform([[token] for token in missing]).tocsr()
+            # One token per row of ``hashed``: its only entry is the token's column and sign.
+            position = np.minimum(hashed.indptr[:-1], max(hashed.nnz - 1, 0))
+            has_entry = np.diff(hashed.indptr) > 0
+            cols = np.where(has_entry, hashed.indices[position], 0) if hashed.nnz else None
+            vals = np.where(has_entry, hashed.data[position], 0.0) if hashed.nnz else None
+            if cols is None:
+                cols = np.zeros(len(missing), dtype=np.int64)
+                vals = np.zeros(len(missing))
+            if memo is None:
+                return cols, vals
+            if len(memo) > _MEMO_TOKENS:
+                memo.clear()
+            memo.update(zip(missing, zip(cols.tolist(), vals.tolist(), strict=True), strict=True))
+        pairs = [memo[t] for t in tokens]
+        return (
+            np.fromiter((c for c, _ in pairs), dtype=np.int64, count=len(pairs)),
+            np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs)),
+        )
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model matrix: numeric columns then the hashed block, float32."""
@@ -187,8 +214,13 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         X = check_same_columns(X, self)
         rows = n_rows(X)
         out = np.empty((rows, len(self.numeric_features_) + self.n_features), dtype=np.float32)
-        for position, name in enumerate(self.numeric_features_):
-            out[:, position] = float_column(X, name)
+        numeric = [X[name] for name in self.numeric_features_]
+        if all(isinstance(v, np.ndarray) and v.dtype.kind in "fb" for v in numeric):
+            # The usual case (computed features): one stacked copy instead of one per column.
+            out[:, : len(numeric)] = np.stack(numeric, axis=1)
+        else:
+            for position, name in enumerate(self.numeric_features_):
+                out[:, position] = float_column(X, name)
         if rows:
             out[:, len(self.numeric_features_) :] = self._hashed_block(X, rows)
         return out
@@ -202,6 +234,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_hasher", None)
+        state.pop("_token_memo", None)
         return state
 
     def __sklearn_tags__(self):
