@@ -59,9 +59,9 @@ class ModelConfig:
     sampling_ratio: float = 0.5
     holdout_days: int = 21
     validation_days: int = 14
-    n_estimators: int = 300
-    learning_rate: float = 0.05
-    num_leaves: int = 31
+    n_estimators: int = 150
+    learning_rate: float = 0.08
+    num_leaves: int = 15
     min_child_samples: int = 40
     subsample: float = 0.8
     colsample_bytree: float = 0.8
