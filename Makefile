@@ -6,8 +6,11 @@ DATA ?= sample_data
 OUT ?= artifacts/run
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+IMAGE ?= stockout-sk:local
+MLFLOW_IMAGE ?= stockout-sk-mlflow:local
+GITLAB_CI_LOCAL := .ci/node_modules/.bin/gitlab-ci-local
 
-.PHONY: help setup run test lint format unit component acceptance coverage sample-data benchmarks lock clean
+.PHONY: help setup run test lint format unit component acceptance coverage sample-data benchmarks lock clean ci-tools image
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,7 +27,7 @@ setup: $(STAMP)  ## create .venv and install the pinned lock file
 run: setup  ## the main job on sample_data/ (override DATA=... OUT=...)
 	$(BIN)/stockout-sk run --data $(DATA) --out $(OUT)
 
-test: setup lint  ## the whole suite: lint, unit, component, acceptance, with coverage
+test: setup lint ci-tools  ## the whole suite: lint, unit, component, acceptance, with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:artifacts/coverage.xml \
 		--junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
@@ -51,8 +54,19 @@ sample-data: setup  ## regenerate sample_data/ deterministically
 benchmarks: setup  ## run the benchmark scripts (not part of make test)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+ci-tools: $(GITLAB_CI_LOCAL)  ## gitlab-ci-local (npm, pinned in .ci/) for the pipeline checks
+
+$(GITLAB_CI_LOCAL): .ci/package.json .ci/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix .ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: skipping gitlab-ci-local (its pipeline check will be skipped)"; fi
+
+image:  ## build the app and mlflow-server images (needs a Docker engine; IMAGE=..., MLFLOW_IMAGE=...)
+	docker build --target app -t $(IMAGE) .
+	docker build --target mlflow-server -t $(MLFLOW_IMAGE) .
+
 lock: setup  ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
 
 clean:  ## remove the venv and generated artifacts
-	rm -rf $(VENV) artifacts mlruns mlflow.db .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) artifacts mlruns mlflow.db .pytest_cache .ruff_cache .coverage .ci/node_modules
