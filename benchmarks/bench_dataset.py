@@ -1,0 +1,379 @@
+"""Time and peak memory of ingestion (``load_chain``) and of ``build-dataset``, step by step.
+
+A simulated chain (:func:`stockout_sk.synth.generate_chain`, messy exports by default) is
+generated once and cached under ``--workdir`` (or read from ``--data DIR``). Every measured step
+then runs in its own fresh Python process, so the peak resident memory it reports
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` in that child) is the step's own:
+
+* ``load_chain`` — ingest + validation of the six CSV files (default chunk size);
+* ``build-dataset`` — what ``stockout-sk build-dataset`` does: ``load_chain`` then
+  :func:`stockout_sk.labels.build_dataset` (the output file is not written);
+* ``load_chain`` again at a small and a large chunk size: the peak should move by about the
+  chunk's own size, not with the number of transaction lines — memory follows the distinct
+  branch×item×day keys (printed beside the line counts);
+* optionally (``--naive``) the memory a plain ``pd.read_csv(dtype=str)`` of the whole sales file
+  takes, for contrast.
+
+``RSS after imports`` is the child's resident memory before the step (interpreter, numpy,
+pandas); ``peak RSS`` includes it.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_dataset.py [--branches 50] [--items 1000] [--days 365]
+        [--seed 1] [--clean] [--data DIR] [--workdir /tmp/stockout-bench]
+        [--chunksizes 50000,500000] [--naive] [--regenerate]
+
+Prints a table and, last, one JSON line with every number. Exits 0 (the machine may be busy:
+the load averages are printed with each result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_WORKDIR = Path("/tmp/stockout-bench")
+DEFAULT_CHUNKSIZE = 100_000  # load_chain's and the CLI's default
+SUMMARY = "synth_summary.json"
+
+
+def loadavg() -> list[float]:
+    """1-, 5- and 15-minute load averages (NaN where unavailable)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return [float("nan")] * 3
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process, MB (Linux; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (``ru_maxrss`` is KiB on Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- the chain
+def chain_dir(workdir: Path, branches: int, items: int, days: int, seed: int, messy: bool) -> Path:
+    kind = "messy" if messy else "clean"
+    return Path(workdir) / f"chain-{branches}x{items}x{days}-s{seed}-{kind}"
+
+
+def ensure_chain(
+    workdir: Path,
+    branches: int,
+    items: int,
+    days: int,
+    seed: int,
+    messy: bool,
+    regenerate: bool = False,
+) -> tuple[Path, dict]:
+    """The cached chain directory and its synth summary; generates it (in a child) when absent.
+
+    A directory counts as complete only once ``synth_summary.json`` is written, after all six
+    files: an interrupted generation is regenerated, never half-read.
+    """
+    out = chain_dir(workdir, branches, items, days, seed, messy)
+    marker = out / SUMMARY
+    if marker.is_file() and not regenerate:
+        print(f"reusing the cached chain {out}", file=sys.stderr, flush=True)
+        return out, json.loads(marker.read_text())
+    if out.exists():
+        shutil.rmtree(out)
+    print(
+        f"generating {branches}×{items}×{days} (seed {seed}, {'messy' if messy else 'clean'}) "
+        f"into {out} — minutes for the full size …",
+        file=sys.stderr,
+        flush=True,
+    )
+    args = ["--child", "synth", "--data", str(out), "--branches", str(branches)]
+    args += ["--items", str(items), "--days", str(days), "--seed", str(seed)]
+    args += [] if messy else ["--clean"]
+    summary = run_child(args)
+    marker.write_text(json.dumps(summary, indent=2))
+    return out, summary
+
+
+def data_summary(data: Path) -> dict:
+    """Lines and bytes per CSV file (counted here, not trusted from the generator)."""
+    files = {}
+    for path in sorted(Path(data).glob("*.csv")):
+        with path.open("rb") as f:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
+        files[path.name] = {"lines": lines, "mb": path.stat().st_size / 1e6}
+    return files
+
+
+# --------------------------------------------------------------------------- child steps
+def child_synth(args: argparse.Namespace) -> dict:
+    from stockout_sk.synth import generate_chain
+
+    started = time.perf_counter()
+    summary = generate_chain(
+        args.data,
+        branches=args.branches,
+        items=args.items,
+        days=args.days,
+        seed=args.seed,
+        messy=not args.clean,
+    )
+    result = summary.to_dict()
+    result["seconds"] = time.perf_counter() - started
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def child_load(args: argparse.Namespace) -> dict:
+    from stockout_sk.ingest import load_chain
+
+    base = rss_mb()
+    load_before = loadavg()
+    started = time.perf_counter()
+    chain = load_chain(args.data, chunksize=args.chunksize)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    report = chain.report
+    return {
+        "step": "load_chain",
+        "chunksize": args.chunksize,
+        "seconds": seconds,
+        "rss_after_imports_mb": base,
+        "peak_rss_mb": peak,
+        "rss_end_mb": rss_mb(),
+        "read": {name: rep.read for name, rep in report.files.items()},
+        "rejected": {name: rep.rejected for name, rep in report.files.items()},
+        "reconciled": report.reconciled,
+        "flow_rows": len(chain.flows),
+        "transfer_rows": len(chain.transfers),
+        "snapshot_keys": len(chain.stock_current),
+        "history": [report.history_start, report.history_end],
+        "loadavg_before": load_before,
+        "loadavg": loadavg(),
+    }
+
+
+def child_dataset(args: argparse.Namespace) -> dict:
+    from stockout_sk.ingest import load_chain
+    from stockout_sk.labels import build_dataset
+
+    base = rss_mb()
+    load_before = loadavg()
+    started = time.perf_counter()
+    chain = load_chain(args.data, chunksize=args.chunksize)
+    ingest_seconds = time.perf_counter() - started
+    ingest_peak = peak_rss_mb()
+    started = time.perf_counter()
+    dataset = build_dataset(chain, horizon=args.horizon)
+    label_seconds = time.perf_counter() - started
+    frame = dataset.frame
+    return {
+        "step": "build_dataset",
+        "chunksize": args.chunksize,
+        "horizon": args.horizon,
+        "seconds": ingest_seconds + label_seconds,
+        "ingest_seconds": ingest_seconds,
+        "labels_seconds": label_seconds,
+        "rss_after_imports_mb": base,
+        "ingest_peak_rss_mb": ingest_peak,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_end_mb": rss_mb(),
+        "rows": len(frame),
+        "keys": dataset.report["keys"],
+        "positive_rate": dataset.report["positive_rate"],
+        "frame_mb": frame.memory_usage(deep=True).sum() / 1e6,
+        "negative_stock_cells": dataset.report["negative_stock_cells"],
+        "loadavg_before": load_before,
+        "loadavg": loadavg(),
+    }
+
+
+def child_naive(args: argparse.Namespace) -> dict:
+    import pandas as pd
+
+    base = rss_mb()
+    started = time.perf_counter()
+    frame = pd.read_csv(
+        Path(args.data) / "sales_transactions.csv",
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
+    return {
+        "step": "naive read_csv(sales, dtype=str)",
+        "seconds": time.perf_counter() - started,
+        "rss_after_imports_mb": base,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": len(frame),
+        "loadavg": loadavg(),
+    }
+
+
+CHILDREN = {
+    "synth": child_synth,
+    "load": child_load,
+    "dataset": child_dataset,
+    "naive": child_naive,
+}
+
+
+def run_child(args: list[str], script: str | Path | None = None) -> dict:
+    """Run ``script`` (default: this one) as a child; its last stdout line is the JSON result."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # stderr is inherited: the child's progress lines and any traceback show as they happen.
+    done = subprocess.run(
+        [sys.executable, str(Path(script or __file__).resolve()), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"child {args[:2]} failed (exit {done.returncode}); see its error above")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--branches", type=int, default=50)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clean", action="store_true", help="clean exports (default: messy)")
+    parser.add_argument("--data", type=Path, help="use these six CSV files instead of generating")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="chain cache")
+    parser.add_argument("--regenerate", action="store_true", help="ignore the cached chain")
+    parser.add_argument("--horizon", type=int, default=7)
+    parser.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE)
+    parser.add_argument(
+        "--chunksizes",
+        default="50000,500000",
+        help="comma-separated chunk sizes for the memory-vs-chunksize rows",
+    )
+    parser.add_argument(
+        "--naive", action="store_true", help="also a whole-file read_csv of sales, for contrast"
+    )
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args)))
+        return 0
+
+    if args.data is not None:
+        data, synth = args.data.resolve(), None
+        if not (data / "stock_current.csv").is_file():
+            raise SystemExit(f"{data} does not hold the six CSV files (stock_current.csv missing)")
+    else:
+        data, synth = ensure_chain(
+            args.workdir,
+            args.branches,
+            args.items,
+            args.days,
+            args.seed,
+            not args.clean,
+            args.regenerate,
+        )
+    files = data_summary(data)
+    common = ["--data", str(data), "--horizon", str(args.horizon)]
+    sizes = [int(s) for s in args.chunksizes.split(",") if s.strip()]
+
+    plan = [("load_chain", "load", args.chunksize), ("build-dataset", "dataset", args.chunksize)]
+    plan += [(f"load_chain chunksize {s:,}", "load", s) for s in sizes]
+    if args.naive:
+        plan.append(("naive read_csv(sales)", "naive", 0))
+    results = []
+    for label, child, chunksize in plan:
+        print(f"running {label} …", file=sys.stderr, flush=True)
+        result = run_child(["--child", child, *common, "--chunksize", str(chunksize or 1)])
+        result["label"] = result.get("label", label)
+        results.append(result)
+
+    load, dataset = results[0], results[1]
+    print(f"\nbench_dataset on {data}")
+    if synth is not None:
+        print(
+            f"chain: {synth['branches']} branches × {synth['items']} items × {synth['days']} days, "
+            f"seed {synth['seed']}, {'messy' if synth['messy'] else 'clean'}"
+            + (
+                f" (generated in {synth['seconds']:.0f} s, peak RSS {synth['peak_rss_mb']:.0f} MB)"
+                if "seconds" in synth
+                else ""
+            )
+        )
+    for name, f in files.items():
+        print(f"  {name:<26}{f['lines'] - 1:>12,} lines {f['mb']:>9.1f} MB")
+    print(
+        f"distinct keys after ingest: {load['flow_rows']:,} branch×item×day flow rows, "
+        f"{load['transfer_rows']:,} day×from×to×item transfer rows, "
+        f"{load['snapshot_keys']:,} branch×item keys"
+    )
+    header = (
+        f"{'step':<30}{'chunksize':>10}{'seconds':>9}{'RSS after imports MB':>22}"
+        f"{'peak RSS MB':>13}{'load avg (1/5/15)':>20}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        la = "/".join(f"{x:.1f}" for x in r["loadavg"])
+        cs = f"{r['chunksize']:,}" if "chunksize" in r else "-"
+        print(
+            f"{r['label']:<30}{cs:>10}{r['seconds']:>9.1f}{r['rss_after_imports_mb']:>22.0f}"
+            f"{r['peak_rss_mb']:>13.0f}{la:>20}"
+        )
+    print("-" * len(header))
+    print(
+        f"build-dataset: ingest {dataset['ingest_seconds']:.1f} s (peak "
+        f"{dataset['ingest_peak_rss_mb']:.0f} MB) + labels {dataset['labels_seconds']:.1f} s; "
+        f"{dataset['rows']:,} rows ({dataset['keys']:,} keys), positive rate "
+        f"{dataset['positive_rate']:.3f} at horizon {dataset['horizon']}; the table holds "
+        f"{dataset['frame_mb']:.0f} MB in memory"
+    )
+    sweep = [r for r in results[2:] if r["step"] == "load_chain"]
+    if len(sweep) >= 2:
+        lo, hi = sweep[0], sweep[-1]
+        lines = sum(f["lines"] - 1 for f in files.values())
+        print(
+            f"memory vs chunksize: {lo['chunksize']:,} → {hi['chunksize']:,} rows per chunk "
+            f"moves the peak {lo['peak_rss_mb']:.0f} → {hi['peak_rss_mb']:.0f} MB "
+            f"({hi['peak_rss_mb'] - lo['peak_rss_mb']:+.0f} MB); {lines:,} CSV lines in all, "
+            f"{load['flow_rows']:,} flow keys kept"
+        )
+    print(f"reconciled (read = accepted + rejected, every file): {load['reconciled']}")
+    print(
+        json.dumps(
+            {
+                "bench": "dataset",
+                "data": str(data),
+                "synth": synth,
+                "files": files,
+                "results": results,
+                "cpus": os.cpu_count(),
+                "loadavg": loadavg(),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
