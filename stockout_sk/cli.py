@@ -101,9 +101,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(report.format())
     if args.out:
         print(f"\nrejects and validation_report.json written under {args.out}")
+    # Usable: every row is accounted for and there is a snapshot to anchor stock on. Quarantined
+    # rows are expected in real exports (they are in rejects/); a fatal contract problem raised
+    # DataContractError above and exits 1 from main().
+    snapshot = next((f for f in report.files.values() if f.file == "stock_current.csv"), None)
+    usable = report.reconciled and snapshot is not None and snapshot.accepted > 0
+    if not usable:
+        print("\nnot usable: rows do not reconcile or stock_current.csv has no accepted row")
+    elif not report.ok:
+        print("\nusable; some rows were quarantined (see the rejects files)")
     if args.json:
-        _emit_json(report.to_dict())
-    return 0 if report.ok else 1
+        _emit_json({**report.to_dict(), "usable": usable})
+    return 0 if usable else 1
 
 
 def cmd_build_dataset(args: argparse.Namespace) -> int:

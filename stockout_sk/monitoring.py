@@ -1176,6 +1176,27 @@ def assess(
             f"{data.history_end.date()}, horizon {horizon} days): monitoring needs at least "
             f"{int(horizon) + 1} days of data; wait for more days or pass a longer period"
         )
+    if history is not None and hasattr(history, "start_day_"):
+        # Rows dated before the history the model carries cannot be scored as a request would
+        # be today (their history features are unknown): judging the model or its inputs on
+        # them measures that gap, not drift. They are left out and counted.
+        exact_from = pd.Timestamp(
+            np.datetime64(int(history.start_day_) + max(history.windows) - 1, "D")
+        )
+        older = frame["Date"] < exact_from
+        if older.all():
+            raise ValueError(
+                f"every matured row of {data_source} is dated before {exact_from.date()}, the "
+                "first day the production model's carried history covers: monitor a period "
+                "after the model's training data (the next days of the same chain)"
+            )
+        if older.any():
+            notes.append(
+                f"{int(older.sum()):,} of {len(frame):,} matured rows are dated before "
+                f"{exact_from.date()}, outside the history the model carries; they are not "
+                "judged"
+            )
+            frame = frame.loc[~older].reset_index(drop=True)
     X = frame.loc[:, list(RAW_FIELDS)]
     y = frame[LABEL].to_numpy()
     # As the API scores: the production pipeline as it is, nothing refitted (module docstring).
