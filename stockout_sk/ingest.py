@@ -1114,12 +1114,16 @@ def _cross_file_findings(
         )
 
     if len(flows) and len(stock):
-        joined = flows[["BranchID", "ItemCode", "Date"]].merge(
-            stock[["BranchID", "ItemCode", "LastUpdatedAt"]], on=["BranchID", "ItemCode"]
+        # Positions in the snapshot instead of a merge: no copy of the flow table.
+        position = pd.MultiIndex.from_frame(stock[["BranchID", "ItemCode"]]).get_indexer(
+            pd.MultiIndex.from_frame(flows[["BranchID", "ItemCode"]])
         )
-        after = joined["Date"] > joined["LastUpdatedAt"].dt.normalize()
+        matched = position >= 0
+        snapshot_day = stock["LastUpdatedAt"].dt.normalize().to_numpy()
+        after = np.zeros(len(flows), dtype=bool)
+        after[matched] = flows["Date"].to_numpy()[matched] > snapshot_day[position[matched]]
         if after.any():
-            n_keys = len(joined.loc[after, ["BranchID", "ItemCode"]].drop_duplicates())
+            n_keys = len(np.unique(position[after]))
             findings.append(
                 Finding(
                     "flows_after_snapshot",
@@ -1132,7 +1136,11 @@ def _cross_file_findings(
 
     if len(items):
         item_ids = pd.Index(items["ItemCode"].astype(object))
-        used = pd.Index(pd.unique(pd.concat([stock["ItemCode"], flows["ItemCode"]]).astype(object)))
+        used = pd.Index(
+            pd.unique(
+                pd.concat([stock["ItemCode"], pd.Series(flows["ItemCode"].unique())]).astype(object)
+            )
+        )
         unknown = used.difference(item_ids)
         if len(unknown):
             findings.append(

@@ -99,6 +99,13 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
         self.sample_indices_ = indices
         return _safe_indexing(X, indices), _safe_indexing(y, indices)
 
+    def __getstate__(self):
+        # The kept-row indices only describe the last fit and grow with the training rows
+        # (tens of MB on a large chain): they are not part of the model that is saved.
+        state = super().__getstate__()
+        state.pop("sample_indices_", None)
+        return state
+
     def _fit_resample(self, X, y, **params):  # required by SamplerMixin; fit_resample does it
         return self.fit_resample(X, y, **params)
 

@@ -608,7 +608,9 @@ def _partner(change_points, k, known, t, in_range) -> np.ndarray:
     pos = np.searchsorted(code, query, side="right") - 1
     pos_safe = np.minimum(np.maximum(pos, 0), len(code) - 1)
     hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
-    result[hit] = ids[pos_safe[hit]]
+    chosen = pos_safe[hit]
+    # Converting the (few) partner IDs to objects once avoids one new str per row.
+    result[hit] = (ids.astype(object) if len(chosen) > len(ids) else ids)[chosen]
     return result
 
 
