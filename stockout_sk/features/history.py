@@ -488,10 +488,15 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         lo = np.maximum(lo, 0)
         result = {}
         scale = np.maximum(safety, 1.0)
+        # S(t−i) = max(q − net_i, 0), so over the lags the lowest headroom is
+        # max(q − max_i net_i, 0) − R − SS, and S(t−i) − R < SS  ⟺  net_i > q − R − SS (when
+        # R + SS > 0; otherwise never): a max and a count over the net flows, no stock matrix.
+        floor = reserved + safety
+        threshold = np.where(floor > 0, quantity - floor, np.inf)
+        max_short = np.empty(len(k))
+        max_long = np.empty(len(k))
         below_short = np.empty(len(k))
         below_long = np.empty(len(k))
-        min_short = np.empty(len(k))
-        min_long = np.empty(len(k))
         # Chunks bound the (rows × lags) temporaries on large training tables.
         step = 250_000
         for begin in range(0, len(k), step):
@@ -502,16 +507,18 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 - (state.cum_outflow[kk, hh] - state.cum_outflow[kk, ll])
                 - (state.cum_sold[kk, hh] - state.cum_sold[kk, ll])
             )
-            net = np.where(known[rows, None], net, 0.0)
-            stock = np.maximum(quantity[rows, None] - net, 0)
-            headroom = stock - reserved[rows, None] - safety[rows, None]
-            headroom = np.where(exact[rows], headroom, np.nan)
-            with np.errstate(invalid="ignore"):
-                below = headroom < 0
-            min_long[rows] = np.min(headroom, axis=1)
-            min_short[rows] = np.min(headroom[:, :short_w], axis=1)
-            below_long[rows] = below.sum(axis=1)
-            below_short[rows] = below[:, :short_w].sum(axis=1)
+            net[~known[rows]] = 0.0
+            max_short[rows] = net[:, :short_w].max(axis=1)
+            max_long[rows] = np.maximum(
+                max_short[rows], net[:, short_w:].max(axis=1, initial=-np.inf)
+            )
+            above = net > threshold[rows, None]
+            below_short[rows] = above[:, :short_w].sum(axis=1)
+            below_long[rows] = below_short[rows] + above[:, short_w:].sum(axis=1)
+        exact_short = exact[:, short_w - 1] & in_range
+        exact_long = exact[:, long_w - 1] & in_range
+        min_short = np.where(exact_short, np.maximum(quantity - max_short, 0) - floor, np.nan)
+        min_long = np.where(exact_long, np.maximum(quantity - max_long, 0) - floor, np.nan)
         invalid = ~in_range | np.isnan(min_long)
         result[f"min_headroom_ratio_{short_w}d"] = np.where(
             ~in_range | np.isnan(min_short), np.nan, min_short / scale
