@@ -145,6 +145,27 @@ def monitor_parameters(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _scheduled(flow_fn: Any, name: str, cron: str, args: argparse.Namespace, **options: Any):
+    """A cron deployment of one of the optional flows served beside ``run-pipeline``."""
+    from prefect.schedules import Cron
+
+    logging.getLogger("flows.deploy").info(
+        "also serving '%s/%s' on cron %r; trigger now with: prefect deployment run '%s/%s'",
+        flow_fn.name,
+        name,
+        cron,
+        flow_fn.name,
+        name,
+    )
+    return flow_fn.to_deployment(
+        name=name,
+        schedule=Cron(cron, timezone=args.timezone),
+        paused=args.paused or None,
+        tags=["stockout-sk"],
+        **options,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Register the deployment and serve it until interrupted."""
     args = build_parser().parse_args(argv)
@@ -188,40 +209,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.score_cron:
         from flows.score import score
 
-        log.info(
-            "also serving 'score/%s' on cron %r; trigger now with: prefect deployment run "
-            "'score/%s'",
-            SCORE_DEPLOYMENT,
-            args.score_cron,
-            SCORE_DEPLOYMENT,
-        )
         extra.append(
-            score.to_deployment(
-                name=SCORE_DEPLOYMENT,
-                schedule=Cron(args.score_cron, timezone=args.timezone),
+            _scheduled(
+                score,
+                SCORE_DEPLOYMENT,
+                args.score_cron,
+                args,
                 parameters=score_parameters(args),
-                paused=args.paused or None,
-                tags=["stockout-sk"],
                 description="Morning list: every branch×item scored with the production model.",
             )
         )
     if args.monitor_cron:
         from flows.monitor import monitor
 
-        log.info(
-            "also serving 'monitor/%s' on cron %r; trigger now with: prefect deployment run "
-            "'monitor/%s'",
-            MONITOR_DEPLOYMENT,
-            args.monitor_cron,
-            MONITOR_DEPLOYMENT,
-        )
         extra.append(
-            monitor.to_deployment(
-                name=MONITOR_DEPLOYMENT,
-                schedule=Cron(args.monitor_cron, timezone=args.timezone),
+            _scheduled(
+                monitor,
+                MONITOR_DEPLOYMENT,
+                args.monitor_cron,
+                args,
                 parameters=monitor_parameters(args),
-                paused=args.paused or None,
-                tags=["stockout-sk"],
                 description="Monitoring: rolling F1 and PSI/KL drift of the production model; "
                 "rollback or rule-baseline fallback on a breach.",
             )

@@ -185,17 +185,9 @@ def summary_markdown(report: MonitoringReport) -> str:
 
 def run(**parameters: Any) -> dict[str, Any]:
     """Run the flow with the start-up timeout Prefect's temporary server needs."""
-    from prefect.settings import (
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
-    )
+    from flows.run_pipeline import run_with_startup_timeout
 
-    from flows.run_pipeline import EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-
-    current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-    timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
-    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
-        return monitor(**parameters)
+    return run_with_startup_timeout(monitor, **parameters)
 
 
 def _settings(model_name: str | None, tracking_uri: str | None) -> Settings:

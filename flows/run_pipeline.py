@@ -313,18 +313,15 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def run(**parameters: Any) -> dict[str, Any]:
-    """Run the flow with a start-up timeout that suits Prefect's temporary local server.
+def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
+    """Run ``flow_fn`` with a start-up timeout that suits Prefect's temporary local server.
 
     Parameters
     ----------
+    flow_fn : prefect.Flow
+        The flow to call.
     **parameters
-        :func:`run_pipeline` parameters.
-
-    Returns
-    -------
-    dict
-        The flow's summary.
+        Its parameters.
     """
     from prefect.settings import (
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
@@ -334,7 +331,18 @@ def run(**parameters: Any) -> dict[str, Any]:
     current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
     with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
-        return run_pipeline(**parameters)
+        return flow_fn(**parameters)
+
+
+def run(**parameters: Any) -> dict[str, Any]:
+    """Run :func:`run_pipeline` with the start-up timeout (see :func:`run_with_startup_timeout`).
+
+    Returns
+    -------
+    dict
+        The flow's summary.
+    """
+    return run_with_startup_timeout(run_pipeline, **parameters)
 
 
 def _settings(

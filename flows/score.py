@@ -153,17 +153,9 @@ def summary_markdown(morning: MorningList, csv_path: str, html_path: str, rows: 
 
 def run(**parameters: Any) -> dict[str, Any]:
     """Run the flow with the start-up timeout Prefect's temporary server needs."""
-    from prefect.settings import (
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
-    )
+    from flows.run_pipeline import run_with_startup_timeout
 
-    from flows.run_pipeline import EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-
-    current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-    timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
-    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
-        return score(**parameters)
+    return run_with_startup_timeout(score, **parameters)
 
 
 def main(argv: list[str] | None = None) -> int:
