@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, ReadyResponse, StockRow
 from stockout_sk import __version__, serving
+from stockout_sk.coalescing import Coalescer
 from stockout_sk.labels import RAW_FIELDS
 from stockout_sk.serving import ModelHolder, ServingSettings
 
@@ -72,6 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     holder = ModelHolder(settings)
     app.state.settings = settings
     app.state.holder = holder
+    app.state.coalescer = Coalescer(lambda: holder.snapshot, max_rows=settings.coalesce_max_rows)
     holder.start()
     finished = await anyio.to_thread.run_sync(holder.wait_first, settings.startup_wait_seconds)
     if not finished:
@@ -98,8 +100,14 @@ async def app_settings(request: Request) -> ServingSettings:
     return request.app.state.settings
 
 
+async def get_coalescer(request: Request) -> Coalescer:
+    """The app's :class:`~stockout_sk.coalescing.Coalescer` (set up by the lifespan)."""
+    return request.app.state.coalescer
+
+
 Holder = Annotated[ModelHolder, Depends(get_holder)]
 SettingsDep = Annotated[ServingSettings, Depends(app_settings)]
+CoalescerDep = Annotated[Coalescer, Depends(get_coalescer)]
 Explain = Annotated[
     bool, Query(description="Also return the top contributing features (LightGBM pred_contrib).")
 ]
@@ -167,6 +175,13 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _json(body: dict[str, Any]) -> Response:
+    # The bodies are built from our own values in the documented response_model's shape;
+    # returning a Response skips FastAPI re-validating them against it (a third of the
+    # framework's time per single-row request). Probabilities are always finite here.
+    return Response(content=json.dumps(body, allow_nan=False), media_type="application/json")
+
+
 def create_app() -> FastAPI:
     """A new app (one per server; tests create their own and override :func:`get_settings`)."""
     app = FastAPI(
@@ -213,10 +228,11 @@ def create_app() -> FastAPI:
         return body if holder.ready else JSONResponse(status_code=503, content=body)
 
     @app.get("/model", tags=["model"])
-    async def model(holder: Holder) -> dict[str, Any]:
+    async def model(holder: Holder, coalescer: CoalescerDep) -> dict[str, Any]:
         """The model being served: name, version, alias, run, training time, horizon, threshold,
-        holdout metrics, the fallback reason if any, and the registry poller's state."""
-        return holder.status()
+        holdout metrics, the fallback reason if any, the registry poller's state and how many
+        single-row requests were scored together (``coalescing``)."""
+        return {**holder.status(), "coalescing": coalescer.stats()}
 
     @app.post("/model/reload", tags=["model"])
     async def reload(holder: Holder) -> dict[str, Any]:
@@ -226,28 +242,47 @@ def create_app() -> FastAPI:
 
     @app.post("/predict", response_model=PredictionResponse, tags=["predict"])
     async def predict(
-        row: StockRow, holder: Holder, settings: SettingsDep, explain: Explain = False
-    ) -> PredictionResponse:
+        row: StockRow,
+        holder: Holder,
+        coalescer: CoalescerDep,
+        settings: SettingsDep,
+        explain: Explain = False,
+    ) -> Any:
         """Score one row: the six raw fields (see the example)."""
-        # `async def` on purpose: a ~1 ms CPU-bound call that holds the GIL anyway gains
-        # nothing from a worker thread and would pay for the hop on every request.
-        # One snapshot for the whole request: a concurrent swap cannot mix two models.
-        snapshot = holder.snapshot
+        # `async def` on purpose: a sub-millisecond CPU-bound call that holds the GIL anyway
+        # gains nothing from a worker thread and would pay for the hop on every request.
+        if not explain:
+            # Rows of concurrent requests are scored together, one snapshot per call: a
+            # concurrent swap cannot mix two models (see stockout_sk.coalescing).
+            result = await coalescer.score(row.__dict__)
+            return _json(
+                {
+                    "prediction": result.prediction,
+                    "probability": result.probability,
+                    "model_version": result.version,
+                    "source": result.source,
+                    "threshold": result.threshold,
+                    "history_staleness_days": result.stale_days,
+                    "fallback_reason": result.reason,
+                    "top_features": None,
+                }
+            )
+        snapshot = holder.snapshot  # one snapshot for the whole request
         X = serving.to_frame([row.__dict__], snapshot.fields)
-        scored, reasons = serving.score_rows(
-            snapshot, X, explain_top=settings.explain_top if explain else None
-        )
-        return PredictionResponse(
-            prediction=int(scored.prediction[0]),
-            probability=float(scored.probability[0]),
-            model_version=scored.version,
-            source=scored.source,
-            threshold=scored.threshold,
-            history_staleness_days=(
-                None if scored.stale_days is None else int(scored.stale_days[0])
-            ),
-            fallback_reason=scored.reason,
-            top_features=None if reasons is None else reasons[0],
+        scored, reasons = serving.score_rows(snapshot, X, explain_top=settings.explain_top)
+        return _json(
+            {
+                "prediction": int(scored.prediction[0]),
+                "probability": float(scored.probability[0]),
+                "model_version": scored.version,
+                "source": scored.source,
+                "threshold": scored.threshold,
+                "history_staleness_days": (
+                    None if scored.stale_days is None else int(scored.stale_days[0])
+                ),
+                "fallback_reason": scored.reason,
+                "top_features": None if reasons is None else reasons[0],
+            }
         )
 
     @app.post(
@@ -302,7 +337,7 @@ def create_app() -> FastAPI:
         }
         # Serialised here: re-validating 10,000 items against BatchResponse would cost as much
         # as the prediction itself; the shape is the documented response_model.
-        return Response(content=json.dumps(body, allow_nan=False), media_type="application/json")
+        return _json(body)
 
     return app
 

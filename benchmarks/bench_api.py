@@ -5,10 +5,12 @@ store, each as one uvicorn worker in its own process on loopback, both running f
 measurement; the **same client** (asyncio, keep-alive connections; a minimal HTTP/1.1 client by
 default, httpx with ``--client httpx``) sends the same single-row requests to each with the same
 concurrency, in alternating rounds so that a change of the machine's load weighs on both alike.
-Printed:
+A third server, ours with coalescing off (``STOCKOUT_COALESCE_MAX_ROWS=1``: every request
+scored alone), shows what scoring concurrent requests together (:mod:`stockout_sk.coalescing`)
+buys. Printed:
 
-* single row — p50 / p99 latency (ms) and throughput (requests/s) of both, and the ratios (and
-  the latency of one request at a time);
+* single row — p50 / p99 latency (ms) and throughput (requests/s) of all three, the ratios (and
+  the latency of one request at a time), and the mean rows per pipeline call;
 * batch — rows/s of ``POST /predict/batch`` with 10,000-row batches (and of ``mlflow models
   serve`` with the same 10,000 rows in ``dataframe_records``, for reference);
 * the load average before and after: client and servers share the machine, so the numbers are
@@ -281,20 +283,25 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("STOCKOUT_API_KEY", None)
         load = hammer_raw if args.client == "raw" else hammer
 
-        ours_port, mlflow_port = free_port(), free_port()
-        ours_cmd = [
-            str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-            "--port", str(ours_port), "--workers", "1",
-        ]  # fmt: skip
+        ours_port, alone_port, mlflow_port = free_port(), free_port(), free_port()
+
+        def uvicorn_cmd(port: int) -> list[str]:
+            return [
+                str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", "1",
+            ]  # fmt: skip
+
         mlflow_cmd = [
             str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL_NAME}@production",
             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1",
         ]  # fmt: skip
         ours_url = f"http://127.0.0.1:{ours_port}"
+        alone_url = f"http://127.0.0.1:{alone_port}"
         mlflow_url = f"http://127.0.0.1:{mlflow_port}"
         mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in rows]
         targets = {
             "api": (f"{ours_url}/predict", bodies),
+            "alone": (f"{alone_url}/predict", bodies),
             "mlflow": (f"{mlflow_url}/invocations", mlflow_bodies),
         }
         batches = {
@@ -307,12 +314,19 @@ def main(argv: list[str] | None = None) -> int:
         # Both servers run at once and are measured in alternating rounds, so a change in the
         # machine's load during the run weighs on both alike.
         with (
-            server(ours_cmd, env, ours_port, "/ready", workdir / "api.log"),
+            server(uvicorn_cmd(ours_port), env, ours_port, "/ready", workdir / "api.log"),
+            server(
+                uvicorn_cmd(alone_port),
+                {**env, "STOCKOUT_COALESCE_MAX_ROWS": "1"},
+                alone_port,
+                "/ready",
+                workdir / "alone.log",
+            ),
             server(mlflow_cmd, env, mlflow_port, "/ping", workdir / "mlflow.log"),
         ):
             per_round = max(1, args.requests // args.rounds)
             rounds: dict[str, list[dict[str, Any]]] = {
-                name: [] for name in ("api", "mlflow", "api_c1", "mlflow_c1")
+                name: [] for name in targets.keys() | {f"{n}_c1" for n in targets}
             }
             for index in range(args.rounds):
                 for name, (url, payloads) in targets.items():
@@ -324,21 +338,31 @@ def main(argv: list[str] | None = None) -> int:
                         asyncio.run(load(url, payloads, max(1, per_round // 4), 1, 0))
                     )
             results = {name: stats(measured) for name, measured in rounds.items()}
+            coalescing = httpx.get(f"{ours_url}/model", timeout=10).json().get("coalescing", {})
             for name, (url, payload) in batches.items():
                 results[f"{name}_batch"] = batch_rate(url, payload, args.batch_rows, args.batches)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
 
-    api, ml = results["api"], results["mlflow"]
+    api, ml, alone = results["api"], results["mlflow"], results["alone"]
     print(
         f"\nsingle-row POST, {args.requests} requests in {args.rounds} alternating rounds, "
         f"concurrency {args.concurrency}, one uvicorn worker each, {args.client} client, "
         f"{os.cpu_count()} CPUs"
     )
     print(f"{'':22s}{'p50 ms':>10s}{'p99 ms':>10s}{'req/s':>10s}")
-    for label, r in (("stockout-sk /predict", api), ("mlflow models serve", ml)):
+    for label, r in (
+        ("stockout-sk /predict", api),
+        ("  coalescing off", alone),
+        ("mlflow models serve", ml),
+    ):
         print(f"{label:22s}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.0f}")
+    print(
+        f"coalescing: {coalescing.get('rows')} rows in {coalescing.get('calls')} pipeline calls "
+        f"(mean {coalescing.get('mean_rows_per_call')} rows per call, all rounds); "
+        f"throughput on / off {api['rps'] / alone['rps']:.2f}x"
+    )
     c1, m1 = results["api_c1"], results["mlflow_c1"]
     print(
         f"one request at a time (concurrency 1): p50 ours {c1['p50_ms']:.2f} ms, mlflow "
@@ -366,8 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         "batch ≥ 100,000 rows/s": ab["rows_per_s"] >= 100_000,
     }
     print("targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in targets.items()))
-    print("BENCH " + json.dumps({"results": results, "load_before": load_before,
-                                 "load_after": load_after}))  # fmt: skip
+    summary = {"results": results, "coalescing": coalescing}
+    print("BENCH " + json.dumps({**summary, "load_before": load_before, "load_after": load_after}))
     return 0
 
 

@@ -110,6 +110,9 @@ class ServingSettings:
     STOCKOUT_STARTUP_WAIT_SECONDS
         How long start-up waits for the first model load before serving the rule baseline while
         the load goes on (default 60).
+    STOCKOUT_COALESCE_MAX_ROWS
+        Most concurrent single-row ``POST /predict`` requests scored in one pipeline call
+        (default 64; ``1`` scores each request alone). See :mod:`stockout_sk.coalescing`.
 
     Attributes
     ----------
@@ -122,6 +125,7 @@ class ServingSettings:
     max_body_bytes : int
     api_key : str or None
     startup_wait_seconds : float
+    coalesce_max_rows : int
     explain_top : int
         Contributions returned per row by ``explain=true``.
     """
@@ -134,6 +138,7 @@ class ServingSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     api_key: str | None = None
     startup_wait_seconds: float = 60.0
+    coalesce_max_rows: int = 64
     explain_top: int = 5
 
 
@@ -170,6 +175,7 @@ def load_serving_settings(environ: Mapping[str, str] | None = None) -> ServingSe
         max_body_bytes=number("STOCKOUT_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1, integer=True),
         api_key=env.get("STOCKOUT_API_KEY") or None,
         startup_wait_seconds=number("STOCKOUT_STARTUP_WAIT_SECONDS", 60.0, minimum=0.0),
+        coalesce_max_rows=number("STOCKOUT_COALESCE_MAX_ROWS", 64, minimum=1, integer=True),
     )
 
 

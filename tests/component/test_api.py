@@ -63,6 +63,7 @@ def test_operations_endpoints(client: httpx.Client, serving_store) -> None:
     assert model["metrics"]["f1"] is not None
     assert model["history_end"] == str(pipeline.named_steps["history"].history_end_.date())
     assert model["registry"]["last_error"] is None
+    assert model["coalescing"]["max_rows"] == 64
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
@@ -98,6 +99,37 @@ def test_predict_equals_the_pipeline(client: httpx.Client, serving_store) -> Non
         assert body["top_features"] is None
         stale = max(0, (pd.Timestamp(row["Date"]) - history_end).days)
         assert body["history_staleness_days"] == stale
+
+
+def test_concurrent_requests_are_coalesced_and_each_gets_its_own_row(
+    api: str, serving_store
+) -> None:
+    """Many requests in flight at once: scored together, every answer still its own row's."""
+    import asyncio
+
+    rows = serving_store.rows
+    expected = serving_store.proba("1", rows)
+    order = [i % len(rows) for i in range(240)]
+    random.Random(5).shuffle(order)
+
+    async def burst() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        limits = httpx.Limits(max_connections=16)
+        async with httpx.AsyncClient(base_url=api, timeout=30, limits=limits) as client:
+            before = (await client.get("/model")).json()["coalescing"]
+            posts = (client.post("/predict", json=rows[i]) for i in order)
+            responses = await asyncio.gather(*posts)
+            after = (await client.get("/model")).json()["coalescing"]
+        assert all(r.status_code == 200 for r in responses), [r.text for r in responses][:3]
+        return [r.json() for r in responses], before, after
+
+    bodies, before, after = asyncio.run(burst())
+    for index, body in zip(order, bodies, strict=True):
+        assert body["probability"] == pytest.approx(expected[index], abs=1e-12)
+        assert (body["model_version"], body["source"]) == ("1", "registry")
+    rows_scored = after["rows"] - before["rows"]
+    calls = after["calls"] - before["calls"]
+    assert rows_scored == len(order)
+    assert calls < rows_scored, "16 requests in flight at once were never scored together"
 
 
 def test_batch_answers_in_order(client: httpx.Client, serving_store) -> None:

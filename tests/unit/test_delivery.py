@@ -440,3 +440,19 @@ def test_gitlab_ci_local_lists_the_jobs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     listed = {job["name"]: job["stage"] for job in json.loads(done.stdout)}
     assert listed == {name: job["stage"] for name, job in gitlab_jobs().items()}
+
+
+# ---------------------------------------------------------------------------------------- README
+def test_every_environment_variable_the_code_reads_is_in_the_readme_table() -> None:
+    """The README's configuration table is the one place an operator looks."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`((?:STOCKOUT|MLFLOW|PREFECT)_[A-Z0-9_]+)`", section))
+    read: set[str] = set()
+    for folder in ("stockout_sk", "api", "flows"):
+        for path in (REPO / folder).rglob("*.py"):
+            read |= set(
+                re.findall(r"\b((?:STOCKOUT|MLFLOW|PREFECT)_[A-Z0-9_]+)\b", path.read_text())
+            )
+    assert read, "no environment variable found in the code: the pattern is broken"
+    assert sorted(read - documented) == []

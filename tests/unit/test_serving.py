@@ -80,6 +80,7 @@ def test_settings_defaults_and_environment() -> None:
     default = load_serving_settings({})
     assert (default.alias, default.poll_seconds, default.max_batch) == ("production", 30.0, 10_000)
     assert default.api_key is None
+    assert default.coalesce_max_rows == 64
     custom = load_serving_settings(
         {
             "MLFLOW_TRACKING_URI": "http://mlflow:5000",
@@ -90,6 +91,7 @@ def test_settings_defaults_and_environment() -> None:
             "STOCKOUT_MAX_BATCH": "50",
             "STOCKOUT_MAX_BODY_BYTES": "1000",
             "STOCKOUT_API_KEY": "k",
+            "STOCKOUT_COALESCE_MAX_ROWS": "1",
         }
     )
     assert custom.registry.tracking_uri == "http://mlflow:5000"
@@ -100,6 +102,7 @@ def test_settings_defaults_and_environment() -> None:
         0.0,
     )
     assert (custom.max_batch, custom.max_body_bytes, custom.api_key) == (50, 1000, "k")
+    assert custom.coalesce_max_rows == 1
 
 
 @pytest.mark.parametrize(
@@ -110,6 +113,7 @@ def test_settings_defaults_and_environment() -> None:
         ("STOCKOUT_MAX_BATCH", "0"),
         ("STOCKOUT_MAX_BATCH", "1.5"),
         ("STOCKOUT_MAX_BODY_BYTES", "nan"),
+        ("STOCKOUT_COALESCE_MAX_ROWS", "0"),
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:
