@@ -112,29 +112,27 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             self._hasher = hasher
         return hasher
 
-    def _group_values(self, X) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-        """``(prefix, first values, second values or None)`` for each hashed group."""
+    def _group_columns(self, X) -> dict[str, np.ndarray]:
+        """The columns the groups read, as objects; ``Month`` ("1"…"12", "?") is from ``Date``."""
         columns = {c: _as_str(column(X, c)) for c in self.id_columns}
         if any("Month" in pair for pair in self.crosses):
-            days = to_day_numbers(column(X, "Date"))
-            month = (
-                np.where(np.isnan(days), 0, days)
-                .astype("datetime64[D]")
-                .astype("datetime64[M]")
-                .astype(np.int64)
-                % 12
-                + 1
-            )
-            columns["Month"] = np.where(np.isnan(days), "?", month.astype(str)).astype(object)
+            columns["Month"] = _MONTH_TEXT.astype(object)[_month_numbers(X)]
         for a, b in self.crosses:
             for name in (a, b):
                 if name not in columns:
                     columns[name] = _as_str(column(X, name))
-        groups: list[tuple[str, np.ndarray, np.ndarray | None]] = [
-            (f"{c}=", columns[c], None) for c in self.id_columns
-        ]
-        groups += [(f"{a}×{b}=", columns[a], columns[b]) for a, b in self.crosses]
-        return groups
+        return columns
+
+    def _group_codes(self, X) -> dict[str, np.ndarray]:
+        """Like :meth:`_group_columns`, with ``Month`` as its index into ``_MONTH_TEXT``."""
+        columns = {c: _as_str(column(X, c)) for c in self.id_columns}
+        for a, b in self.crosses:
+            for name in (a, b):
+                if name not in columns:
+                    columns[name] = (
+                        _month_numbers(X) if name == "Month" else _as_str(column(X, name))
+                    )
+        return columns
 
     def _hashed_block(self, X, rows: int) -> np.ndarray:
         """Hash each group's DISTINCT tokens once with FeatureHasher, then scatter to the rows.
@@ -142,33 +140,54 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         IDs repeat across rows, so hashing the uniques (one FeatureHasher call for all groups)
         costs the same for one row and is far cheaper for a batch; each token lands in exactly
         the column (and with the sign) FeatureHasher gives it, so the result equals hashing the
-        rows directly.
+        rows directly. A group's token is ``"<group>=<value>"``, a cross's
+        ``"<a>×<b>=<value a>|<value b>"``.
         """
-        groups = self._group_values(X)
+        columns = self._group_columns(X) if rows <= _SMALL else self._group_codes(X)
+        groups = [(f"{c}=", c, None) for c in self.id_columns]
+        groups += [(f"{a}×{b}=", a, b) for a, b in self.crosses]
         codes: list[np.ndarray] = []
         tokens: list[str] = []
         offsets: list[int] = []
-        for prefix, first, second in groups:
-            offsets.append(len(tokens))
-            if rows <= _SMALL:
+        if rows <= _SMALL:
+            for prefix, a, b in groups:
+                offsets.append(len(tokens))
+                first = columns[a]
                 joined = (
                     list(first)
-                    if second is None
-                    else [f"{a}|{b}" for a, b in zip(first, second, strict=True)]
+                    if b is None
+                    else [f"{x}|{y}" for x, y in zip(first, columns[b], strict=True)]
                 )
                 uniques = list(dict.fromkeys(joined))
                 lookup = {value: i for i, value in enumerate(uniques)}
-                code = np.fromiter((lookup[v] for v in joined), dtype=np.int64, count=rows)
-            elif second is None:
-                code, uniques = pd.factorize(first)
-            else:
-                code_a, uniq_a = pd.factorize(first)
-                code_b, uniq_b = pd.factorize(second)
-                code, pairs = pd.factorize(code_a * max(len(uniq_b), 1) + code_b)
-                width = max(len(uniq_b), 1)
-                uniques = [f"{uniq_a[v // width]}|{uniq_b[v % width]}" for v in pairs]
-            codes.append(np.asarray(code, dtype=np.int64))
-            tokens.extend(f"{prefix}{value}" for value in uniques)
+                codes.append(np.fromiter((lookup[v] for v in joined), dtype=np.int64, count=rows))
+                tokens.extend(f"{prefix}{value}" for value in uniques)
+        else:
+            # Each column factorised once (ItemCode feeds three groups), its distinct values as
+            # text once; a cross's distinct pairs come from the two columns' codes.
+            factorised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            for name, values in columns.items():
+                if name == "Month":  # already small integers: no strings per row
+                    factorised[name] = (values, _MONTH_TEXT)
+                    continue
+                code, uniques = pd.factorize(values, use_na_sentinel=False)
+                text = np.asarray([str(u) for u in uniques], dtype=str)
+                factorised[name] = (np.asarray(code, dtype=np.int64), text)
+            for prefix, a, b in groups:
+                offsets.append(len(tokens))
+                code_a, text_a = factorised[a]
+                if b is None:
+                    codes.append(code_a)
+                    tokens.extend(np.strings.add(prefix, text_a).tolist())
+                    continue
+                code_b, text_b = factorised[b]
+                width = max(len(text_b), 1)
+                code, pairs = pd.factorize(code_a * width + code_b)
+                codes.append(np.asarray(code, dtype=np.int64))
+                left = np.strings.add(prefix, text_a[pairs // width])
+                tokens.extend(
+                    np.strings.add(np.strings.add(left, "|"), text_b[pairs % width]).tolist()
+                )
         token_col, token_val = self._token_columns(tokens, remember=rows <= _SMALL)
         block = np.zeros((rows, self.n_features), dtype=np.float32)
         row_ids = np.arange(rows)
@@ -187,7 +206,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         memo = self.__dict__.setdefault("_token_memo", {}) if remember else None
         missing = tokens if memo is None else [t for t in tokens if t not in memo]
         if missing:
-            hashed = self._get_hasher().transform([[token] for token in missing]).tocsr()
+            hashed = self._get_hasher().transform(zip(missing)).tocsr()  # one token per sample
             # One token per row of ``hashed``: its only entry is the token's column and sign.
             position = np.minimum(hashed.indptr[:-1], max(hashed.nnz - 1, 0))
             has_entry = np.diff(hashed.indptr) > 0
@@ -242,6 +261,20 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+#: Text of each month number: 0 is an unreadable date.
+_MONTH_TEXT = np.asarray(["?", *(str(m) for m in range(1, 13))], dtype=str)
+
+
+def _month_numbers(X) -> np.ndarray:
+    """Month (1…12) of each row's ``Date``; 0 when it cannot be read."""
+    days = to_day_numbers(column(X, "Date"))
+    known = ~np.isnan(days)
+    month = (
+        np.where(known, days, 0).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    )
+    return np.where(known, month % 12 + 1, 0)
 
 
 def _as_str(values: np.ndarray) -> np.ndarray:

@@ -69,6 +69,8 @@ class _State:
     cum_branch_inflow: np.ndarray | None = None
     cum_chain_inflow: np.ndarray | None = None
     cum_item_sold: np.ndarray | None = None
+    # cum_inflow − cum_outflow − cum_sold: the past-stock walk-back needs only this one.
+    cum_net: np.ndarray | None = None
 
     @property
     def n_days(self) -> int:
@@ -230,11 +232,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         np.add.at(branch_inflow, branch_of_key, inflow)
         item_sold = np.zeros((len(self.items_), n_days))
         np.add.at(item_sold, item_of_key, sold)
+        cum_inflow = _running_sum(inflow)
+        cum_outflow = _running_sum(dense("outflow"))
+        cum_sold = _running_sum(sold)
         full = _State(
             start=start,
-            cum_inflow=_running_sum(inflow),
-            cum_outflow=_running_sum(dense("outflow")),
-            cum_sold=_running_sum(sold),
+            cum_inflow=cum_inflow,
+            cum_outflow=cum_outflow,
+            cum_sold=cum_sold,
             cum_inflow_days=_running_sum(had_inflow.astype(np.float64)),
             last_inflow_day=np.maximum.accumulate(day_grid, axis=1).astype(np.int32),
             truncated=False,
@@ -243,6 +248,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_branch_inflow=_running_sum(branch_inflow),
             cum_chain_inflow=_running_sum(inflow.sum(axis=0, keepdims=True)),
             cum_item_sold=_running_sum(item_sold),
+            cum_net=cum_inflow - cum_outflow - cum_sold,
         )
         self._keep_tail(full)
         return full
@@ -319,6 +325,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         self.cum_branch_inflow_ = tail(full.cum_branch_inflow)
         self.cum_chain_inflow_ = tail(full.cum_chain_inflow)
         self.cum_item_sold_ = tail(full.cum_item_sold)
+        self.cum_net_ = tail(full.cum_net)
         tail_start = self.start_day_
         for attr in ("dominant_from", "dominant_to"):
             code, ids = full.partners[attr]
@@ -343,6 +350,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_branch_inflow=self.cum_branch_inflow_,
             cum_chain_inflow=self.cum_chain_inflow_,
             cum_item_sold=self.cum_item_sold_,
+            # Models fitted before cum_net_ existed derive it (same float32 arithmetic).
+            cum_net=getattr(self, "cum_net_", None),
             partners={
                 attr: (getattr(self, f"{attr}_index_"), getattr(self, f"{attr}_ids_"))
                 for attr in ("dominant_from", "dominant_to")
@@ -388,13 +397,39 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         X = as_columns(check_same_columns(X, self))
         return self._transform(X, self._state())
 
+    def _key_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sorted codes, row of keys_)`` with code = branch row × len(items_) + item row.
+
+        Integer codes make the per-row key lookup a search over integers instead of over joined
+        strings. Derived from ``keys_`` on first use and kept for this process only (never
+        persisted: a fitted object holds just its arrays).
+        """
+        cached = self.__dict__.get("_key_code_cache")
+        if cached is not None and cached[0] is self.keys_:
+            return cached[1], cached[2]
+        key_branch, key_item = _split_keys(self.keys_)
+        codes = np.searchsorted(self.branches_, key_branch).astype(np.int64) * len(
+            self.items_
+        ) + np.searchsorted(self.items_, key_item)
+        order = np.argsort(codes, kind="stable")
+        self.__dict__["_key_code_cache"] = (self.keys_, codes[order], order)
+        return codes[order], order
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_key_code_cache", None)
+        return state
+
     def _transform(self, X: pd.DataFrame, state: _State) -> pd.DataFrame:
         n = n_rows(X)
-        keys = _join_keys(column(X, "BranchID"), column(X, "ItemCode"))
+        branch = _lookup(self.branches_, np.asarray(column(X, "BranchID"), dtype=object))
+        item = _lookup(self.items_, np.asarray(column(X, "ItemCode"), dtype=object))
         if len(self.keys_):
-            k = np.searchsorted(self.keys_, keys)
-            k = np.minimum(k, len(self.keys_) - 1)
-            known = self.keys_[k] == keys
+            codes, rows = self._key_codes()
+            query = branch * len(self.items_) + item
+            pos = np.minimum(np.searchsorted(codes, query), len(codes) - 1)
+            known = (branch >= 0) & (item >= 0) & (codes[pos] == query)
+            k = np.where(known, rows[pos], 0)
         else:
             k, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         days = to_day_numbers(column(X, "Date"))
@@ -469,7 +504,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["inflow_gap"] = gap
         out["inflow_due_ratio"] = since_inflow / gap
         out.update(self._past_stock(state, k, known, j_safe, in_range, quantity, reserved, safety))
-        out.update(self._context(state, X, j_safe, in_range))
+        out.update(self._context(state, branch, item, j_safe, in_range))
         out["FromBranchID"] = _partner(state.partners["dominant_from"], k, known, t, in_range)
         out["ToBranchID"] = _partner(state.partners["dominant_to"], k, known, t, in_range)
         return out
@@ -498,15 +533,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         below_short = np.empty(len(k))
         below_long = np.empty(len(k))
         # Chunks bound the (rows × lags) temporaries on large training tables.
+        cum_net = state.cum_net
+        if cum_net is None:
+            cum_net = state.cum_inflow - state.cum_outflow - state.cum_sold
         step = 250_000
         for begin in range(0, len(k), step):
             rows = slice(begin, begin + step)
-            kk, hh, ll = k[rows, None], hi[rows, None], lo[rows]
-            net = (
-                (state.cum_inflow[kk, hh] - state.cum_inflow[kk, ll])
-                - (state.cum_outflow[kk, hh] - state.cum_outflow[kk, ll])
-                - (state.cum_sold[kk, hh] - state.cum_sold[kk, ll])
-            )
+            kk, ll = k[rows, None], lo[rows]
+            net = cum_net[k[rows], hi[rows]][:, None] - cum_net[kk, ll]
             net[~known[rows]] = 0.0
             max_short[rows] = net[:, :short_w].max(axis=1)
             max_long[rows] = np.maximum(
@@ -530,7 +564,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         result[f"days_below_safety_{long_w}d"] = np.where(invalid, np.nan, below_long)
         return result
 
-    def _context(self, state, X, j, in_range) -> dict[str, np.ndarray]:
+    def _context(self, state, branch, item, j, in_range) -> dict[str, np.ndarray]:
         """Recent-versus-usual rates of the row's branch, the chain and the row's item.
 
         ``rate over the short window / rate over the long window``: about 1 in normal times,
@@ -538,8 +572,6 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         faster everywhere (a promotion). NaN when the long window saw nothing.
         """
         long_w, short_w = max(self.windows), min(self.windows)
-        branch = _lookup(self.branches_, np.asarray(column(X, "BranchID"), dtype=object))
-        item = _lookup(self.items_, np.asarray(column(X, "ItemCode"), dtype=object))
         hi = j + 1
 
         def ratio(cum: np.ndarray, rows: np.ndarray) -> np.ndarray:

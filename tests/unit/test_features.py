@@ -810,6 +810,46 @@ def test_hashing_uses_feature_hasher_not_python_hash(monkeypatch):
     assert isinstance(fitted._get_hasher(), FeatureHasher)
 
 
+def test_batch_hashing_equals_feature_hasher_on_every_row_token():
+    """A batch (distinct tokens hashed once, columns factorised once, months as numbers) gives
+    what FeatureHasher gives on each row's own tokens, and what one row at a time gives."""
+    rng = np.random.default_rng(3)
+    n = 60
+    dates = pd.to_datetime(rng.choice(["2024-01-31", "2024-02-01", "2024-12-31"], n))
+    dates = dates.where(rng.random(n) > 0.2)  # some unreadable dates: Month "?"
+    X = pd.DataFrame(
+        {
+            "BranchID": rng.choice(["007", "B2", "B-new"], n).astype(object),
+            "ItemCode": rng.choice(["ITM1", "Ω-42", "ITM1|007"], n).astype(object),
+            "FromBranchID": rng.choice(["WH01", NO_PARTNER], n).astype(object),
+            "ToBranchID": rng.choice([NO_PARTNER, "007", "B2"], n).astype(object),
+            "Date": dates,
+            "CurrentQuantity": rng.random(n),
+        }
+    )
+    fitted = HashedIDs(n_features=16).fit(X)
+    months = ["?" if pd.isna(d) else str(d.month) for d in X["Date"]]
+    tokens = [
+        [
+            f"ItemCode={i}",
+            f"BranchID={b}",
+            f"FromBranchID={f}",
+            f"ToBranchID={t}",
+            f"ItemCode×BranchID={i}|{b}",
+            f"ItemCode×Month={i}|{m}",
+        ]
+        for i, b, f, t, m in zip(
+            X["ItemCode"], X["BranchID"], X["FromBranchID"], X["ToBranchID"], months, strict=True
+        )
+    ]
+    reference = FeatureHasher(n_features=16, input_type="string", alternate_sign=False)
+    expected = reference.transform(tokens).toarray()
+    batch = fitted.transform(X)
+    one_by_one = np.vstack([fitted.transform(X.iloc[[i]]) for i in range(n)])
+    np.testing.assert_array_equal(batch[:, -16:], expected)
+    np.testing.assert_array_equal(one_by_one, batch)
+
+
 # --------------------------------------------------------------------------------------------------
 # Conditional sampler
 # --------------------------------------------------------------------------------------------------
