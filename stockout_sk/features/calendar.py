@@ -96,8 +96,14 @@ def _iso_fast_path(raw: np.ndarray) -> np.ndarray | None:
 
 
 def _iso_fast_path_vectorised(raw: np.ndarray) -> np.ndarray | None:
-    """The same as the loop in :func:`_iso_fast_path`, with pandas string kernels for batches."""
-    series = pd.Series(raw, dtype=object)
+    """The same as the loop in :func:`_iso_fast_path`, with pandas string kernels for batches.
+
+    A batch repeats a few dates many times: each distinct value is checked and parsed once.
+    """
+    codes, uniques = pd.factorize(raw)
+    if (codes < 0).any():  # None / NaN: not a string, the general parser answers
+        return None
+    series = pd.Series(uniques, dtype=object)
     if not series.map(type).eq(str).all():
         return None
     text = series.astype("string").str.strip()
@@ -107,7 +113,7 @@ def _iso_fast_path_vectorised(raw: np.ndarray) -> np.ndarray | None:
         parsed = text.str.slice(0, 10).to_numpy(dtype=object).astype("datetime64[D]")
     except ValueError:
         return None
-    return (parsed - _EPOCH).astype(np.int64).astype(np.float64)
+    return (parsed - _EPOCH).astype(np.int64).astype(np.float64)[codes]
 
 
 def calendar_from_days(days: np.ndarray) -> dict[str, np.ndarray]:

@@ -170,7 +170,9 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 if name == "Month":  # already small integers: no strings per row
                     factorised[name] = (values, _MONTH_TEXT)
                     continue
-                code, uniques = pd.factorize(values, use_na_sentinel=False)
+                code, uniques = pd.factorize(values)
+                if (code < 0).any():  # a missing ID is a token too ("None", "nan")
+                    code, uniques = pd.factorize(values, use_na_sentinel=False)
                 text = np.asarray([str(u) for u in uniques], dtype=str)
                 factorised[name] = (np.asarray(code, dtype=np.int64), text)
             for prefix, a, b in groups:
@@ -233,12 +235,13 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         X = check_same_columns(X, self)
         rows = n_rows(X)
         out = np.empty((rows, len(self.numeric_features_) + self.n_features), dtype=np.float32)
-        numeric = [X[name] for name in self.numeric_features_]
-        if all(isinstance(v, np.ndarray) and v.dtype.kind in "fb" for v in numeric):
-            # The usual case (computed features): one stacked copy instead of one per column.
-            out[:, : len(numeric)] = np.stack(numeric, axis=1)
-        else:
-            for position, name in enumerate(self.numeric_features_):
+        for position, name in enumerate(self.numeric_features_):
+            values = X[name]
+            # Column by column straight into the float32 matrix: stacking the float64 columns
+            # first would hold a second, twice as large copy (GBs on a large training table).
+            if isinstance(values, np.ndarray) and values.dtype.kind in "fb":
+                out[:, position] = values
+            else:
                 out[:, position] = float_column(X, name)
         if rows:
             out[:, len(self.numeric_features_) :] = self._hashed_block(X, rows)

@@ -26,7 +26,7 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from stockout_sk.config import ModelConfig
-from stockout_sk.features.calendar import CALENDAR_FEATURES, CalendarFeatures
+from stockout_sk.features.calendar import CALENDAR_FEATURES, CalendarFeatures, to_day_numbers
 from stockout_sk.features.columns import Columns
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import NO_PARTNER, HistoryFeatures
@@ -368,6 +368,24 @@ def test_calendar_features_by_hand():
     assert out["is_weekend"].tolist() == [0.0, 1.0, 0.0]
     assert out["days_to_month_end"].tolist() == [0.0, 29.0, 0.0]
     assert list(CalendarFeatures().fit(X).get_feature_names_out()) == ["Date", *CALENDAR_FEATURES]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],  # all ISO: the batch fast path
+        [None],  # a missing value: not a string, the general parser answers
+        ["25/04/2024"],  # another format: the general parser answers
+    ],
+)
+def test_a_batch_of_dates_parses_like_each_date_alone(extra):
+    """Batches (> 64 values) parse each distinct value once; the days are those of each value."""
+    values = ["2024-04-01", " 2024-04-02 ", "2024-04-03T23:30:00+03:00", "2024-12-31 09:00"]
+    batch = np.asarray([values[i % len(values)] for i in range(100)] + extra, dtype=object)
+    alone = np.concatenate([to_day_numbers(batch[i : i + 1]) for i in range(len(batch))])
+    np.testing.assert_array_equal(to_day_numbers(batch), alone)
+    first = np.datetime64("2024-04-01").astype(np.int64)
+    assert to_day_numbers(batch)[:4].tolist() == [first, first + 1, first + 2, first + 274]
 
 
 def test_calendar_learns_the_day_first_convention_in_fit():
@@ -821,7 +839,7 @@ def test_batch_hashing_equals_feature_hasher_on_every_row_token():
         {
             "BranchID": rng.choice(["007", "B2", "B-new"], n).astype(object),
             "ItemCode": rng.choice(["ITM1", "Ω-42", "ITM1|007"], n).astype(object),
-            "FromBranchID": rng.choice(["WH01", NO_PARTNER], n).astype(object),
+            "FromBranchID": rng.choice(np.asarray(["WH01", NO_PARTNER, None], dtype=object), n),
             "ToBranchID": rng.choice([NO_PARTNER, "007", "B2"], n).astype(object),
             "Date": dates,
             "CurrentQuantity": rng.random(n),
