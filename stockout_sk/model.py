@@ -24,10 +24,12 @@ import pandas as pd
 from imblearn.pipeline import Pipeline
 from lightgbm import LGBMClassifier
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from stockout_sk.config import ModelConfig
 from stockout_sk.features.calendar import CalendarFeatures
+from stockout_sk.features.columns import Columns
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import HistoryFeatures
 from stockout_sk.labels import LABEL, RAW_FIELDS
@@ -234,18 +236,26 @@ def build_pipeline(
     """
     config = config or ModelConfig()
     directory = config.checkpoint_dir if checkpoint_dir == "config" else checkpoint_dir
+    calendar = CalendarFeatures()
+    history = HistoryFeatures(
+        windows=tuple(config.windows),
+        history_days=config.history_days,
+        horizon=config.horizon,
+    )
+    hashing = HashedIDs(n_features=config.hash_features)
+    monotone: dict[str, Any] = {}
+    if config.monotone_stock:
+        names = matrix_feature_names(calendar, history, hashing)
+        directions = history.risk_directions()
+        monotone = {
+            "monotone_constraints": [directions.get(name, 0) for name in names],
+            "monotone_constraints_method": "basic",
+        }
     return Pipeline(
         [
-            ("calendar", CalendarFeatures()),
-            (
-                "history",
-                HistoryFeatures(
-                    windows=tuple(config.windows),
-                    history_days=config.history_days,
-                    horizon=config.horizon,
-                ),
-            ),
-            ("hashing", HashedIDs(n_features=config.hash_features)),
+            ("calendar", calendar),
+            ("history", history),
+            ("hashing", hashing),
             (
                 "sampler",
                 ConditionalSampler(
@@ -271,10 +281,37 @@ def build_pipeline(
                     random_state=config.random_state,
                     n_jobs=config.n_jobs,
                     verbose=-1,
+                    **monotone,
                 ),
             ),
         ]
     )
+
+
+def matrix_feature_names(*steps) -> list[str]:
+    """Column names of the model matrix the feature ``steps`` produce, before any fitting.
+
+    The names depend on the steps' parameters only, never on the data: clones of the steps are
+    fitted on one synthetic raw row (no flows) and asked for ``get_feature_names_out``. This is
+    how :func:`build_pipeline` lines the monotone constraints up with the matrix columns.
+    """
+    # Typed columns (a one-row DataFrame would be read as objects, the request fast path).
+    row = Columns(
+        {
+            "BranchID": np.asarray(["B"], dtype=object),
+            "ItemCode": np.asarray(["I"], dtype=object),
+            "Date": np.asarray(["2024-01-01"], dtype="datetime64[ns]"),
+            "CurrentQuantity": np.ones(1),
+            "ReservedQuantity": np.zeros(1),
+            "SafetyStockLevel": np.ones(1),
+        }
+    )
+    X: Any = row
+    last = None
+    for step in steps:
+        last = clone(step)
+        X = last.fit_transform(X)
+    return [str(name) for name in last.get_feature_names_out()]
 
 
 @dataclass

@@ -592,6 +592,36 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             "item_sales_ratio": ratio(state.cum_item_sold, item),
         }
 
+    def risk_directions(self) -> dict[str, int]:
+        """How the stock-out risk moves as each stock-position column grows, all else equal.
+
+        ``-1``: more of it can only lower the risk (stock on hand and everything derived from
+        it: available, headroom, cover, projected and past headroom); ``+1``: more of it can
+        only raise the risk (reserved stock, safety stock, days already spent below safety
+        stock). Every column that depends on ``CurrentQuantity`` is listed, so constraining them
+        all makes the model monotone in the stock on hand. Needs no fitting (names follow
+        ``windows``).
+        """
+        long_w, short_w = max(self.windows), min(self.windows)
+        lower = [
+            "CurrentQuantity",
+            "available",
+            "headroom",
+            "headroom_ratio",
+            "days_of_cover",
+            "projected_headroom",
+            "projected_headroom_ratio",
+            f"min_headroom_ratio_{short_w}d",
+            f"min_headroom_ratio_{long_w}d",
+        ]
+        raise_ = [
+            "ReservedQuantity",
+            "SafetyStockLevel",
+            f"days_below_safety_{short_w}d",
+            f"days_below_safety_{long_w}d",
+        ]
+        return {**dict.fromkeys(lower, -1), **dict.fromkeys(raise_, 1)}
+
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
         check_is_fitted(self)

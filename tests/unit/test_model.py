@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,6 +21,7 @@ from stockout_sk.model import (
     build_pipeline,
     fit_model,
     latest_checkpoint,
+    matrix_feature_names,
     split_xy,
 )
 from stockout_sk.sampling import ConditionalSampler
@@ -313,3 +315,48 @@ def test_fit_model_needs_both_classes(chain_and_table):
     chain, table = chain_and_table
     with pytest.raises(ValueError, match="single class"):
         fit_model(table.assign(label=0), chain, CONFIG, checkpoint_dir=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Monotone in the stock position
+# --------------------------------------------------------------------------------------------------
+
+
+def test_monotone_constraints_line_up_with_the_matrix_columns(chain_and_table):
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain)
+    names = [str(n) for n in pipeline[:3].get_feature_names_out()]
+    assert matrix_feature_names(*(step for _, step in pipeline.steps[:3])) == names
+    constraints = dict(zip(names, pipeline[-1].monotone_constraints, strict=True))
+    directions = pipeline.named_steps["history"].risk_directions()
+    assert {name: c for name, c in constraints.items() if c} == directions
+    assert constraints["CurrentQuantity"] == -1
+    assert constraints["ReservedQuantity"] == 1
+    assert all(constraints[n] == 0 for n in names if n.startswith("hash_"))
+    booster_params = pipeline[-1].booster_.params
+    assert booster_params["monotone_constraints"] == pipeline[-1].monotone_constraints
+    off = build_pipeline(dataclasses.replace(CONFIG, monotone_stock=False), checkpoint_dir=None)
+    assert "monotone_constraints" not in off[-1].get_params()
+
+
+@pytest.mark.parametrize("monotone", [True, False])
+def test_more_stock_on_hand_never_raises_the_risk(chain_and_table, monotone):
+    """Sweep CurrentQuantity (and ReservedQuantity) over every holdout-like row: with the
+    constraints the risk never goes up with stock (nor down with reserved stock)."""
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain, dataclasses.replace(CONFIG, monotone_stock=monotone))
+    rows, _ = split_xy(table.tail(60).reset_index(drop=True))
+    grid = np.arange(0, 80, 4, dtype=float)
+    stock = np.column_stack(
+        [pipeline.predict_proba(rows.assign(CurrentQuantity=q))[:, 1] for q in grid]
+    )
+    reserved = np.column_stack(
+        [pipeline.predict_proba(rows.assign(ReservedQuantity=r))[:, 1] for r in grid[:8]]
+    )
+    rises_with_stock = np.diff(stock, axis=1).max()
+    falls_with_reserved = -np.diff(reserved, axis=1).min()
+    if monotone:
+        assert rises_with_stock <= 1e-12
+        assert falls_with_reserved <= 1e-12
+    else:  # the test can fail: unconstrained, the same model does rise somewhere
+        assert max(rises_with_stock, falls_with_reserved) > 1e-6
