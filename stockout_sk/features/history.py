@@ -45,6 +45,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "SafetyStockLevel",
 )
 NO_PARTNER = "<none>"
+#: Rows per block of a large transform (bounds the working arrays; see ``_transform``).
+_BLOCK_ROWS = 500_000
 _KEY_SEP = "\x1f"
 # Composite (key, day) codes of the dominant-partner change points (day numbers < 2**24).
 _DAY_BITS = 24
@@ -420,7 +422,32 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         state.pop("_key_code_cache", None)
         return state
 
-    def _transform(self, X: pd.DataFrame, state: _State) -> pd.DataFrame:
+    def _transform(self, X: pd.DataFrame, state: _State) -> Columns:
+        """The rows' features; a large table is worked through in blocks of rows.
+
+        Every feature of a row depends on that row alone, so blocks give the same values while
+        the working arrays (rows × windows, rows × lags, lookups) stay the size of one block:
+        on a training table of millions of rows they, not the output, set the peak memory.
+        """
+        n = n_rows(X)
+        if n <= _BLOCK_ROWS:
+            return self._transform_block(X, state)
+        X = as_columns(X)
+        inputs = set(self.feature_names_in_)
+        out: Columns | None = None
+        for begin in range(0, n, _BLOCK_ROWS):
+            rows = slice(begin, min(begin + _BLOCK_ROWS, n))
+            block = self._transform_block(Columns({c: v[rows] for c, v in X.items()}), state)
+            if out is None:
+                out = Columns(index=row_index(X))
+                for name, values in block.items():
+                    out[name] = X[name] if name in inputs else np.empty(n, dtype=values.dtype)
+            for name, values in block.items():
+                if name not in inputs:
+                    out[name][rows] = values
+        return out
+
+    def _transform_block(self, X: pd.DataFrame, state: _State) -> Columns:
         n = n_rows(X)
         branch = _lookup(self.branches_, np.asarray(column(X, "BranchID"), dtype=object))
         item = _lookup(self.items_, np.asarray(column(X, "ItemCode"), dtype=object))

@@ -339,6 +339,21 @@ def test_pickle_and_skops_round_trips_transform_identically(cases, name):
     _assert_same_features(restored.transform(sample), expected)
 
 
+def test_a_large_table_in_blocks_gives_the_features_of_one_pass(history, rows, monkeypatch):
+    """Blocks bound the working memory of a large transform; every value stays the same."""
+    import stockout_sk.features.history as history_module
+
+    flows, transfers = history
+    X, _ = rows
+    step = _history_step()
+    whole = _frame(step.fit_transform(X, flows=flows, transfers=transfers))
+    served = _frame(step.transform(X))
+    monkeypatch.setattr(history_module, "_BLOCK_ROWS", max(1, len(X) // 3 - 1))
+    blocks = _frame(step.fit_transform(X, flows=flows, transfers=transfers))
+    pd.testing.assert_frame_equal(blocks, whole)
+    pd.testing.assert_frame_equal(_frame(step.transform(X)), served)
+
+
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_fit_transform_equals_fit_then_transform_inside_the_carried_tail(cases, history, name):
     estimator, X, params = cases[name]
