@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from imblearn.pipeline import Pipeline
-from lightgbm import LGBMClassifier
+from lightgbm import Booster, LGBMClassifier
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
@@ -50,7 +50,10 @@ class CheckpointCallback:
 
     Files are ``ckpt-<fingerprint>-<iteration>.txt`` in ``directory``; the fingerprint ties a
     checkpoint to the exact training matrix and parameters so an unrelated fit never resumes it.
-    The last iteration is not checkpointed: a finished model is not a resume point.
+    The last iteration is not checkpointed: a finished model is not a resume point. A fit that
+    finishes leaves ``ckpt-<fingerprint>.done`` (see :func:`mark_finished`): its checkpoints stay
+    (the registry logs them with the run) but a later fit of the same data starts afresh and
+    gives the same model, instead of continuing from a finished fit's intermediate trees.
     """
 
     order = 30  # after LightGBM's own callbacks
@@ -72,10 +75,19 @@ class CheckpointCallback:
             logger.info("checkpoint: %d/%d trees → %s", done, self.total, path)
 
 
+def finished_marker(directory: Path | str, fingerprint: str) -> Path:
+    """The file that says the fit of ``fingerprint`` finished (its checkpoints are not resumed)."""
+    return Path(directory) / f"ckpt-{fingerprint}.done"
+
+
 def latest_checkpoint(directory: Path | str, fingerprint: str) -> tuple[Path, int] | None:
-    """The most advanced checkpoint of ``fingerprint`` in ``directory``, with its tree count."""
+    """The most advanced checkpoint of ``fingerprint`` in ``directory``, with its tree count.
+
+    ``None`` when there is none, or when that fit finished (:func:`finished_marker`): only an
+    interrupted fit is a resume point.
+    """
     directory = Path(directory)
-    if not directory.is_dir():
+    if not directory.is_dir() or finished_marker(directory, fingerprint).exists():
         return None
     best: tuple[Path, int] | None = None
     for path in directory.iterdir():
@@ -161,6 +173,15 @@ class StockoutClassifier(LGBMClassifier):
             )
         finally:
             self.n_estimators = total
+        if init_model is not None:
+            # After a resume LightGBM keeps the checkpoint's predictor on the booster: training
+            # state that is not part of the model (and a type skops refuses to load). The model
+            # text holds every tree; rebuild the booster from it.
+            self._Booster = Booster(model_str=self._Booster.model_to_string())
+        if self.checkpoint_dir is not None:
+            marker = finished_marker(self.checkpoint_dir, self.fingerprint_)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{total} trees\n")
         return self
 
     def _training_params(self) -> dict[str, Any]:

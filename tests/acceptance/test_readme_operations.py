@@ -341,13 +341,6 @@ def test_prefect_deployment_run_retrains_and_registers_a_new_version(
             ).json()
 
         message = flow_run["state"].get("message") or ""
-        if flow_run["state_type"] == "FAILED" and "_InnerPredictor" in message:
-            # Known bug, and only that one: the run resumes from the checkpoints `make run` left
-            # in artifacts/run/checkpoints (same data, same parameters), LightGBM keeps the
-            # checkpoint's _InnerPredictor on the booster and registration refuses the model.
-            # Fix: StockoutClassifier.fit rebuilds a resumed booster from its model text; then
-            # this branch is dead and can go.
-            pytest.xfail(f"a checkpoint-resumed model cannot be registered: {message}")
         assert flow_run["state_type"] == "COMPLETED", f"{message}\n{log_tail(deploy_log)}"
         assert flow_run["deployment_id"] == deployment["id"]
 

@@ -24,6 +24,7 @@ from stockout_sk.model import (
     matrix_feature_names,
     split_xy,
 )
+from stockout_sk.registry import untrusted_types
 from stockout_sk.sampling import ConditionalSampler
 
 pytestmark = pytest.mark.unit
@@ -204,7 +205,20 @@ def test_a_fit_writes_checkpoints_every_50_iterations(chain_and_table, tmp_path)
     classifier = pipeline[-1]
     assert classifier.resumed_from_ == 0
     assert classifier.booster_.current_iteration() == 120
-    assert latest_checkpoint(tmp_path, classifier.fingerprint_)[1] == 100
+    # The fit finished: its checkpoints stay (for the run's record) but are no resume point.
+    assert (tmp_path / f"ckpt-{classifier.fingerprint_}.done").exists()
+    assert latest_checkpoint(tmp_path, classifier.fingerprint_) is None
+
+
+def test_a_finished_fit_is_not_resumed_the_same_fit_again_gives_the_same_model(
+    chain_and_table, tmp_path
+):
+    chain, table = chain_and_table
+    first = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    again = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    assert again[-1].resumed_from_ == 0
+    X, _ = split_xy(table)
+    np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
 
 
 def test_an_interrupted_fit_resumes_from_its_last_checkpoint(chain_and_table, tmp_path):
@@ -218,10 +232,13 @@ def test_an_interrupted_fit_resumes_from_its_last_checkpoint(chain_and_table, tm
             classifier__callbacks=[_interrupt_after(60)],
         )
     assert _checkpoints(tmp_path) == [50]
+    assert not list(tmp_path.glob("*.done"))  # interrupted: not finished
 
     pipeline = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
     classifier = pipeline[-1]
     assert classifier.resumed_from_ == 50
+    # The resumed model holds nothing but the model: the registry's skops types allow it.
+    assert untrusted_types(pipeline) == []
     assert classifier.booster_.current_iteration() == 120
     assert classifier.booster_.num_trees() == 120  # binary: one tree per iteration
     assert classifier.n_estimators == 120  # the parameter is restored after the resume
