@@ -5,8 +5,9 @@ Measured (each group in its own fresh Python process, so peak RSS is its own):
 * **fit** — ``pipeline.fit`` (:func:`stockout_sk.model.build_pipeline`, ``ModelConfig``
   defaults) on the training rows of the time split (holdout = latest ``holdout_days`` as-of days,
   purge gap N), with the chain's flows and transfers: wall time and peak RSS. Then, not timed as
-  part of it, the feature steps' ``fit_transform`` and the sampler rebuild the exact matrix the
-  classifier saw, and a raw ``lightgbm.LGBMClassifier`` with the same parameters is fitted on it
+  part of it, the sampler and the feature steps' ``fit_transform`` on the rows it kept (the
+  pipeline's order) rebuild the exact matrix the classifier saw, and a raw
+  ``lightgbm.LGBMClassifier`` with the same parameters is fitted on it
   (timed alone): the ratio pipeline / raw is the pipeline's overhead. Both models must give the
   same probabilities (printed). ``--fit-model`` times :func:`stockout_sk.model.fit_model` instead
   (two fits: threshold on training-side validation, then the final one).
@@ -151,6 +152,7 @@ def child_prepare(args: argparse.Namespace) -> dict:
 # --------------------------------------------------------------------------- child: fit
 def child_fit(args: argparse.Namespace) -> dict:
     import numpy as np
+    from imblearn.pipeline import Pipeline as ImbPipeline
     from lightgbm import LGBMClassifier
     from sklearn.base import clone
 
@@ -205,15 +207,18 @@ def child_fit(args: argparse.Namespace) -> dict:
     print(f"pipeline fitted in {result['fit_seconds']:.0f} s", file=sys.stderr, flush=True)
 
     if not args.skip_raw_fit:
-        # The exact matrix the classifier saw: the feature steps' fit_transform, then the sampler.
-        features = clone(pipeline[:3])
+        # The exact matrix the classifier saw, rebuilt step by step in the pipeline's order
+        # (sampler, then the feature steps' fit_transform on the rows it kept).
         started = time.perf_counter()
-        Xt = features.fit_transform(X, y, history__flows=flows, history__transfers=transfers)
-        result["features_fit_transform_seconds"] = time.perf_counter() - started
-        started = time.perf_counter()
-        Xs, ys = clone(sampler).fit_resample(Xt, y)
+        kept_X, ys = clone(sampler).fit_resample(X, y)
         result["sampler_seconds"] = time.perf_counter() - started
-        del Xt
+        features = ImbPipeline(
+            [(n, clone(pipeline.named_steps[n])) for n in ("calendar", "history", "hashing")]
+        )
+        started = time.perf_counter()
+        Xs = features.fit_transform(kept_X, ys, history__flows=flows, history__transfers=transfers)
+        result["features_fit_transform_seconds"] = time.perf_counter() - started
+        del kept_X
         gc.collect()
         Xs = np.asarray(Xs)
         result["matrix"] = {"rows": Xs.shape[0], "columns": Xs.shape[1], "dtype": str(Xs.dtype)}
@@ -277,12 +282,14 @@ def _best_of(fn, repeats: int) -> tuple[float, float]:
 def child_predict(args: argparse.Namespace) -> dict:
     import numpy as np
 
+    from stockout_sk.model import features_of
+
     prep = Path(args.prep)
     pipeline = _pickle_load(prep / "pipeline.pkl")
     holdout = _pickle_load(prep / "holdout.pkl")
     requests = raw_requests(holdout)
     rng = np.random.default_rng(0)
-    features = pipeline[:3]
+    features = features_of(pipeline)
     booster = pipeline[-1].booster_
     result: dict = {"holdout_rows": len(requests), "n_jobs": pipeline[-1].n_jobs}
 
@@ -299,7 +306,8 @@ def child_predict(args: argparse.Namespace) -> dict:
     )
     # The same calls step by step (each step's transform on the previous step's output).
     inputs = rows
-    for name, step in pipeline.steps[:3]:
+    for name in ("calendar", "history", "hashing"):
+        step = pipeline.named_steps[name]
         single[f"  {name}.transform"] = _quantiles_ms(_time_calls(step.transform, inputs, 50))
         inputs = [step.transform(x) for x in inputs]
     single["  classifier.predict_proba"] = _quantiles_ms(

@@ -252,8 +252,9 @@ def build_pipeline(
     Returns
     -------
     imblearn.pipeline.Pipeline
-        Fit with ``pipeline.fit(X, y, history__flows=chain.flows,
-        history__transfers=chain.transfers)``.
+        Steps ``sampler``, ``calendar``, ``history``, ``hashing``, ``classifier``. Fit with
+        ``pipeline.fit(X, y, history__flows=chain.flows, history__transfers=chain.transfers)``;
+        :func:`features_of` gives the feature steps of a fitted one.
     """
     config = config or ModelConfig()
     directory = config.checkpoint_dir if checkpoint_dir == "config" else checkpoint_dir
@@ -274,9 +275,10 @@ def build_pipeline(
         }
     return Pipeline(
         [
-            ("calendar", calendar),
-            ("history", history),
-            ("hashing", hashing),
+            # First: a sampler drops (or repeats) whole raw rows, and every feature of a row
+            # depends on that row and the flows alone, so the kept rows get the very features
+            # they would get after the feature steps — while those steps work on half the
+            # training rows. Samplers act in fit only; predictions skip this step.
             (
                 "sampler",
                 ConditionalSampler(
@@ -286,6 +288,9 @@ def build_pipeline(
                     random_state=config.random_state,
                 ),
             ),
+            ("calendar", calendar),
+            ("history", history),
+            ("hashing", hashing),
             (
                 "classifier",
                 StockoutClassifier(
@@ -307,6 +312,26 @@ def build_pipeline(
             ),
         ]
     )
+
+
+def features_of(pipeline: Pipeline, through: str = "hashing") -> Pipeline:
+    """The fitted steps of ``pipeline`` up to and including the step named ``through``.
+
+    ``features_of(p)`` turns raw rows into the model matrix, ``features_of(p, "history")`` into
+    the named calendar and history features. Found by name, so it works for every layout a
+    registered model may have (models logged before the sampler moved first had it after the
+    feature steps); a sampler inside the slice is skipped by ``transform``.
+    """
+    names = [name for name, _ in pipeline.steps]
+    if through not in names:
+        raise ValueError(f"the pipeline has no step {through!r}; its steps are {names}")
+    return pipeline[: names.index(through) + 1]
+
+
+def input_fields(pipeline: Pipeline) -> tuple[str, ...]:
+    """The raw columns the fitted pipeline takes, in the order it was fitted with."""
+    # The first step saw the raw rows (the sampler now, the calendar step in older models).
+    return tuple(str(c) for c in pipeline[0].feature_names_in_)
 
 
 def matrix_feature_names(*steps) -> list[str]:
@@ -347,7 +372,7 @@ class FittedModel:
 
     def feature_names(self) -> list[str]:
         """Names of the model matrix columns (what LightGBM sees)."""
-        return [str(n) for n in self.pipeline[:3].get_feature_names_out()]
+        return [str(n) for n in features_of(self.pipeline).get_feature_names_out()]
 
     def feature_importance(self) -> pd.Series:
         """Gain importance per model column, largest first."""

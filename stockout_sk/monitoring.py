@@ -70,6 +70,7 @@ from numpy.typing import ArrayLike
 from stockout_sk.config import MONITORING_EXPERIMENT, Settings, load_settings
 from stockout_sk.evaluate import classification_metrics, rule_baseline
 from stockout_sk.labels import LABEL, RAW_FIELDS, build_dataset
+from stockout_sk.model import features_of
 from stockout_sk.reference import PREDICTION, REFERENCE_ARTIFACT, bin_counts, build_reference
 
 if TYPE_CHECKING:
@@ -1040,7 +1041,7 @@ def drift_table(
     rows : DataFrame
         The monitoring rows' raw fields.
     features : mapping or DataFrame
-        The model features of the same rows (``pipeline[:2].transform(rows)``).
+        The model features of the same rows (``features_of(pipeline, "history").transform(rows)``).
     proba : array-like of float
         The model's probability per row.
     reference : ModelReference
@@ -1201,7 +1202,7 @@ def assess(
     y = frame[LABEL].to_numpy()
     # As the API scores: the production pipeline as it is, nothing refitted (module docstring).
     proba = np.asarray(pipeline.predict_proba(X)[:, 1], dtype=np.float64)
-    features = pipeline[:2].transform(X)
+    features = features_of(pipeline, "history").transform(X)
 
     rolling = rolling_evaluation(
         frame,

@@ -38,8 +38,8 @@ SCHEMA_VERSION = 1
 REFERENCE_ARTIFACT = "reference/reference.json"
 #: Raw numeric request fields that are monitored.
 RAW_NUMERIC_FIELDS: tuple[str, ...] = ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel")
-#: Model features (output of ``pipeline[:2]``, calendar + history) that are monitored: the ones a
-#: shift in sales or replenishment behaviour moves first.
+#: Model features (calendar + history: ``features_of(pipeline, "history")``) that are monitored:
+#: the ones a shift in sales or replenishment behaviour moves first.
 MODEL_FEATURES: tuple[str, ...] = (
     "velocity",
     "days_of_cover",
@@ -191,7 +191,9 @@ def build_reference(
             f"X_train_raw lacks the monitored raw field(s) {missing_raw}; columns found: "
             f"{list(X_train_raw.columns)}"
         )
-    features = pipeline[:2].transform(X_train_raw)
+    from stockout_sk.model import features_of  # the model stack, only when building
+
+    features = features_of(pipeline, "history").transform(X_train_raw)
     features = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
     missing_model = [c for c in model_features if c not in features.columns]
     if missing_model:

@@ -14,7 +14,14 @@ from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_consistent_length,
+    validate_data,
+)
+
+from stockout_sk.features.columns import Columns, is_frame_like
 
 STRATEGIES = ("under", "over")
 
@@ -70,16 +77,24 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
     def fit_resample(self, X, y, **params):
         """Resample ``X, y`` if the minority class is below ``minority_threshold``."""
         self._validate()
-        # Validate only: the rows are indexed in their own container (array or DataFrame).
-        validate_data(
-            self,
-            X=X,
-            y=y,
-            reset=True,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=False,
-        )
+        if is_frame_like(X):
+            # Raw rows (the pipeline's first step): only their count and column names matter.
+            # check_array would turn the whole table into one object array first — gigabytes of
+            # Python strings on a large chain — to check nothing this step reads.
+            check_consistent_length(X, y)
+            _check_feature_names(self, X, reset=True)
+            _check_n_features(self, X, reset=True)
+        else:
+            # Validate only: the rows are indexed in their own container.
+            validate_data(
+                self,
+                X=X,
+                y=y,
+                reset=True,
+                accept_sparse=["csr", "csc"],
+                dtype=None,
+                ensure_all_finite=False,
+            )
         check_classification_targets(y)
         y_arr = np.asarray(y)
         classes, counts = np.unique(y_arr, return_counts=True)
@@ -97,6 +112,10 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
         sampler.fit_resample(np.zeros((len(y_arr), 1)), y_arr)
         indices = np.sort(sampler.sample_indices_)
         self.sample_indices_ = indices
+        if isinstance(X, Columns):
+            kept = Columns({name: values[indices] for name, values in X.items()})
+            kept.index = None if X.index is None else X.index[indices]
+            return kept, _safe_indexing(y, indices)
         return _safe_indexing(X, indices), _safe_indexing(y, indices)
 
     def __getstate__(self):

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stockout_sk.model import features_of
 from stockout_sk.serving import (
     ID_HASHES,
     REGISTRY,
@@ -219,7 +220,7 @@ def build_morning_list(chain: Any, snapshot: Snapshot, *, top_reasons: int = 3) 
     headroom = (available - X["SafetyStockLevel"]).to_numpy(dtype=np.float64)
     cover = np.full(len(X), np.nan)
     if scored.source == REGISTRY:
-        features = snapshot.pipeline[:2].transform(X)
+        features = features_of(snapshot.pipeline, "history").transform(X)
         cover = np.asarray(features["days_of_cover"], dtype=np.float64)
         headroom = np.asarray(features["headroom"], dtype=np.float64)
 

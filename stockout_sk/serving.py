@@ -44,6 +44,7 @@ from stockout_sk import dates
 from stockout_sk.config import Settings, load_settings
 from stockout_sk.features.columns import Columns
 from stockout_sk.labels import RAW_FIELDS
+from stockout_sk.model import features_of, input_fields
 
 __all__ = [
     "ID_HASHES",
@@ -354,10 +355,10 @@ def model_snapshot(production: Any) -> Snapshot:
         Whatever the pipeline raises on the warm-up row.
     """
     pipeline = production.pipeline
-    fields = tuple(str(c) for c in pipeline[0].feature_names_in_)
+    fields = input_fields(pipeline)
     history = pipeline.named_steps.get("history") if hasattr(pipeline, "named_steps") else None
     last_day = getattr(history, "last_day_", None)
-    feature_names = tuple(str(n) for n in pipeline[:3].get_feature_names_out())
+    feature_names = tuple(str(n) for n in features_of(pipeline).get_feature_names_out())
     snapshot = Snapshot(
         source=REGISTRY,
         pipeline=pipeline,
@@ -515,11 +516,12 @@ def explain(snapshot: Snapshot, X: Columns | Any, top: int = 5) -> list[list[dic
     pipeline = snapshot.pipeline
     if pipeline is None:
         return [[] for _ in range(_n_rows(X))]
-    matrix = np.asarray(pipeline[:3].transform(X))
+    matrix = np.asarray(features_of(pipeline).transform(X))
     booster = pipeline[-1].booster_
     threads = 1 if matrix.shape[0] <= _SMALL_BATCH else 0
     contrib = np.asarray(booster.predict(matrix, pred_contrib=True, num_threads=threads))
-    names = np.asarray(snapshot.feature_names or pipeline[:3].get_feature_names_out(), dtype=object)
+    names = snapshot.feature_names or features_of(pipeline).get_feature_names_out()
+    names = np.asarray(names, dtype=object)
     hashed = np.char.startswith(names.astype(str), "hash_")
     contrib = contrib[:, : len(names)]  # the last column is the base value
     grouped = np.column_stack([contrib[:, ~hashed], contrib[:, hashed].sum(axis=1)])

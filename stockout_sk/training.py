@@ -20,7 +20,7 @@ import pandas as pd
 from stockout_sk.config import ModelConfig
 from stockout_sk.evaluate import EvaluationReport, TimeSplit, evaluate_holdout, time_split
 from stockout_sk.labels import LabelledDataset, build_dataset
-from stockout_sk.model import FittedModel, fit_model, split_xy
+from stockout_sk.model import FittedModel, features_of, fit_model, split_xy
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def prepare(chain, config: ModelConfig) -> Prepared:
 
 def model_velocity(fitted: FittedModel, X: pd.DataFrame) -> np.ndarray:
     """Sales velocity per row as the fitted model's history step computes it (baseline input)."""
-    features = fitted.pipeline[:2].transform(X)
+    features = features_of(fitted.pipeline, "history").transform(X)
     return np.asarray(features["velocity"], dtype=np.float64)
 
 

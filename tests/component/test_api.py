@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stockout_sk.model import features_of
+
 pytestmark = pytest.mark.component
 
 MAX_BATCH = 100
@@ -173,8 +175,8 @@ def test_explain_returns_the_top_contributions(client: httpx.Client, serving_sto
     assert magnitudes == sorted(magnitudes, reverse=True)
     pipeline = serving_store.pipelines["1"]
     frame = pd.DataFrame([row])[list(RAW)]
-    matrix = pipeline[:3].transform(frame)
-    names = [str(n) for n in pipeline[:3].get_feature_names_out()]
+    matrix = features_of(pipeline).transform(frame)
+    names = [str(n) for n in features_of(pipeline).get_feature_names_out()]
     contrib = pipeline[-1].booster_.predict(matrix, pred_contrib=True)[0]
     # The contributions add up to the model's raw score (log-odds) — SHAP's defining property.
     raw = pipeline[-1].booster_.predict(matrix, raw_score=True)[0]

@@ -45,6 +45,8 @@ class RowPipeline:
     """A pipeline whose probability is a function of the row (quantity / 1000), so a test can
     tell which answer went to which request; ``ItemCode == "boom"`` makes it fail."""
 
+    steps = (("calendar", None), ("history", None), ("hashing", None), ("classifier", None))
+
     def __init__(self):
         self.named_steps = {"history": _History()}
         self.batch_sizes: list[int] = []

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction import FeatureHasher
@@ -30,7 +31,7 @@ from stockout_sk.features.calendar import CALENDAR_FEATURES, CalendarFeatures, t
 from stockout_sk.features.columns import Columns
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import NO_PARTNER, HistoryFeatures
-from stockout_sk.model import StockoutClassifier, build_pipeline
+from stockout_sk.model import StockoutClassifier, build_pipeline, features_of
 from stockout_sk.sampling import ConditionalSampler
 
 pytestmark = pytest.mark.unit
@@ -426,7 +427,7 @@ def test_unparseable_date_through_the_feature_steps(fitted_pipeline, rows):
     request = X.iloc[[-1]].astype({"Date": object})
     request.loc[request.index[0], "Date"] = "31/31/2024"
     with pytest.warns(UserWarning, match="unparseable"):
-        out = _frame(fitted_pipeline[:2].transform(request))
+        out = _frame(features_of(fitted_pipeline, "history").transform(request))
     assert np.isnan(out["sold_7d"].item())
     assert np.isnan(out["day_of_week"].item())
     assert out["FromBranchID"].item() == NO_PARTNER
@@ -484,17 +485,18 @@ def test_unseen_ids_work(cases, name):
 
 def test_set_output_pandas_through_the_feature_steps(fitted_pipeline, rows):
     X, _ = rows
-    features = fitted_pipeline[:3]  # shares the fitted steps: reset their output in `finally`
+    features = features_of(fitted_pipeline)  # shares the fitted steps: reset their output
     features.set_output(transform="pandas")
     try:
         out = features.transform(X.iloc[-20:])
         assert isinstance(out, pd.DataFrame)
         assert list(out.columns) == list(features.get_feature_names_out())
         assert len(out) == 20
-        for i in range(1, 3):
-            step_out = features[:i].transform(X.iloc[-20:])
+        for name in ("calendar", "history"):
+            head = features_of(fitted_pipeline, name)
+            step_out = head.transform(X.iloc[-20:])
             assert isinstance(step_out, pd.DataFrame)
-            assert list(step_out.columns) == list(features[:i].get_feature_names_out())
+            assert list(step_out.columns) == list(head.get_feature_names_out())
     finally:
         features.set_output(transform="default")
 
@@ -565,7 +567,9 @@ def test_train_serve_parity_one_request_row_at_a_time(fitted_pipeline, history, 
     flows, transfers = history
     X, y = rows
     # The features the training rows got: the same steps' fit_transform on the whole history.
-    training_features = clone(build_pipeline(CONFIG, checkpoint_dir=None)[:3]).fit_transform(
+    fresh = build_pipeline(CONFIG, checkpoint_dir=None)
+    steps = [(n, clone(fresh.named_steps[n])) for n in ("calendar", "history", "hashing")]
+    training_features = Pipeline(steps).fit_transform(
         X, y, history__flows=flows, history__transfers=transfers
     )
     inside = np.flatnonzero(_tail_mask(X, flows))
@@ -581,7 +585,7 @@ def test_train_serve_parity_one_request_row_at_a_time(fitted_pipeline, history, 
             "ReservedQuantity": int(record["ReservedQuantity"]),
             "SafetyStockLevel": int(record["SafetyStockLevel"]),
         }
-        served.append(fitted_pipeline[:3].transform(pd.DataFrame([request]))[0])
+        served.append(features_of(fitted_pipeline).transform(pd.DataFrame([request]))[0])
     served = np.vstack(served)
     np.testing.assert_allclose(served, training_features[inside], rtol=1e-6, equal_nan=True)
     # …and the classifier sees the same matrix for the request as for the batch.

@@ -19,6 +19,7 @@ from stockout_sk.features.history import HistoryFeatures
 from stockout_sk.model import (
     StockoutClassifier,
     build_pipeline,
+    features_of,
     fit_model,
     latest_checkpoint,
     matrix_feature_names,
@@ -92,8 +93,8 @@ def _fit(table, chain, config=CONFIG, *, checkpoint_dir=None, threshold=0.5, **f
 def test_build_pipeline_is_one_imblearn_pipeline_ending_in_lightgbm():
     pipeline = build_pipeline(CONFIG, checkpoint_dir=None)
     assert isinstance(pipeline, Pipeline)
-    assert list(pipeline.named_steps) == ["calendar", "history", "hashing", "sampler", "classifier"]
-    kinds = [CalendarFeatures, HistoryFeatures, HashedIDs, ConditionalSampler, StockoutClassifier]
+    assert list(pipeline.named_steps) == ["sampler", "calendar", "history", "hashing", "classifier"]
+    kinds = [ConditionalSampler, CalendarFeatures, HistoryFeatures, HashedIDs, StockoutClassifier]
     for (_, step), kind in zip(pipeline.steps, kinds, strict=True):
         assert isinstance(step, kind)
     assert isinstance(pipeline[-1], LGBMClassifier)
@@ -121,7 +122,7 @@ def test_predict_uses_the_classifier_threshold(chain_and_table):
     # Not LightGBM's fixed 0.5.
     assert not np.array_equal(predicted, (proba >= 0.5).astype(int))
     # The classifier on its own follows the same rule on the model matrix.
-    matrix = pipeline[:3].transform(X)
+    matrix = features_of(pipeline).transform(X)
     np.testing.assert_array_equal(pipeline[-1].predict(matrix), predicted)
 
 
@@ -342,8 +343,9 @@ def test_fit_model_needs_both_classes(chain_and_table):
 def test_monotone_constraints_line_up_with_the_matrix_columns(chain_and_table):
     chain, table = chain_and_table
     pipeline = _fit(table, chain)
-    names = [str(n) for n in pipeline[:3].get_feature_names_out()]
-    assert matrix_feature_names(*(step for _, step in pipeline.steps[:3])) == names
+    names = [str(n) for n in features_of(pipeline).get_feature_names_out()]
+    feature_steps = [pipeline.named_steps[n] for n in ("calendar", "history", "hashing")]
+    assert matrix_feature_names(*feature_steps) == names
     constraints = dict(zip(names, pipeline[-1].monotone_constraints, strict=True))
     directions = pipeline.named_steps["history"].risk_directions()
     assert {name: c for name, c in constraints.items() if c} == directions
@@ -377,3 +379,26 @@ def test_more_stock_on_hand_never_raises_the_risk(chain_and_table, monotone):
         assert falls_with_reserved <= 1e-12
     else:  # the test can fail: unconstrained, the same model does rise somewhere
         assert max(rises_with_stock, falls_with_reserved) > 1e-6
+
+
+def test_sampling_raw_rows_first_gives_the_model_of_sampling_the_matrix(chain_and_table):
+    """The sampler comes first in the pipeline (the feature steps then work on the kept rows
+    only); the classifier still sees exactly the matrix it would see with the sampler placed
+    after the feature steps, so the fitted model is the same."""
+    from imblearn.pipeline import Pipeline as ImbPipeline
+
+    chain, table = chain_and_table
+    config = dataclasses.replace(CONFIG, minority_threshold=0.5, sampling_ratio=1.0)
+    pipeline = _fit(table, chain, config)
+    assert pipeline.named_steps["sampler"].applied_
+    X, y = split_xy(table)
+    fresh = build_pipeline(config, checkpoint_dir=None)
+    features_first = ImbPipeline(
+        [(n, fresh.named_steps[n]) for n in ("calendar", "history", "hashing", "sampler")]
+        + [("classifier", fresh.named_steps["classifier"])]
+    )
+    features_first.fit(X, y, history__flows=chain.flows, history__transfers=chain.transfers)
+    assert features_first.named_steps["sampler"].applied_
+    np.testing.assert_array_equal(
+        pipeline.predict_proba(X), features_first.predict_proba(X), strict=True
+    )

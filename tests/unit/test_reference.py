@@ -65,7 +65,8 @@ def test_bin_counts_rejects_a_single_edge() -> None:
 
 
 class _Features:
-    """Stands in for ``pipeline[:2]``: the transform adds the monitored model features."""
+    """Stands in for the calendar and history steps: the transform adds the monitored model
+    features."""
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         out = X.copy()
@@ -75,8 +76,12 @@ class _Features:
 
 
 class _Pipeline:
+    def __init__(self) -> None:
+        names = ("sampler", "calendar", "history", "hashing", "classifier")
+        self.steps = [(name, None) for name in names]
+
     def __getitem__(self, key: slice) -> _Features:
-        assert key == slice(None, 2)
+        assert key == slice(None, 3)  # through "history"
         return _Features()
 
 

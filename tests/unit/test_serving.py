@@ -186,6 +186,8 @@ class _History:
 class StubPipeline:
     """What serving needs of a fitted pipeline: predict_proba, steps by index and by name."""
 
+    steps = (("calendar", None), ("history", None), ("hashing", None), ("classifier", None))
+
     def __init__(self, probability: float = 0.25, fail: BaseException | None = None):
         self.probability = probability
         self.fail = fail
