@@ -456,3 +456,21 @@ def test_every_environment_variable_the_code_reads_is_in_the_readme_table() -> N
             )
     assert read, "no environment variable found in the code: the pattern is broken"
     assert sorted(read - documented) == []
+
+
+def test_make_run_and_make_test_run_what_the_suites_exercise() -> None:
+    """The README's two commands: `make run` is the main job the acceptance suite runs (its
+    `trained` fixture: `stockout-sk run --data sample_data --out artifacts/run`), `make test`
+    is lint plus this pytest suite with coverage (what .ci/run calls)."""
+    done = subprocess.run(
+        ["make", "-n", "run", "test"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert ".venv/bin/stockout-sk run --data sample_data --out artifacts/run" in lines
+    assert ".venv/bin/ruff check ." in lines
+    assert any(line.startswith(".venv/bin/python -m pytest --cov") for line in lines)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme.split("## ", 2)[1]  # first section
+    assert "make test" in readme.split("## ", 2)[1]
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
