@@ -47,6 +47,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 NO_PARTNER = "<none>"
 #: Rows per block of a large transform (bounds the working arrays; see ``_transform``).
 _BLOCK_ROWS = 500_000
+#: Up to this many values a lookup compares them all; above, each distinct value once.
+_SMALL_LOOKUP = 64
 _KEY_SEP = "\x1f"
 # Composite (key, day) codes of the dominant-partner change points (day numbers < 2**24).
 _DAY_BITS = 24
@@ -717,12 +719,21 @@ def _split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lookup(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Row of each value in ``sorted_values`` (a sorted str array), ``-1`` when absent."""
+    """Row of each value in ``sorted_values`` (a sorted str array), ``-1`` when absent.
+
+    A batch repeats a few IDs many times: each distinct value is looked up once.
+    """
     if len(sorted_values) == 0:
         return np.full(len(values), -1, dtype=np.int64)
+    take = None
+    if len(values) > _SMALL_LOOKUP:
+        codes, uniques = pd.factorize(values)
+        if not (codes < 0).any():  # a missing ID goes the long way (it becomes the text "None")
+            values, take = np.asarray(uniques, dtype=object), codes
     query = values.astype(str)
     pos = np.minimum(np.searchsorted(sorted_values, query), len(sorted_values) - 1)
-    return np.where(sorted_values[pos] == query, pos, -1)
+    found = np.where(sorted_values[pos] == query, pos, -1)
+    return found if take is None else found[take]
 
 
 def _running_sum(daily: np.ndarray) -> np.ndarray:
