@@ -474,3 +474,23 @@ def test_make_run_and_make_test_run_what_the_suites_exercise() -> None:
     assert "make run" in readme.split("## ", 2)[1]  # first section
     assert "make test" in readme.split("## ", 2)[1]
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_gitlab_ci_local_runs_the_lint_job_for_real() -> None:
+    """The pipeline's lint job, run by gitlab-ci-local's shell executor in this checkout: the same
+    `make lint` a developer runs (the unit job runs this suite, so it is not run from inside it)."""
+    if not GITLAB_CI_LOCAL.exists() or shutil.which("node") is None:
+        pytest.skip("gitlab-ci-local is not installed: run `make ci-tools` (needs npm and node)")
+    done = subprocess.run(
+        [str(GITLAB_CI_LOCAL), "--force-shell-executor", "lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "PASS  lint" in output
+    assert "ruff check ." in output
+    assert "ruff format --check ." in output
