@@ -51,7 +51,7 @@ class CheckpointCallback:
     Files are ``ckpt-<fingerprint>-<iteration>.txt`` in ``directory``; the fingerprint ties a
     checkpoint to the exact training matrix and parameters so an unrelated fit never resumes it.
     The last iteration is not checkpointed: a finished model is not a resume point. A fit that
-    finishes leaves ``ckpt-<fingerprint>.done`` (see :func:`mark_finished`): its checkpoints stay
+    finishes leaves ``ckpt-<fingerprint>.done`` (see :func:`finished_marker`): its checkpoints stay
     (the registry logs them with the run) but a later fit of the same data starts afresh and
     gives the same model, instead of continuing from a finished fit's intermediate trees.
     """

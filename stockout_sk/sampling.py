@@ -84,6 +84,8 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
             check_consistent_length(X, y)
             _check_feature_names(self, X, reset=True)
             _check_n_features(self, X, reset=True)
+            if isinstance(X, Columns):  # scikit-learn reads names from DataFrames only
+                self.feature_names_in_ = np.asarray(list(X.keys()), dtype=object)
         else:
             # Validate only: the rows are indexed in their own container.
             validate_data(

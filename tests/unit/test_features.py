@@ -951,6 +951,32 @@ def test_sampler_keeps_dataframes_and_their_order():
     assert len(X_res) == len(y_res) == 30
 
 
+def test_sampler_takes_raw_rows_as_they_come_without_converting_them():
+    """First in the pipeline it gets raw rows (strings, dates): a DataFrame stays a DataFrame
+    with its dtypes, a Columns stays a Columns, and both keep the same rows."""
+    X, y = _imbalanced(10, 90)
+    frame = pd.DataFrame(
+        {
+            "BranchID": pd.Series([f"{i % 7:03d}" for i in range(100)], dtype="str"),
+            "Date": pd.date_range("2024-01-01", periods=100),
+            "CurrentQuantity": X[:, 0],
+        }
+    )
+    kept_frame, y_frame = ConditionalSampler(random_state=0).fit_resample(frame, y)
+    assert kept_frame.dtypes.equals(frame.dtypes)
+    columns = Columns({name: frame[name].to_numpy() for name in frame.columns})
+    sampler = ConditionalSampler(random_state=0)
+    kept_columns, y_columns = sampler.fit_resample(columns, y)
+    assert isinstance(kept_columns, Columns)
+    np.testing.assert_array_equal(y_columns, y_frame)
+    pd.testing.assert_frame_equal(
+        kept_columns.to_frame().reset_index(drop=True),
+        kept_frame.reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert list(sampler.feature_names_in_) == ["BranchID", "Date", "CurrentQuantity"]
+
+
 def test_sampler_bad_settings_name_the_setting():
     X, y = _imbalanced(10, 90)
     with pytest.raises(ValueError, match="strategy"):
