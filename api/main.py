@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, ReadyResponse, StockRow
 from stockout_sk import __version__, serving
-from stockout_sk.coalescing import Coalescer
+from stockout_sk.coalescing import Coalescer, RowResult
 from stockout_sk.labels import RAW_FIELDS
 from stockout_sk.serving import ModelHolder, ServingSettings
 
@@ -184,6 +184,22 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(content=orjson.dumps(body), media_type="application/json")
 
 
+def _prediction(result: RowResult, top_features: list[dict[str, Any]] | None) -> Response:
+    """The ``PredictionResponse`` body of one scored row."""
+    return _json(
+        {
+            "prediction": result.prediction,
+            "probability": result.probability,
+            "model_version": result.version,
+            "source": result.source,
+            "threshold": result.threshold,
+            "history_staleness_days": result.stale_days,
+            "fallback_reason": result.reason,
+            "top_features": top_features,
+        }
+    )
+
+
 def create_app() -> FastAPI:
     """A new app (one per server; tests create their own and override :func:`get_settings`)."""
     app = FastAPI(
@@ -256,36 +272,11 @@ def create_app() -> FastAPI:
         if not explain:
             # Rows of concurrent requests are scored together, one snapshot per call: a
             # concurrent swap cannot mix two models (see stockout_sk.coalescing).
-            result = await coalescer.score(row.__dict__)
-            return _json(
-                {
-                    "prediction": result.prediction,
-                    "probability": result.probability,
-                    "model_version": result.version,
-                    "source": result.source,
-                    "threshold": result.threshold,
-                    "history_staleness_days": result.stale_days,
-                    "fallback_reason": result.reason,
-                    "top_features": None,
-                }
-            )
+            return _prediction(await coalescer.score(row.__dict__), None)
         snapshot = holder.snapshot  # one snapshot for the whole request
         X = serving.to_frame([row.__dict__], snapshot.fields)
         scored, reasons = serving.score_rows(snapshot, X, explain_top=settings.explain_top)
-        return _json(
-            {
-                "prediction": int(scored.prediction[0]),
-                "probability": float(scored.probability[0]),
-                "model_version": scored.version,
-                "source": scored.source,
-                "threshold": scored.threshold,
-                "history_staleness_days": (
-                    None if scored.stale_days is None else int(scored.stale_days[0])
-                ),
-                "fallback_reason": scored.reason,
-                "top_features": None if reasons is None else reasons[0],
-            }
-        )
+        return _prediction(RowResult.of(scored, 0), None if reasons is None else reasons[0])
 
     @app.post(
         "/predict/batch",

@@ -45,17 +45,18 @@ class RowResult:
     reason: str | None
     stale_days: int | None
 
-
-def _row(scored: Scored, i: int) -> RowResult:
-    return RowResult(
-        probability=float(scored.probability[i]),
-        prediction=int(scored.prediction[i]),
-        source=scored.source,
-        version=scored.version,
-        threshold=scored.threshold,
-        reason=scored.reason,
-        stale_days=None if scored.stale_days is None else int(scored.stale_days[i]),
-    )
+    @classmethod
+    def of(cls, scored: Scored, i: int) -> RowResult:
+        """Row ``i`` of ``scored``."""
+        return cls(
+            probability=float(scored.probability[i]),
+            prediction=int(scored.prediction[i]),
+            source=scored.source,
+            version=scored.version,
+            threshold=scored.threshold,
+            reason=scored.reason,
+            stale_days=None if scored.stale_days is None else int(scored.stale_days[i]),
+        )
 
 
 class Coalescer:
@@ -131,7 +132,7 @@ class Coalescer:
         scored = serving.predict(snapshot, serving.to_frame(rows, snapshot.fields))
         failed = snapshot.source == REGISTRY and scored.source != REGISTRY
         if not failed or len(rows) == 1:
-            return [_row(scored, i) for i in range(len(rows))]
+            return [RowResult.of(scored, i) for i in range(len(rows))]
         # The model failed on this flush: find the row(s) it fails on, answer the others.
         logger.warning(
             "model version %s failed on a coalesced batch of %d rows; scoring them one by one",
@@ -143,5 +144,5 @@ class Coalescer:
             self.calls += 1
             self.rows += 1
             alone = serving.predict(snapshot, serving.to_frame([row], snapshot.fields))
-            out.append(_row(alone, 0))
+            out.append(RowResult.of(alone, 0))
         return out

@@ -112,26 +112,19 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             self._hasher = hasher
         return hasher
 
-    def _group_columns(self, X) -> dict[str, np.ndarray]:
-        """The columns the groups read, as objects; ``Month`` ("1"…"12", "?") is from ``Date``."""
+    def _group_columns(self, X, *, month_text: bool) -> dict[str, np.ndarray]:
+        """The columns the groups read, as objects. ``Month`` comes from ``Date``: as its text
+        ("1"…"12", "?") with ``month_text``, else as its index into ``_MONTH_TEXT``."""
         columns = {c: _as_str(column(X, c)) for c in self.id_columns}
-        if any("Month" in pair for pair in self.crosses):
-            columns["Month"] = _MONTH_TEXT.astype(object)[_month_numbers(X)]
         for a, b in self.crosses:
             for name in (a, b):
-                if name not in columns:
+                if name in columns:
+                    continue
+                if name == "Month":
+                    month = _month_numbers(X)
+                    columns[name] = _MONTH_TEXT.astype(object)[month] if month_text else month
+                else:
                     columns[name] = _as_str(column(X, name))
-        return columns
-
-    def _group_codes(self, X) -> dict[str, np.ndarray]:
-        """Like :meth:`_group_columns`, with ``Month`` as its index into ``_MONTH_TEXT``."""
-        columns = {c: _as_str(column(X, c)) for c in self.id_columns}
-        for a, b in self.crosses:
-            for name in (a, b):
-                if name not in columns:
-                    columns[name] = (
-                        _month_numbers(X) if name == "Month" else _as_str(column(X, name))
-                    )
         return columns
 
     def _hashed_block(self, X, rows: int) -> np.ndarray:
@@ -143,7 +136,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         rows directly. A group's token is ``"<group>=<value>"``, a cross's
         ``"<a>×<b>=<value a>|<value b>"``.
         """
-        columns = self._group_columns(X) if rows <= _SMALL else self._group_codes(X)
+        columns = self._group_columns(X, month_text=rows <= _SMALL)
         groups = [(f"{c}=", c, None) for c in self.id_columns]
         groups += [(f"{a}×{b}=", a, b) for a, b in self.crosses]
         codes: list[np.ndarray] = []
