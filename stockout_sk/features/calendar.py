@@ -22,7 +22,6 @@ from stockout_sk.features.columns import (
     check_same_columns,
     column,
     ensure_fitted,
-    row_index,
 )
 
 CALENDAR_FEATURES: tuple[str, ...] = (
@@ -204,9 +203,7 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        out = Columns(
-            {name: column(X, name) for name in self.feature_names_in_}, index=row_index(X)
-        )
+        out = Columns.following(X, {name: column(X, name) for name in self.feature_names_in_})
         parsed = np.where(bad, 0, days).astype("datetime64[D]").astype("datetime64[ns]")
         parsed[bad] = np.datetime64("NaT")
         out[self.date_column] = parsed

@@ -22,6 +22,7 @@ from stockout_sk.features.columns import (
     check_same_columns,
     column,
     ensure_fitted,
+    factorize,
     float_column,
     n_rows,
 )
@@ -156,14 +157,15 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 codes.append(np.fromiter((lookup[v] for v in joined), dtype=np.int64, count=rows))
                 tokens.extend(f"{prefix}{value}" for value in uniques)
         else:
-            # Each column factorised once (ItemCode feeds three groups), its distinct values as
+            # Each column factorised once (ItemCode feeds three groups; the history step has
+            # usually factorised the IDs already, see ``factorize``), its distinct values as
             # text once; a cross's distinct pairs come from the two columns' codes.
             factorised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for name, values in columns.items():
                 if name == "Month":  # already small integers: no strings per row
                     factorised[name] = (values, _MONTH_TEXT)
                     continue
-                code, uniques = pd.factorize(values)
+                code, uniques = factorize(X, name)
                 if (code < 0).any():  # a missing ID is a token too ("None", "nan")
                     code, uniques = pd.factorize(values, use_na_sentinel=False)
                 text = np.asarray([str(u) for u in uniques], dtype=str)
@@ -183,7 +185,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 tokens.extend(
                     np.strings.add(np.strings.add(left, "|"), text_b[pairs % width]).tolist()
                 )
-        token_col, token_val = self._token_columns(tokens, remember=rows <= _SMALL)
+        token_col, token_val = self._token_columns(tokens)
         block = np.zeros((rows, self.n_features), dtype=np.float32)
         row_ids = np.arange(rows)
         for offset, code in zip(offsets, codes, strict=True):
@@ -191,35 +193,37 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             block[row_ids, token_col[offset + code]] += token_val[offset + code]
         return block
 
-    def _token_columns(self, tokens: list[str], *, remember: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Column and value FeatureHasher gives each token.
+    def _token_columns(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Column and value FeatureHasher gives each (distinct) token.
 
-        Requests repeat the same few IDs, so small calls remember what FeatureHasher said about
-        a token (a bounded, per-process memo, never persisted); batches hash their distinct
-        tokens in one call.
+        Requests and daily batches repeat the same IDs, so what FeatureHasher said about a token
+        is remembered (a bounded per-process memo, never persisted) as one integer,
+        ``column × 4 + sign`` (sign 0: +1, 1: −1, 2: no entry); only new tokens are hashed, in
+        one call.
         """
-        memo = self.__dict__.setdefault("_token_memo", {}) if remember else None
-        missing = tokens if memo is None else [t for t in tokens if t not in memo]
+        memo = self.__dict__.setdefault("_token_memo", {})
+        missing = [t for t in tokens if t not in memo]
         if missing:
             hashed = self._get_hasher().transform(zip(missing)).tocsr()  # one token per sample
             # One token per row of ``hashed``: its only entry is the token's column and sign.
-            position = np.minimum(hashed.indptr[:-1], max(hashed.nnz - 1, 0))
-            has_entry = np.diff(hashed.indptr) > 0
-            cols = np.where(has_entry, hashed.indices[position], 0) if hashed.nnz else None
-            vals = np.where(has_entry, hashed.data[position], 0.0) if hashed.nnz else None
-            if cols is None:
+            if hashed.nnz:
+                position = np.minimum(hashed.indptr[:-1], hashed.nnz - 1)
+                has_entry = np.diff(hashed.indptr) > 0
+                cols = np.where(has_entry, hashed.indices[position], 0)
+                sign = np.where(has_entry, (hashed.data[position] < 0).astype(np.int64), 2)
+            else:
                 cols = np.zeros(len(missing), dtype=np.int64)
-                vals = np.zeros(len(missing))
-            if memo is None:
-                return cols, vals
-            if len(memo) > _MEMO_TOKENS:
+                sign = np.full(len(missing), 2, dtype=np.int64)
+            packed = cols.astype(np.int64) * 4 + sign
+            if len(memo) + len(missing) > _MEMO_TOKENS:
                 memo.clear()
-            memo.update(zip(missing, zip(cols.tolist(), vals.tolist(), strict=True), strict=True))
-        pairs = [memo[t] for t in tokens]
-        return (
-            np.fromiter((c for c, _ in pairs), dtype=np.int64, count=len(pairs)),
-            np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs)),
-        )
+            if len(missing) > _MEMO_TOKENS:  # a batch with more distinct tokens than the memo
+                lookup = dict(zip(missing, packed.tolist(), strict=True))
+                packed_all = np.fromiter(map(lookup.__getitem__, tokens), np.int64, len(tokens))
+                return packed_all >> 2, _SIGN_VALUE[packed_all & 3]
+            memo.update(zip(missing, packed.tolist(), strict=True))
+        packed_all = np.fromiter(map(memo.__getitem__, tokens), np.int64, len(tokens))
+        return packed_all >> 2, _SIGN_VALUE[packed_all & 3]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model matrix: numeric columns then the hashed block, float32."""
@@ -259,6 +263,8 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         return tags
 
 
+#: Value of a token's hashed entry by its remembered sign code (see ``_token_columns``).
+_SIGN_VALUE = np.asarray([1.0, -1.0, 0.0])
 #: Text of each month number: 0 is an unreadable date.
 _MONTH_TEXT = np.asarray(["?", *(str(m) for m in range(1, 13))], dtype=str)
 

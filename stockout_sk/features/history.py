@@ -31,9 +31,10 @@ from stockout_sk.features.columns import (
     check_same_columns,
     column,
     ensure_fitted,
+    factorize,
     float_column,
     n_rows,
-    row_index,
+    remember_factorized,
 )
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -52,6 +53,29 @@ _SMALL_LOOKUP = 64
 _KEY_SEP = "\x1f"
 # Composite (key, day) codes of the dominant-partner change points (day numbers < 2**24).
 _DAY_BITS = 24
+#: Up to this many branch × item cells the key of a row is found in a dense table (int32, so at
+#: most 32 MB per process); a larger catalogue is searched.
+_DENSE_KEY_CELLS = 8_000_000
+# Fitted attributes a carried-history state is built from (see ``HistoryFeatures._state``).
+_STATE_ATTRS = (
+    "start_day_",
+    "cum_inflow_",
+    "cum_outflow_",
+    "cum_sold_",
+    "cum_inflow_days_",
+    "last_inflow_day_",
+    "cum_branch_inflow_",
+    "cum_chain_inflow_",
+    "cum_item_sold_",
+    "cum_net_",
+    "dominant_from_index_",
+    "dominant_from_ids_",
+    "dominant_to_index_",
+    "dominant_to_ids_",
+    "keys_",
+    "branches_",
+    "items_",
+)
 
 
 @dataclass
@@ -75,6 +99,15 @@ class _State:
     cum_item_sold: np.ndarray | None = None
     # cum_inflow − cum_outflow − cum_sold: the past-stock walk-back needs only this one.
     cum_net: np.ndarray | None = None
+    # Lookup structures derived from the arrays above on first use (see ``derived``).
+    _derived: dict = field(default_factory=dict, repr=False)
+
+    def derived(self, name: str, build):
+        """``build()``, computed once per state: search tables and views over its arrays."""
+        value = self._derived.get(name)
+        if value is None:
+            value = self._derived[name] = build()
+        return value
 
     @property
     def n_days(self) -> int:
@@ -343,6 +376,19 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             setattr(self, f"{attr}_ids_", ids[keep_mask])
 
     def _state(self) -> _State:
+        """The carried history as a :class:`_State`, kept for this process with its lookups.
+
+        Rebuilt when a fitted array is replaced (a refit); never persisted (see ``__getstate__``).
+        """
+        sources = tuple(getattr(self, name, None) for name in _STATE_ATTRS)
+        cached = self.__dict__.get("_state_cache")
+        if cached is not None and all(a is b for a, b in zip(cached[0], sources, strict=True)):
+            return cached[1]
+        state = self._build_state()
+        self.__dict__["_state_cache"] = (sources, state)
+        return state
+
+    def _build_state(self) -> _State:
         return _State(
             start=self.start_day_,
             cum_inflow=self.cum_inflow_,
@@ -355,7 +401,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_chain_inflow=self.cum_chain_inflow_,
             cum_item_sold=self.cum_item_sold_,
             # Models fitted before cum_net_ existed derive it (same float32 arithmetic).
-            cum_net=getattr(self, "cum_net_", None),
+            cum_net=getattr(self, "cum_net_", None)
+            if getattr(self, "cum_net_", None) is not None
+            else self.cum_inflow_ - self.cum_outflow_ - self.cum_sold_,
             partners={
                 attr: (getattr(self, f"{attr}_index_"), getattr(self, f"{attr}_ids_"))
                 for attr in ("dominant_from", "dominant_to")
@@ -401,27 +449,50 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         X = as_columns(check_same_columns(X, self))
         return self._transform(X, self._state())
 
-    def _key_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(sorted codes, row of keys_)`` with code = branch row × len(items_) + item row.
+    def _key_rows(
+        self, state: _State, branch: np.ndarray, item: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(row of keys_, known)`` of each row's branch×item (row 0 where unknown).
 
-        Integer codes make the per-row key lookup a search over integers instead of over joined
-        strings. Derived from ``keys_`` on first use and kept for this process only (never
-        persisted: a fitted object holds just its arrays).
+        A key's integer code is ``branch row × len(items_) + item row``. A catalogue of up to
+        ``_DENSE_KEY_CELLS`` cells finds it in a dense table (one gather); a larger one searches
+        the sorted codes.
         """
-        cached = self.__dict__.get("_key_code_cache")
-        if cached is not None and cached[0] is self.keys_:
-            return cached[1], cached[2]
+        n = len(branch)
+        if not len(self.keys_):
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        n_items = len(self.items_)
+        valid = (branch >= 0) & (item >= 0)
+        query = np.where(valid, branch * n_items + item, 0)
+        if len(self.branches_) * n_items <= _DENSE_KEY_CELLS:
+            table = state.derived("key_table", self._dense_key_table)
+            rows = table.take(query)
+            known = valid & (rows >= 0)
+            return np.where(known, rows, 0).astype(np.int64, copy=False), known
+        codes, order = state.derived("key_codes", self._sorted_key_codes)
+        pos = np.minimum(np.searchsorted(codes, query), len(codes) - 1)
+        known = valid & (codes[pos] == query)
+        return np.where(known, order[pos], 0), known
+
+    def _sorted_key_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sorted codes, row of keys_ of each)``."""
         key_branch, key_item = _split_keys(self.keys_)
         codes = np.searchsorted(self.branches_, key_branch).astype(np.int64) * len(
             self.items_
         ) + np.searchsorted(self.items_, key_item)
         order = np.argsort(codes, kind="stable")
-        self.__dict__["_key_code_cache"] = (self.keys_, codes[order], order)
         return codes[order], order
+
+    def _dense_key_table(self) -> np.ndarray:
+        """Row of ``keys_`` for every branch × item code, ``-1`` for pairs without history."""
+        codes, order = self._sorted_key_codes()
+        table = np.full(len(self.branches_) * len(self.items_), -1, dtype=np.int32)
+        table[codes] = order
+        return table
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_key_code_cache", None)
+        state.pop("_state_cache", None)
         return state
 
     def _transform(self, X: pd.DataFrame, state: _State) -> Columns:
@@ -441,7 +512,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             rows = slice(begin, min(begin + _BLOCK_ROWS, n))
             block = self._transform_block(Columns({c: v[rows] for c, v in X.items()}), state)
             if out is None:
-                out = Columns(index=row_index(X))
+                out = Columns.following(X)
                 for name, values in block.items():
                     out[name] = X[name] if name in inputs else np.empty(n, dtype=values.dtype)
             for name, values in block.items():
@@ -450,17 +521,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         return out
 
     def _transform_block(self, X: pd.DataFrame, state: _State) -> Columns:
-        n = n_rows(X)
-        branch = _lookup(self.branches_, np.asarray(column(X, "BranchID"), dtype=object))
-        item = _lookup(self.items_, np.asarray(column(X, "ItemCode"), dtype=object))
-        if len(self.keys_):
-            codes, rows = self._key_codes()
-            query = branch * len(self.items_) + item
-            pos = np.minimum(np.searchsorted(codes, query), len(codes) - 1)
-            known = (branch >= 0) & (item >= 0) & (codes[pos] == query)
-            k = np.where(known, rows[pos], 0)
-        else:
-            k, known = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        branch = _lookup(self.branches_, X, "BranchID")
+        item = _lookup(self.items_, X, "ItemCode")
+        k, known = self._key_rows(state, branch, item)
         days = to_day_numbers(column(X, "Date"))
         has_day = ~np.isnan(days)
         # A request after the carried history uses the latest day the model has.
@@ -469,9 +532,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         in_range = has_day & (j >= 0)
         j_safe = np.minimum(np.maximum(j, 0), state.n_days - 1)
 
-        out = Columns(
-            {name: column(X, name) for name in self.feature_names_in_}, index=row_index(X)
-        )
+        out = Columns.following(X, {name: column(X, name) for name in self.feature_names_in_})
         quantity = float_column(X, "CurrentQuantity")
         reserved = float_column(X, "ReservedQuantity")
         safety = float_column(X, "SafetyStockLevel")
@@ -484,10 +545,16 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         lo_all = hi[:, None] - windows[None, :]  # rows × windows
         valid = in_range[:, None] & (lo_all >= 0 if state.truncated else True)
         lo_all = np.maximum(lo_all, 0)
+        # Flat positions of the (key, day) cells, shared by every running sum (one shape): a
+        # 1-D take is several times faster than 2-D fancy indexing over a large key table.
+        row_start = k * state.cum_sold.shape[1]
+        at_hi = row_start + hi
+        at_lo = row_start[:, None] + lo_all
 
         def window_sums(cum: np.ndarray) -> np.ndarray:
             """Sums over every window at once: one gather per running sum (rows × windows)."""
-            value = cum[k, hi][:, None] - cum[k[:, None], lo_all]
+            flat = cum.reshape(-1)
+            value = flat.take(at_hi)[:, None] - flat.take(at_lo)
             value = np.where(known[:, None], value, 0.0)  # an unseen key has no recorded flows
             return np.where(valid, value, np.nan)
 
@@ -515,7 +582,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         scale = np.maximum(safety, 1.0)
         projected = available - self.horizon * np.fmax(velocity, velocity_short) - safety
 
-        last_inflow = state.last_inflow_day[k, j_safe].astype(np.float64)
+        last_inflow = (
+            state.last_inflow_day.reshape(-1)
+            .take(k * state.last_inflow_day.shape[1] + j_safe)
+            .astype(np.float64)
+        )
         since_inflow = np.where(known & in_range & (last_inflow >= 0), t - last_inflow, np.nan)
         out["velocity"] = velocity
         out["velocity_short"] = velocity_short
@@ -534,8 +605,10 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         out["inflow_due_ratio"] = since_inflow / gap
         out.update(self._past_stock(state, k, known, j_safe, in_range, quantity, reserved, safety))
         out.update(self._context(state, branch, item, j_safe, in_range))
-        out["FromBranchID"] = _partner(state.partners["dominant_from"], k, known, t, in_range)
-        out["ToBranchID"] = _partner(state.partners["dominant_to"], k, known, t, in_range)
+        for name, attr in (("FromBranchID", "dominant_from"), ("ToBranchID", "dominant_to")):
+            codes, vocabulary = _partner(state, attr, k, known & in_range, t, j_safe)
+            out[name] = vocabulary.take(codes)
+            remember_factorized(out, name, codes, vocabulary)  # the hashing step reuses it
         return out
 
     def _past_stock(self, state, k, known, j, in_range, quantity, reserved, safety):
@@ -545,11 +618,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         telling — a branch×item that kept dipping under its safety stock will likely do so again.
         """
         long_w, short_w = max(self.windows), min(self.windows)
-        lags = np.arange(long_w)
         hi = j + 1
-        lo = hi[:, None] - lags[None, :]
-        exact = lo >= 0 if state.truncated else np.ones_like(lo, dtype=bool)
-        lo = np.maximum(lo, 0)
         result = {}
         scale = np.maximum(safety, 1.0)
         # S(t−i) = max(q − net_i, 0), so over the lags the lowest headroom is
@@ -561,25 +630,26 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         max_long = np.empty(len(k))
         below_short = np.empty(len(k))
         below_long = np.empty(len(k))
+        # Each row's last long_w running net sums, cum_net[max(t-i, 0)] for lag i (reversed: the
+        # row's own day last), are one contiguous slice of a sliding-window view.
+        trailing = state.derived("net_windows", lambda: _trailing_windows(state.cum_net, long_w))
         # Chunks bound the (rows × lags) temporaries on large training tables.
-        cum_net = state.cum_net
-        if cum_net is None:
-            cum_net = state.cum_inflow - state.cum_outflow - state.cum_sold
         step = 250_000
+        shorter = long_w - short_w  # lags ≥ short_w come first in a window
         for begin in range(0, len(k), step):
             rows = slice(begin, begin + step)
-            kk, ll = k[rows, None], lo[rows]
-            net = cum_net[k[rows], hi[rows]][:, None] - cum_net[kk, ll]
+            window = trailing[k[rows], hi[rows]]
+            net = window[:, -1:] - window  # net inflow over the last i days, i = long_w-1 … 0
             net[~known[rows]] = 0.0
-            max_short[rows] = net[:, :short_w].max(axis=1)
+            max_short[rows] = net[:, shorter:].max(axis=1)
             max_long[rows] = np.maximum(
-                max_short[rows], net[:, short_w:].max(axis=1, initial=-np.inf)
+                max_short[rows], net[:, :shorter].max(axis=1, initial=-np.inf)
             )
             above = net > threshold[rows, None]
-            below_short[rows] = above[:, :short_w].sum(axis=1)
-            below_long[rows] = below_short[rows] + above[:, short_w:].sum(axis=1)
-        exact_short = exact[:, short_w - 1] & in_range
-        exact_long = exact[:, long_w - 1] & in_range
+            below_short[rows] = above[:, shorter:].sum(axis=1)
+            below_long[rows] = below_short[rows] + above[:, :shorter].sum(axis=1)
+        exact_short = (hi >= short_w - 1 if state.truncated else True) & in_range
+        exact_long = (hi >= long_w - 1 if state.truncated else True) & in_range
         min_short = np.where(exact_short, np.maximum(quantity - max_short, 0) - floor, np.nan)
         min_long = np.where(exact_long, np.maximum(quantity - max_long, 0) - floor, np.nan)
         invalid = ~in_range | np.isnan(min_long)
@@ -696,20 +766,66 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _partner(change_points, k, known, t, in_range) -> np.ndarray:
-    """The partner of each row's key as of its day t (``NO_PARTNER`` before the first move)."""
-    code, ids = change_points
-    result = np.full(len(k), NO_PARTNER, dtype=object)
+def _partner(state: _State, attr: str, k, usable, t, j) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, vocabulary)``: the partner of each row's key as of its day ``t`` (column ``j``
+    of the state), as a code into the distinct partner IDs (objects).
+
+    ``NO_PARTNER`` before the key's first move and for rows that are not ``usable`` (unseen key,
+    date outside the history). A carried tail of up to ``_DENSE_KEY_CELLS`` key-days answers
+    from a dense key × day table (one gather); a longer history searches the change points.
+    """
+    code, _ = state.partners[attr]
+    of_change_point, vocabulary, none = state.derived(
+        f"{attr}_vocabulary", lambda: _partner_vocabulary(state.partners[attr])
+    )
     if len(code) == 0:
-        return result
+        return np.full(len(k), none, dtype=np.int64), vocabulary
+    n_keys, n_days = state.cum_sold.shape[0], state.n_days
+    if n_keys * n_days <= _DENSE_KEY_CELLS:
+        table = state.derived(
+            f"{attr}_table",
+            lambda: _partner_table(code, of_change_point, none, state.start, n_keys, n_days),
+        )
+        found = table.reshape(-1).take(k * n_days + j).astype(np.int64)
+        return np.where(usable, found, none), vocabulary
     query = (k.astype(np.int64) << _DAY_BITS) + t
     pos = np.searchsorted(code, query, side="right") - 1
     pos_safe = np.minimum(np.maximum(pos, 0), len(code) - 1)
-    hit = known & in_range & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
-    chosen = pos_safe[hit]
-    # Converting the (few) partner IDs to objects once avoids one new str per row.
-    result[hit] = (ids.astype(object) if len(chosen) > len(ids) else ids)[chosen]
-    return result
+    hit = usable & (pos >= 0) & ((code[pos_safe] >> _DAY_BITS) == k)
+    return np.where(hit, of_change_point.take(pos_safe), none), vocabulary
+
+
+def _partner_vocabulary(change_points) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(vocabulary code of each change point, vocabulary as objects, code of NO_PARTNER)``."""
+    _, ids = change_points
+    vocabulary, inverse = np.unique(np.append(ids.astype(str), NO_PARTNER), return_inverse=True)
+    inverse = inverse.reshape(-1).astype(np.int64)
+    return inverse[:-1], vocabulary.astype(object), int(inverse[-1])
+
+
+def _partner_table(code, of_change_point, none, start, n_keys, n_days) -> np.ndarray:
+    """Vocabulary code of each key's partner on each day ``start … start + n_days - 1``.
+
+    The latest change point at or before each day: change points are sorted by (key, day), so
+    the latest is the one with the largest index — a running maximum along the days.
+    """
+    key = code >> _DAY_BITS
+    col = np.maximum((code & ((1 << _DAY_BITS) - 1)) - start, 0)  # earlier ones count from day 0
+    keep = col < n_days
+    latest = np.full((n_keys, n_days), -1, dtype=np.int32)
+    np.maximum.at(latest, (key[keep], col[keep]), np.flatnonzero(keep).astype(np.int32))
+    np.maximum.accumulate(latest, axis=1, out=latest)
+    return np.where(latest >= 0, of_change_point[latest], none).astype(np.int32)
+
+
+def _trailing_windows(cum: np.ndarray, length: int) -> np.ndarray:
+    """View ``w`` with ``w[key, j] = cum[key, max(j-length+1, 0) … j]`` (``length`` values).
+
+    ``cum`` is padded on the left with copies of its first column, so a window reaching before
+    the first day repeats it, exactly like clamping each lag at day 0.
+    """
+    padded = np.concatenate([np.repeat(cum[:, :1], length - 1, axis=1), cum], axis=1)
+    return np.lib.stride_tricks.sliding_window_view(padded, length, axis=1)
 
 
 def _split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -718,18 +834,21 @@ def _split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts[:, 0], parts[:, 2]
 
 
-def _lookup(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Row of each value in ``sorted_values`` (a sorted str array), ``-1`` when absent.
+def _lookup(sorted_values: np.ndarray, X, name: str) -> np.ndarray:
+    """Row of each value of column ``name`` in ``sorted_values`` (a sorted str array), ``-1``
+    when absent.
 
-    A batch repeats a few IDs many times: each distinct value is looked up once.
+    A batch repeats a few IDs many times: each distinct value is looked up once (the
+    factorisation is shared with the hashing step, see :func:`factorize`).
     """
+    values = np.asarray(column(X, name), dtype=object)
     if len(sorted_values) == 0:
         return np.full(len(values), -1, dtype=np.int64)
     take = None
     if len(values) > _SMALL_LOOKUP:
-        codes, uniques = pd.factorize(values)
+        codes, uniques = factorize(X, name)
         if not (codes < 0).any():  # a missing ID goes the long way (it becomes the text "None")
-            values, take = np.asarray(uniques, dtype=object), codes
+            values, take = uniques, codes
     query = values.astype(str)
     pos = np.minimum(np.searchsorted(sorted_values, query), len(sorted_values) - 1)
     found = np.where(sorted_values[pos] == query, pos, -1)

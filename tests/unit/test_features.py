@@ -355,6 +355,117 @@ def test_a_large_table_in_blocks_gives_the_features_of_one_pass(history, rows, m
     pd.testing.assert_frame_equal(_frame(step.transform(X)), served)
 
 
+def _requests_with_edge_cases(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` plus unseen IDs, a date before the history and one after it (more than 64 rows, so
+    the batch paths run)."""
+    extra = X.iloc[:4].copy()
+    extra["BranchID"] = ["B-new", "B1", "B2", "B1"]
+    extra["ItemCode"] = ["I1", "I-new", "I2", "I3"]
+    extra["Date"] = pd.to_datetime(["2024-01-05", "2024-01-05", "2023-06-01", "2030-01-01"])
+    return pd.concat([X, extra], ignore_index=True)
+
+
+def test_dense_and_searched_lookups_give_the_same_features(history, rows, monkeypatch):
+    """Keys and dominant partners are found in dense tables for a catalogue up to
+    ``_DENSE_KEY_CELLS`` cells and by search above it: both paths agree on every row, for
+    training (the whole history) and for served requests (the carried tail)."""
+    import stockout_sk.features.history as history_module
+
+    flows, transfers = history
+    X = _requests_with_edge_cases(rows[0])
+    dense = _history_step()
+    trained = _frame(dense.fit_transform(X, flows=flows, transfers=transfers))
+    served = _frame(dense.transform(X))
+    monkeypatch.setattr(history_module, "_DENSE_KEY_CELLS", 0)
+    searched = _history_step()
+    pd.testing.assert_frame_equal(
+        _frame(searched.fit_transform(X, flows=flows, transfers=transfers)), trained
+    )
+    pd.testing.assert_frame_equal(_frame(searched.transform(X)), served)
+    assert (served["FromBranchID"] != NO_PARTNER).any()  # the partners were really looked up
+
+
+def test_dense_partner_table_follows_the_change_points_by_hand(monkeypatch):
+    """The same hand-checked dominant partners from the searched change points."""
+    import stockout_sk.features.history as history_module
+
+    X, flows, transfers, expected_from, expected_to = _partner_case()
+    for cells in (history_module._DENSE_KEY_CELLS, 0):
+        monkeypatch.setattr(history_module, "_DENSE_KEY_CELLS", cells)
+        step = HistoryFeatures(windows=(1,), history_days=30).fit(
+            X, flows=flows, transfers=transfers
+        )
+        served = step.transform(X)
+        assert list(served["FromBranchID"]) == expected_from
+        assert list(served["ToBranchID"]) == expected_to
+
+
+def test_a_refit_replaces_the_lookups_kept_for_the_process(history, rows):
+    """The carried state and its lookup tables are kept per process; fitting again on other
+    flows must not answer from the old ones."""
+    flows, transfers = history
+    other_flows, other_transfers = make_history(seed=5)
+    X = _requests_with_edge_cases(rows[0])
+    step = _history_step().fit(X, flows=flows, transfers=transfers)
+    before = _frame(step.transform(X))
+    step.fit(X, flows=other_flows, transfers=other_transfers)
+    fresh = _history_step().fit(X, flows=other_flows, transfers=other_transfers)
+    after = _frame(step.transform(X))
+    pd.testing.assert_frame_equal(after, _frame(fresh.transform(X)))
+    assert not before.equals(after)
+
+
+def test_a_model_without_cum_net_derives_it(history, rows):
+    """Models fitted before ``cum_net_`` was carried give the same features."""
+    flows, transfers = history
+    X = _requests_with_edge_cases(rows[0])
+    step = _history_step().fit(X, flows=flows, transfers=transfers)
+    expected = _frame(step.transform(X))
+    old = pickle.loads(pickle.dumps(step))
+    del old.cum_net_
+    pd.testing.assert_frame_equal(_frame(old.transform(X)), expected)
+
+
+def test_each_id_column_is_factorised_once_across_the_feature_steps(
+    fitted_pipeline, rows, monkeypatch
+):
+    """The history and hashing steps share one factorisation of each ID column of a batch (and
+    of the partner columns, which the history step builds already coded)."""
+    import stockout_sk.features.columns as columns_module
+
+    X = _requests_with_edge_cases(rows[0])
+    features = features_of(fitted_pipeline)
+    expected = features.transform(X)
+    seen: list[int] = []
+    real = pd.factorize
+
+    def spy(values, *args, **kwargs):
+        if np.asarray(values).dtype == object:  # the IDs (the crosses factorise integer codes)
+            seen.append(id(values))
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(columns_module.pd, "factorize", spy)
+    got = features.transform(X)
+    np.testing.assert_array_equal(got, expected)
+    # BranchID and ItemCode, once each (Date is parsed by the calendar step on its own).
+    assert len(seen) == len(set(seen)) == 2
+
+
+def test_factorize_memo_is_tied_to_the_array_it_was_computed_on():
+    from stockout_sk.features.columns import factorize
+
+    X = Columns({"ID": np.asarray(["a", "b", "a"], dtype=object)})
+    codes, uniques = factorize(X, "ID")
+    assert codes.tolist() == [0, 1, 0]
+    assert uniques.tolist() == ["a", "b"]
+    following = Columns.following(X, {"ID": X["ID"]})
+    assert factorize(following, "ID")[0] is codes  # shared with the next step's output
+    X["ID"] = np.asarray(["c", "c", None], dtype=object)  # replaced: the memo no longer applies
+    codes, uniques = factorize(X, "ID")
+    assert codes.tolist() == [0, 0, -1]
+    assert uniques.tolist() == ["c"]
+
+
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_fit_transform_equals_fit_then_transform_inside_the_carried_tail(cases, history, name):
     estimator, X, params = cases[name]
@@ -885,6 +996,44 @@ def test_batch_hashing_equals_feature_hasher_on_every_row_token():
     one_by_one = np.vstack([fitted.transform(X.iloc[[i]]) for i in range(n)])
     np.testing.assert_array_equal(batch[:, -16:], expected)
     np.testing.assert_array_equal(one_by_one, batch)
+
+
+@pytest.mark.parametrize("memo_tokens", [200_000, 5], ids=["memo", "memo-overflow"])
+@pytest.mark.parametrize("alternate_sign", [False, True])
+def test_remembered_tokens_hash_like_feature_hasher(monkeypatch, alternate_sign, memo_tokens):
+    """What FeatureHasher said about a token is remembered per process (column and sign); a
+    second batch, a batch with more distinct tokens than the memo holds and signed hashing all
+    give FeatureHasher's own matrix."""
+    import stockout_sk.features.hashing as hashing_module
+
+    monkeypatch.setattr(hashing_module, "_MEMO_TOKENS", memo_tokens)
+    rng = np.random.default_rng(4)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "ItemCode": rng.choice([f"I{i}" for i in range(40)], n).astype(object),
+            "BranchID": rng.choice([f"B{i}" for i in range(9)], n).astype(object),
+        }
+    )
+    step = HashedIDs(
+        n_features=32,
+        id_columns=("ItemCode", "BranchID"),
+        crosses=(("ItemCode", "BranchID"),),
+        alternate_sign=alternate_sign,
+    ).fit(X)
+    tokens = [
+        [f"ItemCode={i}", f"BranchID={b}", f"ItemCode×BranchID={i}|{b}"]
+        for i, b in zip(X["ItemCode"], X["BranchID"], strict=True)
+    ]
+    reference = FeatureHasher(n_features=32, input_type="string", alternate_sign=alternate_sign)
+    expected = reference.transform(tokens).toarray()
+    for _ in range(2):  # the second batch answers from the memo
+        np.testing.assert_array_equal(step.transform(X), expected)
+    half = X.iloc[::2]
+    np.testing.assert_array_equal(step.transform(half), expected[::2])
+    assert len(step.__dict__.get("_token_memo", {})) <= max(memo_tokens, 0) + 1
+    if alternate_sign:
+        assert (expected < 0).any()
 
 
 # --------------------------------------------------------------------------------------------------
