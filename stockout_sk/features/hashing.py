@@ -98,7 +98,10 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 )
             numeric.append(name)
         self.numeric_features_ = np.asarray(numeric, dtype=object)
+        # The hasher and what it said about tokens follow the parameters: start afresh.
         self._hasher = None
+        self.__dict__.pop("_token_memo", None)
+        self.__dict__.pop("_hash_cache", None)
         return self
 
     def _get_hasher(self) -> FeatureHasher:
@@ -156,6 +159,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                 lookup = {value: i for i, value in enumerate(uniques)}
                 codes.append(np.fromiter((lookup[v] for v in joined), dtype=np.int64, count=rows))
                 tokens.extend(f"{prefix}{value}" for value in uniques)
+            token_col, token_val = self._token_columns(tokens)
         else:
             # Each column factorised once (ItemCode feeds three groups; the history step has
             # usually factorised the IDs already, see ``factorize``), its distinct values as
@@ -170,22 +174,34 @@ class HashedIDs(TransformerMixin, BaseEstimator):
                     code, uniques = pd.factorize(values, use_na_sentinel=False)
                 text = np.asarray([str(u) for u in uniques], dtype=str)
                 factorised[name] = (np.asarray(code, dtype=np.int64), text)
-            for prefix, a, b in groups:
-                offsets.append(len(tokens))
+            cache = self._batch_cache()
+            ids = {name: cache.ids(name, text) for name, (_, text) in factorised.items()}
+            packed_parts = []
+            for group, (prefix, a, b) in enumerate(groups):
+                offsets.append(sum(len(part) for part in packed_parts))
                 code_a, text_a = factorised[a]
                 if b is None:
                     codes.append(code_a)
-                    tokens.extend(np.strings.add(prefix, text_a).tolist())
-                    continue
-                code_b, text_b = factorised[b]
-                width = max(len(text_b), 1)
-                code, pairs = pd.factorize(code_a * width + code_b)
-                codes.append(np.asarray(code, dtype=np.int64))
-                left = np.strings.add(prefix, text_a[pairs // width])
-                tokens.extend(
-                    np.strings.add(np.strings.add(left, "|"), text_b[pairs % width]).tolist()
-                )
-        token_col, token_val = self._token_columns(tokens)
+                    first, second = np.arange(len(text_a)), None
+                    keys = ids[a] << 32
+                else:
+                    code_b, text_b = factorised[b]
+                    width = max(len(text_b), 1)
+                    code, pairs = pd.factorize(code_a * width + code_b)
+                    codes.append(np.asarray(code, dtype=np.int64))
+                    first, second = pairs // width, pairs % width
+                    keys = (ids[a][first] << 32) | ids[b][second]
+                packed = cache.lookup(group, keys)
+                new = packed < 0
+                if new.any():  # tokens seen for the first time in this process
+                    text = np.strings.add(prefix, text_a[first[new]])
+                    if second is not None:
+                        text = np.strings.add(np.strings.add(text, "|"), text_b[second[new]])
+                    packed[new] = self._hash_tokens(text.tolist())
+                    cache.add(group, keys[new], packed[new])
+                packed_parts.append(packed)
+            packed_all = np.concatenate(packed_parts)
+            token_col, token_val = packed_all >> 2, _SIGN_VALUE[packed_all & 3]
         block = np.zeros((rows, self.n_features), dtype=np.float32)
         row_ids = np.arange(rows)
         for offset, code in zip(offsets, codes, strict=True):
@@ -193,37 +209,39 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             block[row_ids, token_col[offset + code]] += token_val[offset + code]
         return block
 
-    def _token_columns(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Column and value FeatureHasher gives each (distinct) token.
+    def _hash_tokens(self, tokens: list[str]) -> np.ndarray:
+        """What FeatureHasher gives each token, packed as one integer: ``column × 4 + sign``
+        (sign 0: +1, 1: −1, 2: no entry)."""
+        hashed = self._get_hasher().transform(zip(tokens)).tocsr()  # one token per sample
+        if not hashed.nnz:
+            return np.full(len(tokens), 2, dtype=np.int64)
+        # One token per row of ``hashed``: its only entry is the token's column and sign.
+        position = np.minimum(hashed.indptr[:-1], hashed.nnz - 1)
+        has_entry = np.diff(hashed.indptr) > 0
+        cols = np.where(has_entry, hashed.indices[position], 0).astype(np.int64)
+        return cols * 4 + np.where(has_entry, (hashed.data[position] < 0).astype(np.int64), 2)
 
-        Requests and daily batches repeat the same IDs, so what FeatureHasher said about a token
-        is remembered (a bounded per-process memo, never persisted) as one integer,
-        ``column × 4 + sign`` (sign 0: +1, 1: −1, 2: no entry); only new tokens are hashed, in
-        one call.
+    def _token_columns(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Column and value FeatureHasher gives each token of a small call.
+
+        Requests repeat the same IDs, so what FeatureHasher said about a token is remembered in
+        a bounded per-process memo (never persisted; cleared by ``fit``).
         """
         memo = self.__dict__.setdefault("_token_memo", {})
         missing = [t for t in tokens if t not in memo]
         if missing:
-            hashed = self._get_hasher().transform(zip(missing)).tocsr()  # one token per sample
-            # One token per row of ``hashed``: its only entry is the token's column and sign.
-            if hashed.nnz:
-                position = np.minimum(hashed.indptr[:-1], hashed.nnz - 1)
-                has_entry = np.diff(hashed.indptr) > 0
-                cols = np.where(has_entry, hashed.indices[position], 0)
-                sign = np.where(has_entry, (hashed.data[position] < 0).astype(np.int64), 2)
-            else:
-                cols = np.zeros(len(missing), dtype=np.int64)
-                sign = np.full(len(missing), 2, dtype=np.int64)
-            packed = cols.astype(np.int64) * 4 + sign
             if len(memo) + len(missing) > _MEMO_TOKENS:
                 memo.clear()
-            if len(missing) > _MEMO_TOKENS:  # a batch with more distinct tokens than the memo
-                lookup = dict(zip(missing, packed.tolist(), strict=True))
-                packed_all = np.fromiter(map(lookup.__getitem__, tokens), np.int64, len(tokens))
-                return packed_all >> 2, _SIGN_VALUE[packed_all & 3]
-            memo.update(zip(missing, packed.tolist(), strict=True))
+            memo.update(zip(missing, self._hash_tokens(missing).tolist(), strict=True))
         packed_all = np.fromiter(map(memo.__getitem__, tokens), np.int64, len(tokens))
         return packed_all >> 2, _SIGN_VALUE[packed_all & 3]
+
+    def _batch_cache(self) -> _HashCache:
+        """The per-process cache of the batch path (see :class:`_HashCache`)."""
+        cache = self.__dict__.get("_hash_cache")
+        if cache is None or cache.size > _MEMO_TOKENS:
+            cache = self.__dict__["_hash_cache"] = _HashCache()
+        return cache
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model matrix: numeric columns then the hashed block, float32."""
@@ -254,6 +272,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_hasher", None)
         state.pop("_token_memo", None)
+        state.pop("_hash_cache", None)
         return state
 
     def __sklearn_tags__(self):
@@ -261,6 +280,49 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+class _HashCache:
+    """What FeatureHasher gave the tokens of earlier batches, found by integer keys.
+
+    Each column's distinct values get a per-process id (``ids``); a group's token is then the
+    key ``id(a) << 32 | id(b)`` (``id(a) << 32`` for one column), looked up in a sorted array
+    per group. A batch so needs Python work only for its distinct values and its new tokens,
+    not for each distinct cross pair (about one per row for ItemCode×BranchID). Never
+    persisted; rebuilt when it holds more than ``_MEMO_TOKENS`` entries.
+    """
+
+    def __init__(self) -> None:
+        self.vocabularies: dict[str, dict[str, int]] = {}
+        self.groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.size = 0
+
+    def ids(self, name: str, text: np.ndarray) -> np.ndarray:
+        """Per-process id of each value of column ``name`` (new values get new ids)."""
+        vocabulary = self.vocabularies.setdefault(name, {})
+        before = len(vocabulary)
+        ids = np.fromiter(
+            (vocabulary.setdefault(value, len(vocabulary)) for value in text.tolist()),
+            dtype=np.int64,
+            count=len(text),
+        )
+        self.size += len(vocabulary) - before
+        return ids
+
+    def lookup(self, group: int, keys: np.ndarray) -> np.ndarray:
+        """Packed hash of each key of ``group``; ``-1`` where it was never seen."""
+        known, packed = self.groups.get(group, (np.empty(0, np.int64), np.empty(0, np.int64)))
+        if not len(known):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        return np.where(known[pos] == keys, packed[pos], -1)
+
+    def add(self, group: int, keys: np.ndarray, packed: np.ndarray) -> None:
+        known, values = self.groups.get(group, (np.empty(0, np.int64), np.empty(0, np.int64)))
+        known, values = np.concatenate([known, keys]), np.concatenate([values, packed])
+        order = np.argsort(known, kind="stable")
+        self.groups[group] = (known[order], values[order])
+        self.size += len(keys)
 
 
 #: Value of a token's hashed entry by its remembered sign code (see ``_token_columns``).

@@ -1036,6 +1036,27 @@ def test_remembered_tokens_hash_like_feature_hasher(monkeypatch, alternate_sign,
         assert (expected < 0).any()
 
 
+def test_refitting_with_other_hashing_parameters_forgets_remembered_tokens():
+    """What FeatureHasher said is remembered per process; a refit with another width or sign
+    must hash afresh, for batches and for single rows alike."""
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(
+        {
+            "ItemCode": rng.choice([f"I{i}" for i in range(30)], 200).astype(object),
+            "BranchID": rng.choice(["B1", "B2", "B3"], 200).astype(object),
+        }
+    )
+    step = HashedIDs(n_features=8, id_columns=("ItemCode", "BranchID"), crosses=())
+    step.fit(X).transform(X)
+    step.transform(X.iloc[:1])
+    step.set_params(n_features=32, alternate_sign=True).fit(X)
+    pairs = zip(X["ItemCode"], X["BranchID"], strict=True)
+    tokens = [[f"ItemCode={i}", f"BranchID={b}"] for i, b in pairs]
+    expected = FeatureHasher(n_features=32, input_type="string").transform(tokens).toarray()
+    np.testing.assert_array_equal(step.transform(X), expected)
+    np.testing.assert_array_equal(step.transform(X.iloc[:1]), expected[:1])
+
+
 # --------------------------------------------------------------------------------------------------
 # Conditional sampler
 # --------------------------------------------------------------------------------------------------
