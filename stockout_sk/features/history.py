@@ -53,8 +53,9 @@ _SMALL_LOOKUP = 64
 _KEY_SEP = "\x1f"
 # Composite (key, day) codes of the dominant-partner change points (day numbers < 2**24).
 _DAY_BITS = 24
-#: Up to this many branch × item cells the key of a row is found in a dense table (int32, so at
-#: most 32 MB per process); a larger catalogue is searched.
+#: Up to this many cells a lookup uses a dense int32 table kept per process (at most 32 MB each):
+#: the key of a branch × item, and the dominant partners of each key × carried day. Larger
+#: catalogues and histories are searched instead (same values).
 _DENSE_KEY_CELLS = 8_000_000
 # Fitted attributes a carried-history state is built from (see ``HistoryFeatures._state``).
 _STATE_ATTRS = (
