@@ -10,6 +10,8 @@ The output is the dense float32 model matrix: numeric columns followed by the ha
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -225,13 +227,15 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         """Column and value FeatureHasher gives each token of a small call.
 
         Requests repeat the same IDs, so what FeatureHasher said about a token is remembered in
-        a bounded per-process memo (never persisted; cleared by ``fit``).
+        a bounded per-process memo (never persisted; dropped by ``fit``). Threads share it: a
+        full memo is replaced by a new one, never emptied under another thread's feet.
         """
         memo = self.__dict__.setdefault("_token_memo", {})
         missing = [t for t in tokens if t not in memo]
         if missing:
             if len(memo) + len(missing) > _MEMO_TOKENS:
-                memo.clear()
+                memo = self.__dict__["_token_memo"] = {}
+                missing = list(dict.fromkeys(tokens))  # the new memo knows none of them
             memo.update(zip(missing, self._hash_tokens(missing).tolist(), strict=True))
         packed_all = np.fromiter(map(memo.__getitem__, tokens), np.int64, len(tokens))
         return packed_all >> 2, _SIGN_VALUE[packed_all & 3]
@@ -289,25 +293,28 @@ class _HashCache:
     key ``id(a) << 32 | id(b)`` (``id(a) << 32`` for one column), looked up in a sorted array
     per group. A batch so needs Python work only for its distinct values and its new tokens,
     not for each distinct cross pair (about one per row for ItemCode×BranchID). Never
-    persisted; rebuilt when it holds more than ``_MEMO_TOKENS`` entries.
+    persisted; rebuilt when it holds more than ``_MEMO_TOKENS`` entries. Safe to share between
+    threads (the API scores batches in worker threads): new ids and keys are added under a lock.
     """
 
     def __init__(self) -> None:
         self.vocabularies: dict[str, dict[str, int]] = {}
         self.groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.size = 0
+        self._lock = threading.Lock()
 
     def ids(self, name: str, text: np.ndarray) -> np.ndarray:
         """Per-process id of each value of column ``name`` (new values get new ids)."""
-        vocabulary = self.vocabularies.setdefault(name, {})
-        before = len(vocabulary)
-        ids = np.fromiter(
-            (vocabulary.setdefault(value, len(vocabulary)) for value in text.tolist()),
-            dtype=np.int64,
-            count=len(text),
-        )
-        self.size += len(vocabulary) - before
-        return ids
+        values = text.tolist()
+        vocabulary = self.vocabularies.get(name, {})
+        found = [vocabulary.get(value) for value in values]
+        if None in found:
+            with self._lock:  # two threads must never give two values the same id
+                vocabulary = self.vocabularies.setdefault(name, {})
+                before = len(vocabulary)
+                found = [vocabulary.setdefault(value, len(vocabulary)) for value in values]
+                self.size += len(vocabulary) - before
+        return np.asarray(found, dtype=np.int64)
 
     def lookup(self, group: int, keys: np.ndarray) -> np.ndarray:
         """Packed hash of each key of ``group``; ``-1`` where it was never seen."""
@@ -318,11 +325,16 @@ class _HashCache:
         return np.where(known[pos] == keys, packed[pos], -1)
 
     def add(self, group: int, keys: np.ndarray, packed: np.ndarray) -> None:
-        known, values = self.groups.get(group, (np.empty(0, np.int64), np.empty(0, np.int64)))
-        known, values = np.concatenate([known, keys]), np.concatenate([values, packed])
-        order = np.argsort(known, kind="stable")
-        self.groups[group] = (known[order], values[order])
-        self.size += len(keys)
+        """Remember the packed hashes of new ``keys`` of ``group``."""
+        with self._lock:
+            empty = (np.empty(0, np.int64), np.empty(0, np.int64))
+            known, values = self.groups.get(group, empty)
+            fresh = ~np.isin(keys, known)  # another thread may have added some meanwhile
+            known = np.concatenate([known, keys[fresh]])
+            values = np.concatenate([values, packed[fresh]])
+            order = np.argsort(known, kind="stable")
+            self.groups[group] = (known[order], values[order])  # readers see old or new
+            self.size += int(fresh.sum())
 
 
 #: Value of a token's hashed entry by its remembered sign code (see ``_token_columns``).

@@ -1057,6 +1057,84 @@ def test_refitting_with_other_hashing_parameters_forgets_remembered_tokens():
     np.testing.assert_array_equal(step.transform(X.iloc[:1]), expected[:1])
 
 
+def test_a_full_token_memo_starts_afresh_without_losing_the_call(monkeypatch):
+    """When a small call's new tokens overflow the memo, the memo starts again; the call's
+    tokens that were already known must still be answered (they used to raise KeyError, which
+    the API turned into a rule-baseline answer)."""
+    import stockout_sk.features.hashing as hashing_module
+
+    monkeypatch.setattr(hashing_module, "_MEMO_TOKENS", 3)
+    X = pd.DataFrame({"ItemCode": ["I1", "I2"], "BranchID": ["B1", "B2"]}).astype(object)
+    step = HashedIDs(n_features=16, id_columns=("ItemCode", "BranchID"), crosses=()).fit(X)
+    step.transform(X.iloc[:1])  # remembers ItemCode=I1, BranchID=B1
+    tokens = [["ItemCode=I1", "BranchID=B1"], ["ItemCode=I2", "BranchID=B2"]]
+    expected = FeatureHasher(n_features=16, input_type="string", alternate_sign=False)
+    np.testing.assert_array_equal(step.transform(X), expected.transform(tokens).toarray())
+
+
+def test_hashing_from_many_threads_at_once_gives_feature_hashers_answer(monkeypatch):
+    """The API scores batches in worker threads while coalesced requests score on the event
+    loop, so one fitted step is used by several threads at once, each bringing new IDs. The
+    per-process caches must never hand one value's column to another."""
+    import threading
+
+    import stockout_sk.features.hashing as hashing_module
+
+    monkeypatch.setattr(hashing_module, "_MEMO_TOKENS", 20)  # the caches reset under load too
+    n_threads, rounds = 6, 25
+    rng = np.random.default_rng(8)
+
+    def frame(thread: int, round_: int) -> pd.DataFrame:
+        # New IDs in every batch, so the threads keep adding values to the caches together.
+        items = [f"I{thread}.{round_}.{i}" for i in range(80)]
+        return pd.DataFrame(
+            {
+                "ItemCode": rng.choice(items, 120).astype(object),
+                "BranchID": rng.choice([f"B{i}" for i in range(9)], 120).astype(object),
+            }
+        )
+
+    frames = {(t, r): frame(t, r) for t in range(n_threads) for r in range(rounds)}
+    step = HashedIDs(
+        n_features=64, id_columns=("ItemCode", "BranchID"), crosses=(("ItemCode", "BranchID"),)
+    ).fit(frames[0, 0])
+    reference = FeatureHasher(n_features=64, input_type="string", alternate_sign=False)
+
+    def expected(rows: pd.DataFrame) -> np.ndarray:
+        pairs = zip(rows["ItemCode"], rows["BranchID"], strict=True)
+        tokens = [
+            [f"ItemCode={i}", f"BranchID={b}", f"ItemCode×BranchID={i}|{b}"] for i, b in pairs
+        ]
+        return reference.transform(tokens).toarray()
+
+    failures: list[str] = []
+    barrier = threading.Barrier(n_threads)
+
+    def work(thread: int) -> None:
+        barrier.wait()
+        for round_ in range(rounds):
+            rows = frames[thread, round_]
+            if round_ % 2:
+                rows = rows.iloc[:3]  # a small call: the per-token memo
+            try:
+                if not np.array_equal(step.transform(rows), expected(rows)):
+                    failures.append(f"thread {thread} round {round_}: other columns")
+            except Exception as exc:
+                failures.append(f"thread {thread} round {round_}: {exc!r}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+
+
 # --------------------------------------------------------------------------------------------------
 # Conditional sampler
 # --------------------------------------------------------------------------------------------------
