@@ -102,6 +102,9 @@ def _iso_fast_path_vectorised(raw: np.ndarray) -> np.ndarray | None:
     codes, uniques = pd.factorize(raw)
     if (codes < 0).any():  # None / NaN: not a string, the general parser answers
         return None
+    if len(uniques) <= _LOOP_ROWS:  # the usual batch: a few days; pandas' set-up would dominate
+        days = _iso_fast_path(np.asarray(uniques, dtype=object))
+        return None if days is None else days[codes]
     series = pd.Series(uniques, dtype=object)
     if not series.map(type).eq(str).all():
         return None

@@ -500,10 +500,14 @@ def test_calendar_features_by_hand():
 @pytest.mark.parametrize(
     "extra",
     [
-        [],  # all ISO: the batch fast path
+        [],  # all ISO, a few distinct days: the loop over the distinct values
+        [f"{d.date()} " for d in pd.date_range("2023-01-01", periods=90)],  # many: pandas kernels
         [None],  # a missing value: not a string, the general parser answers
         ["25/04/2024"],  # another format: the general parser answers
+        [f"{d.date()}" for d in pd.date_range("2023-01-01", periods=90)] + ["25/04/2024"],
+        [f"{d.date()}" for d in pd.date_range("2023-01-01", periods=90)] + [pd.Timestamp(0)],
     ],
+    ids=["few-days", "many-days", "missing", "slashed", "many-slashed", "many-not-text"],
 )
 def test_a_batch_of_dates_parses_like_each_date_alone(extra):
     """Batches (> 64 values) parse each distinct value once; the days are those of each value."""
