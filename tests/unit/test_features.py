@@ -1040,6 +1040,33 @@ def test_remembered_tokens_hash_like_feature_hasher(monkeypatch, alternate_sign,
         assert (expected < 0).any()
 
 
+@pytest.mark.parametrize("alternate_sign", [False, True])
+@pytest.mark.parametrize("n_features", [1, 7, 16, 2**20])
+def test_a_few_tokens_hashed_one_by_one_match_feature_hasher(n_features, alternate_sign):
+    """A request's few new tokens skip FeatureHasher's set-up and use its arithmetic directly;
+    on thousands of tokens (ASCII, Arabic, emoji, empty, long) both give every token the same
+    column and sign. Guards against a scikit-learn upgrade changing FeatureHasher's mapping."""
+    from stockout_sk.features.hashing import _FEW_TOKENS
+
+    rng = np.random.default_rng(n_features)
+    alphabet = [*"abcXYZ019|=×-_ ", "ع", "ب", "😀", "ß"]
+    tokens = ["", "ItemCode=", "x" * 500] + [
+        "".join(rng.choice(alphabet, rng.integers(1, 30))) for _ in range(3000)
+    ]
+    step = HashedIDs(n_features=n_features, alternate_sign=alternate_sign)
+    one_by_one = np.concatenate(
+        [step._hash_tokens(tokens[i : i + _FEW_TOKENS]) for i in range(0, len(tokens), _FEW_TOKENS)]
+    )
+    in_one_call = step._hash_tokens(tokens)  # more than _FEW_TOKENS: FeatureHasher itself
+    assert len(tokens) > _FEW_TOKENS
+    np.testing.assert_array_equal(one_by_one, in_one_call)
+    reference = FeatureHasher(
+        n_features=n_features, input_type="string", alternate_sign=alternate_sign
+    ).transform([[t] for t in tokens])
+    np.testing.assert_array_equal(one_by_one >> 2, reference.indices)
+    np.testing.assert_array_equal(np.where(one_by_one & 3 == 1, -1.0, 1.0), reference.data)
+
+
 def test_refitting_with_other_hashing_parameters_forgets_remembered_tokens():
     """What FeatureHasher said is remembered per process; a refit with another width or sign
     must hash afresh, for batches and for single rows alike."""
