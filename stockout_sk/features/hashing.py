@@ -6,6 +6,10 @@ or not, to a fixed number of columns with scikit-learn's
 salted ``hash()``). Each token is prefixed with its group (``ItemCode=…``,
 ``ItemCode×BranchID=…``) so groups share one hashed space without meaning the same.
 The output is the dense float32 model matrix: numeric columns followed by the hashed columns.
+
+Each distinct token is hashed once per process: what FeatureHasher said is remembered (a token
+memo for requests, integer-keyed tables for batches; both bounded, never saved with the model), and
+a request's few new tokens get FeatureHasher's arithmetic directly (``_hash_tokens``).
 """
 
 from __future__ import annotations
