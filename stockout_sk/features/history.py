@@ -673,24 +673,24 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         """
         long_w, short_w = max(self.windows), min(self.windows)
         hi = j + 1
-
-        def ratio(cum: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            known = rows >= 0
-            safe = np.where(known, rows, 0)
-            lo_short, lo_long = hi - short_w, hi - long_w
-            exact = lo_long >= 0 if state.truncated else np.ones_like(hi, dtype=bool)
-            short = cum[safe, hi] - cum[safe, np.maximum(lo_short, 0)]
-            usual = cum[safe, hi] - cum[safe, np.maximum(lo_long, 0)]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                value = (short / short_w) / (usual / long_w)
-            return np.where(known & exact & in_range & (usual > 0), value, np.nan)
-
+        lo_short, lo_long = np.maximum(hi - short_w, 0), np.maximum(hi - long_w, 0)
+        usable = (hi - long_w >= 0) & in_range if state.truncated else in_range
         chain_rows = np.zeros(len(j), dtype=np.int64)
-        return {
-            "branch_inflow_ratio": ratio(state.cum_branch_inflow, branch),
-            "chain_inflow_ratio": ratio(state.cum_chain_inflow, chain_rows),
-            "item_sales_ratio": ratio(state.cum_item_sold, item),
-        }
+        out = {}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for name, cum, rows in (
+                ("branch_inflow_ratio", state.cum_branch_inflow, branch),
+                ("chain_inflow_ratio", state.cum_chain_inflow, chain_rows),
+                ("item_sales_ratio", state.cum_item_sold, item),
+            ):
+                known = rows >= 0
+                flat, start = cum.reshape(-1), np.where(known, rows, 0) * cum.shape[1]
+                now = flat.take(start + hi)
+                short = now - flat.take(start + lo_short)
+                usual = now - flat.take(start + lo_long)
+                value = (short / short_w) / (usual / long_w)
+                out[name] = np.where(known & usable & (usual > 0), value, np.nan)
+        return out
 
     def risk_directions(self) -> dict[str, int]:
         """How the stock-out risk moves as each stock-position column grows, all else equal.
