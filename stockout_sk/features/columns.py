@@ -108,7 +108,9 @@ def factorize(X, name: str) -> tuple[np.ndarray, np.ndarray]:
     it on to the next step's output (:meth:`Columns.following`).
 
     ``codes`` are int64 indices into ``uniques`` (an object array of distinct values, in no
-    promised order); a missing value (None, NaN) has code ``-1``.
+    promised order); a missing value (None, NaN) has code ``-1``. The memo trusts that a column
+    array is not changed in place once factorised (no feature step does; replace the array
+    instead, as ``X[name] = new`` does).
     """
     values = column(X, name)
     memo = X.factorized if isinstance(X, Columns) else None
