@@ -142,12 +142,13 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         return columns
 
     def _hashed_block(self, X, rows: int) -> np.ndarray:
-        """Hash each group's DISTINCT tokens once with FeatureHasher, then scatter to the rows.
+        """Hash each group's DISTINCT tokens once, then scatter them to the rows.
 
-        IDs repeat across rows, so hashing the uniques (one FeatureHasher call for all groups)
-        costs the same for one row and is far cheaper for a batch; each token lands in exactly
-        the column (and with the sign) FeatureHasher gives it, so the result equals hashing the
-        rows directly. A group's token is ``"<group>=<value>"``, a cross's
+        IDs repeat across rows, so hashing the uniques costs the same for one row and is far
+        cheaper for a batch, and tokens already hashed in this process are not hashed again
+        (:meth:`_token_columns` for small calls, :class:`_HashCache` for batches). Each token
+        lands in exactly the column (and with the sign) FeatureHasher gives it, so the result
+        equals hashing the rows directly. A group's token is ``"<group>=<value>"``, a cross's
         ``"<a>×<b>=<value a>|<value b>"``.
         """
         columns = self._group_columns(X, month_text=rows <= _SMALL)
