@@ -247,7 +247,8 @@ def canonical_date(value: str) -> str:
 
 def _try_parse(text: str, *, dayfirst: bool) -> str | None:
     try:
-        return dates.parse_date_scalar(text, dayfirst=dayfirst).strftime("%Y-%m-%d")
+        # isoformat, not strftime: glibc's %Y does not pad a year below 1000 to four digits.
+        return dates.parse_date_scalar(text, dayfirst=dayfirst).date().isoformat()
     except ValueError:
         return None
 

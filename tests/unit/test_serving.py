@@ -54,6 +54,7 @@ FIELDS = tuple(ROW)
         ("25/04/2024", "2024-04-25"),  # only day-first is a date
         ("04/25/2024", "2024-04-25"),  # only month-first is a date
         ("05/05/2024", "2024-05-05"),  # both readings agree
+        ("0075-02-21T00:00:00", "0075-02-21"),  # four-digit year (strftime wrote "75-02-21")
     ],
 )
 def test_canonical_date_accepts_unambiguous_forms(given: str, expected: str) -> None:
