@@ -155,9 +155,9 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         groups = [(f"{c}=", c, None) for c in self.id_columns]
         groups += [(f"{a}×{b}=", a, b) for a, b in self.crosses]
         codes: list[np.ndarray] = []
-        tokens: list[str] = []
         offsets: list[int] = []
         if rows <= _SMALL:
+            tokens: list[str] = []
             for prefix, a, b in groups:
                 offsets.append(len(tokens))
                 first = columns[a]

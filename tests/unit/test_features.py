@@ -1002,6 +1002,21 @@ def test_batch_hashing_equals_feature_hasher_on_every_row_token():
     np.testing.assert_array_equal(one_by_one, batch)
 
 
+def _reference_hash(
+    X: pd.DataFrame, *, n_features: int, alternate_sign: bool = False, cross: bool = True
+) -> np.ndarray:
+    """FeatureHasher's own matrix for the ItemCode and BranchID tokens of each row of ``X``
+    (and their ItemCode×BranchID cross with ``cross``)."""
+    tokens = [
+        [f"ItemCode={i}", f"BranchID={b}", *([f"ItemCode×BranchID={i}|{b}"] if cross else [])]
+        for i, b in zip(X["ItemCode"], X["BranchID"], strict=True)
+    ]
+    reference = FeatureHasher(
+        n_features=n_features, input_type="string", alternate_sign=alternate_sign
+    )
+    return reference.transform(tokens).toarray()
+
+
 @pytest.mark.parametrize("memo_tokens", [200_000, 5], ids=["memo", "memo-overflow"])
 @pytest.mark.parametrize("alternate_sign", [False, True])
 def test_remembered_tokens_hash_like_feature_hasher(monkeypatch, alternate_sign, memo_tokens):
@@ -1025,12 +1040,7 @@ def test_remembered_tokens_hash_like_feature_hasher(monkeypatch, alternate_sign,
         crosses=(("ItemCode", "BranchID"),),
         alternate_sign=alternate_sign,
     ).fit(X)
-    tokens = [
-        [f"ItemCode={i}", f"BranchID={b}", f"ItemCode×BranchID={i}|{b}"]
-        for i, b in zip(X["ItemCode"], X["BranchID"], strict=True)
-    ]
-    reference = FeatureHasher(n_features=32, input_type="string", alternate_sign=alternate_sign)
-    expected = reference.transform(tokens).toarray()
+    expected = _reference_hash(X, n_features=32, alternate_sign=alternate_sign)
     for _ in range(2):  # the second batch answers from the memo
         np.testing.assert_array_equal(step.transform(X), expected)
     half = X.iloc[::2]
@@ -1081,9 +1091,7 @@ def test_refitting_with_other_hashing_parameters_forgets_remembered_tokens():
     step.fit(X).transform(X)
     step.transform(X.iloc[:1])
     step.set_params(n_features=32, alternate_sign=True).fit(X)
-    pairs = zip(X["ItemCode"], X["BranchID"], strict=True)
-    tokens = [[f"ItemCode={i}", f"BranchID={b}"] for i, b in pairs]
-    expected = FeatureHasher(n_features=32, input_type="string").transform(tokens).toarray()
+    expected = _reference_hash(X, n_features=32, alternate_sign=True, cross=False)
     np.testing.assert_array_equal(step.transform(X), expected)
     np.testing.assert_array_equal(step.transform(X.iloc[:1]), expected[:1])
 
@@ -1129,14 +1137,9 @@ def test_hashing_from_many_threads_at_once_gives_feature_hashers_answer(monkeypa
     step = HashedIDs(
         n_features=64, id_columns=("ItemCode", "BranchID"), crosses=(("ItemCode", "BranchID"),)
     ).fit(frames[0, 0])
-    reference = FeatureHasher(n_features=64, input_type="string", alternate_sign=False)
 
     def expected(rows: pd.DataFrame) -> np.ndarray:
-        pairs = zip(rows["ItemCode"], rows["BranchID"], strict=True)
-        tokens = [
-            [f"ItemCode={i}", f"BranchID={b}", f"ItemCode×BranchID={i}|{b}"] for i, b in pairs
-        ]
-        return reference.transform(tokens).toarray()
+        return _reference_hash(rows, n_features=64)
 
     failures: list[str] = []
     barrier = threading.Barrier(n_threads)
