@@ -9,8 +9,11 @@ PYTEST_ARGS ?=
 IMAGE ?= stockout-sk:local
 MLFLOW_IMAGE ?= stockout-sk-mlflow:local
 GITLAB_CI_LOCAL := .ci/node_modules/.bin/gitlab-ci-local
+# Debian packages the suite uses (PACKAGE:COMMAND); tools/system-deps installs the missing ones
+# as root, or prints the command (the tests that need them then skip, naming it).
+SYSTEM_DEPS ?= rsync:rsync
 
-.PHONY: help setup run test lint format unit component acceptance coverage sample-data benchmarks lock clean ci-tools image
+.PHONY: help setup run test lint format unit component acceptance coverage sample-data benchmarks lock clean ci-tools image system-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,7 +30,7 @@ setup: $(STAMP)  ## create .venv and install the pinned lock file
 run: setup  ## the main job on sample_data/ (override DATA=... OUT=...)
 	$(BIN)/stockout-sk run --data $(DATA) --out $(OUT)
 
-test: setup lint ci-tools  ## the whole suite: lint, unit, component, acceptance, with coverage
+test: setup lint ci-tools system-deps  ## the whole suite: lint, unit, component, acceptance, with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:artifacts/coverage.xml \
 		--junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
@@ -53,6 +56,9 @@ sample-data: setup  ## regenerate sample_data/ deterministically
 
 benchmarks: setup  ## run the benchmark scripts (not part of make test)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+system-deps:  ## install (as root) or name the Debian tools the suite uses: rsync
+	@tools/system-deps $(SYSTEM_DEPS)
 
 ci-tools: $(GITLAB_CI_LOCAL)  ## gitlab-ci-local (npm, pinned in .ci/) for the pipeline checks
 

@@ -481,6 +481,10 @@ def test_gitlab_ci_local_runs_the_lint_job_for_real() -> None:
     `make lint` a developer runs (the unit job runs this suite, so it is not run from inside it)."""
     if not GITLAB_CI_LOCAL.exists() or shutil.which("node") is None:
         pytest.skip("gitlab-ci-local is not installed: run `make ci-tools` (needs npm and node)")
+    if shutil.which("rsync") is None:
+        # Its shell executor copies the checkout with rsync. `make test` installs it as root
+        # (tools/system-deps); elsewhere this is the command that does.
+        pytest.skip("rsync is missing: `sudo apt-get install -y rsync` (or `make system-deps`)")
     done = subprocess.run(
         [str(GITLAB_CI_LOCAL), "--force-shell-executor", "lint"],
         cwd=REPO,
