@@ -29,8 +29,9 @@ from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, ReadyResponse, StockRow
 from stockout_sk import __version__, serving
 from stockout_sk.coalescing import Coalescer, RowResult
-from stockout_sk.labels import RAW_FIELDS
-from stockout_sk.serving import ModelHolder, ServingSettings
+from stockout_sk.config import ServingSettings, load_serving_settings
+from stockout_sk.contract import RAW_FIELDS
+from stockout_sk.serving import ModelHolder
 
 __all__ = ["app", "create_app", "get_settings"]
 
@@ -57,7 +58,7 @@ _HINTS: dict[str, str] = {
 @lru_cache
 def get_settings() -> ServingSettings:
     """The serving settings from the environment (read once; tests override this dependency)."""
-    return serving.load_serving_settings()
+    return load_serving_settings()
 
 
 def _resolve_settings(app: FastAPI) -> ServingSettings:

@@ -14,7 +14,7 @@ Input rules, stated once here and in the OpenAPI schema:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -27,16 +27,11 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from stockout_sk import contract
 from stockout_sk.serving import canonical_date
+from stockout_sk.vocabulary import Source
 
-EXAMPLE_ROW: dict[str, Any] = {
-    "BranchID": "B1",
-    "ItemCode": "ITM1",
-    "Date": "2024-04-01",
-    "CurrentQuantity": 120,
-    "ReservedQuantity": 10,
-    "SafetyStockLevel": 50,
-}
+EXAMPLE_ROW: dict[str, Any] = dict(contract.EXAMPLE_ROW)
 
 Identifier = Annotated[
     StrictStr,
@@ -93,9 +88,6 @@ class Contribution(BaseModel):
     feature: str
     value: float | None = Field(description="The feature's value for the row (None: hashed IDs).")
     contribution: float
-
-
-Source = Literal["registry", "rule-baseline"]
 
 
 class PredictionResponse(BaseModel):

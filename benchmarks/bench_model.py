@@ -104,7 +104,7 @@ def raw_requests(frame):
     """Raw request rows as a client sends them: string IDs, ISO-string ``Date``, float numbers."""
     import pandas as pd
 
-    from stockout_sk.labels import RAW_FIELDS
+    from stockout_sk.contract import RAW_FIELDS
 
     out = frame.loc[:, list(RAW_FIELDS)].reset_index(drop=True).copy()
     out["BranchID"] = out["BranchID"].astype(str).astype(object)

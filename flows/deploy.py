@@ -37,11 +37,11 @@ import logging
 import os
 from typing import Any
 
-from stockout_sk.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+from stockout_sk.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, Schedules, load_schedules
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_DEPLOYMENT = "stockout-daily"
-DEFAULT_CRON = "0 5 * * *"
+DEFAULT_CRON = Schedules.train
 SCORE_DEPLOYMENT = "stockout-morning-list"
 MONITOR_DEPLOYMENT = "stockout-monitoring"
 
@@ -59,7 +59,8 @@ def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Command-line options of ``python -m flows.deploy``."""
+    """Command-line options of ``python -m flows.deploy`` (cron defaults from the environment)."""
+    schedules = load_schedules()
     parser = argparse.ArgumentParser(
         prog="python -m flows.deploy",
         description="Serve the run-pipeline flow on a cron schedule against a Prefect server.",
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cron",
-        default=os.environ.get("STOCKOUT_CRON", DEFAULT_CRON),
+        default=schedules.train,
         help=f"cron schedule (default STOCKOUT_CRON or {DEFAULT_CRON!r}: daily at 05:00)",
     )
     parser.add_argument(
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--score-cron",
-        default=os.environ.get("STOCKOUT_SCORE_CRON") or None,
+        default=schedules.score,
         help="also serve the morning-list flow 'score/"
         f"{SCORE_DEPLOYMENT}' on this cron schedule (default STOCKOUT_SCORE_CRON; unset: "
         "not served)",
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--monitor-cron",
-        default=os.environ.get("STOCKOUT_MONITOR_CRON") or None,
+        default=schedules.monitor,
         help="also serve the monitoring flow 'monitor/"
         f"{MONITOR_DEPLOYMENT}' on this cron schedule (default STOCKOUT_MONITOR_CRON; unset: "
         "not served)",

@@ -24,6 +24,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from stockout_sk.config import load_serving_settings
 from stockout_sk.ingest import ChainData, load_chain
 from stockout_sk.scoring import (
     MorningList,
@@ -32,7 +33,8 @@ from stockout_sk.scoring import (
     resolve_snapshot,
     write_morning_list,
 )
-from stockout_sk.serving import Snapshot, load_serving_settings
+from stockout_sk.serving import Snapshot
+from stockout_sk.vocabulary import Source
 
 __all__ = ["run", "score"]
 
@@ -125,7 +127,7 @@ def score(
 def summary_markdown(morning: MorningList, csv_path: str, html_path: str, rows: int = 20) -> str:
     """The highest-risk rows as Markdown, for the Prefect UI."""
     summary = morning.summary()
-    if summary["source"] == "registry":
+    if summary["source"] == Source.REGISTRY:
         source = f"{summary['model_name']} version {summary['model_version']}"
     else:
         source = f"**rule baseline** — {summary['fallback_reason']}"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stockout_sk import __version__
+from stockout_sk.vocabulary import Source
 
 logger = logging.getLogger("stockout_sk.cli")
 
@@ -211,13 +212,14 @@ def cmd_registry(args: argparse.Namespace) -> int:
     settings = load_settings()
     registry.configure_tracking(settings)
     if args.action == "show":
-        payload = registry.show(settings)
+        result = registry.show(settings)
     elif args.action == "promote":
         if args.version is None:
             raise SystemExit("stockout-sk registry promote: give the VERSION to promote")
-        payload = registry.promote(str(args.version), settings, reason=args.reason)
+        result = registry.promote(str(args.version), settings, reason=args.reason)
     else:
-        payload = registry.rollback(settings, reason=args.reason)
+        result = registry.rollback(settings, reason=args.reason)
+    payload = result.to_dict()
     print(json.dumps(payload, indent=2, default=str))
     if args.json:
         _emit_json(payload)
@@ -228,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The HTTP API (``uvicorn api.main:app``), configured from the environment."""
     import uvicorn
 
-    from stockout_sk.serving import load_serving_settings
+    from stockout_sk.config import load_serving_settings
 
     # Fail on a bad STOCKOUT_* variable here, with its name, not inside every worker.
     settings = load_serving_settings()
@@ -248,7 +250,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     summary = morning.summary()
     scored_by = (
         f"{summary['model_name']} v{summary['model_version']}"
-        if summary["source"] == "registry"
+        if summary["source"] == Source.REGISTRY
         else f"the rule baseline ({summary['fallback_reason']})"
     )
     _say(

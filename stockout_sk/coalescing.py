@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stockout_sk import serving
-from stockout_sk.serving import REGISTRY, Scored, Snapshot
+from stockout_sk.serving import Scored, Snapshot
+from stockout_sk.vocabulary import Source
 
 __all__ = ["Coalescer", "RowResult"]
 
@@ -130,7 +131,7 @@ class Coalescer:
         self.calls += 1
         self.rows += len(rows)
         scored = serving.predict(snapshot, serving.to_frame(rows, snapshot.fields))
-        failed = snapshot.source == REGISTRY and scored.source != REGISTRY
+        failed = snapshot.source == Source.REGISTRY and scored.source != Source.REGISTRY
         if not failed or len(rows) == 1:
             return [RowResult.of(scored, i) for i in range(len(rows))]
         # The model failed on this flush: find the row(s) it fails on, answer the others.

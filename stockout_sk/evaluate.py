@@ -34,6 +34,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from stockout_sk.contract import CURRENT_QUANTITY, QUANTITY_FIELDS, SAFETY_STOCK_LEVEL
+
 if TYPE_CHECKING:  # matplotlib is imported lazily, see _new_figure
     from matplotlib.figure import Figure
 
@@ -69,7 +71,6 @@ FALLBACK_THRESHOLD = 0.5
 #: Default text for where the model's threshold came from (shown in ``summary.md``).
 DEFAULT_THRESHOLD_SOURCE = "maximum F1 on the training-side validation window (choose_threshold)"
 
-_BASELINE_COLUMNS = ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel")
 _TOP_FEATURES = 20
 _DPI = 110
 
@@ -524,7 +525,7 @@ def rule_baseline(X: pd.DataFrame) -> BaselineScores:
     >>> b.score.tolist(), b.prediction.tolist()
     ([0.5, -4.0], [1, 0])
     """
-    cq, ss = _baseline_columns(X, ("CurrentQuantity", "SafetyStockLevel"), "rule_baseline")
+    cq, ss = _baseline_columns(X, (CURRENT_QUANTITY, SAFETY_STOCK_LEVEL), "rule_baseline")
     return BaselineScores(
         name="rule",
         rule="CurrentQuantity < SafetyStockLevel",
@@ -562,7 +563,7 @@ def velocity_baseline(X: pd.DataFrame, velocity: ArrayLike, *, horizon: int) -> 
     """
     caller = "velocity_baseline"
     horizon = _check_positive_int(horizon, "horizon", caller)
-    cq, reserved, ss = _baseline_columns(X, _BASELINE_COLUMNS, caller)
+    cq, reserved, ss = _baseline_columns(X, QUANTITY_FIELDS, caller)
     v = _float_array(velocity, caller, "velocity")
     if len(v) != len(cq):
         raise ValueError(

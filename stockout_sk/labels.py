@@ -19,21 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from stockout_sk.contract import KEY_FIELDS, LABEL, QUANTITY_FIELDS
+
 if TYPE_CHECKING:
     from stockout_sk.ingest import ChainData
 
 logger = logging.getLogger(__name__)
-
-#: The raw fields a prediction request carries, in order. A training row carries exactly these.
-RAW_FIELDS: tuple[str, ...] = (
-    "BranchID",
-    "ItemCode",
-    "Date",
-    "CurrentQuantity",
-    "ReservedQuantity",
-    "SafetyStockLevel",
-)
-LABEL = "label"
 
 
 @dataclass
@@ -93,9 +84,7 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
         unit="ns",
     )
     n_days = len(days)
-    keys = snapshot[
-        ["BranchID", "ItemCode", "CurrentQuantity", "ReservedQuantity", "SafetyStockLevel"]
-    ].reset_index(drop=True)
+    keys = snapshot[[*KEY_FIELDS, *QUANTITY_FIELDS]].reset_index(drop=True)
     anchor = ((snapshot["LastUpdatedAt"].dt.normalize() - days[0]).dt.days).to_numpy()
     if len(anchor) and (anchor.min() < 0 or anchor.max() >= n_days):
         raise ValueError(
@@ -185,10 +174,10 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
     Returns
     -------
     LabelledDataset
-        ``frame`` has exactly the raw request fields (:data:`RAW_FIELDS`) plus ``label``, one
-        row per branch×item×as-of day from the branch's opening (or the start of the history)
-        up to the last day whose label has matured; ``report`` counts rows, labels and
-        data-quality findings.
+        ``frame`` has exactly the raw request fields (:data:`~stockout_sk.contract.RAW_FIELDS`)
+        plus ``label``, one row per branch×item×as-of day from the branch's opening (or the
+        start of the history) up to the last day whose label has matured; ``report`` counts
+        rows, labels and data-quality findings.
 
     Examples
     --------

@@ -28,11 +28,11 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from stockout_sk.config import ModelConfig
+from stockout_sk.contract import LABEL, RAW_FIELDS
 from stockout_sk.features.calendar import CalendarFeatures
 from stockout_sk.features.columns import Columns
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import HistoryFeatures
-from stockout_sk.labels import LABEL, RAW_FIELDS
 from stockout_sk.sampling import ConditionalSampler
 
 logger = logging.getLogger(__name__)

@@ -67,26 +67,31 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from stockout_sk.config import MONITORING_EXPERIMENT, Settings, load_settings
+from stockout_sk.config import MonitoringConfig, Settings, load_settings
+from stockout_sk.contract import LABEL, RAW_FIELDS
 from stockout_sk.evaluate import classification_metrics, rule_baseline
-from stockout_sk.labels import LABEL, RAW_FIELDS, build_dataset
+from stockout_sk.labels import build_dataset
 from stockout_sk.model import features_of
 from stockout_sk.reference import PREDICTION, REFERENCE_ARTIFACT, bin_counts, build_reference
+from stockout_sk.vocabulary import (
+    Alias,
+    Decision,
+    DriftStatus,
+    MonitoringAction,
+    MonitoringDecision,
+    RunKind,
+    ServingMode,
+    Tag,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from mlflow import MlflowClient
 
     from stockout_sk.ingest import ChainData
-    from stockout_sk.registry import ProductionModel
+    from stockout_sk.registry import ProductionModel, RegistryView
 
 __all__ = [
-    "ACT",
-    "DECISIONS",
-    "FALLBACK",
-    "OK",
-    "ROLLBACK",
-    "WARN",
     "DriftResult",
     "MissingReferenceError",
     "ModelReference",
@@ -109,18 +114,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OK = "ok"
-WARN = "warn"
-ACT = "act"
-ROLLBACK = "rollback"
-FALLBACK = "fallback"
-#: What a monitoring run can decide.
-DECISIONS: tuple[str, ...] = (OK, WARN, ROLLBACK, FALLBACK)
-#: What it can do (``none`` also for a dry run and for an action already in place).
-ACTIONS: tuple[str, ...] = ("none", ROLLBACK, FALLBACK)
-#: Status of a drift row that was not judged (too few rows on one side).
-NOT_JUDGED = "not-judged"
-
 HOLDOUT_PREDICTIONS_ARTIFACT = "predictions/holdout.csv"
 REPORT_HTML = "monitoring_report.html"
 REPORT_JSON = "monitoring.json"
@@ -135,131 +128,19 @@ REPORT_FILES: tuple[str, ...] = (
 #: Artifact folder of the monitoring run that holds the report and its plots.
 REPORT_ARTIFACT_DIR = "report"
 
-# Tags of a monitoring run.
-TAG_KIND = "stockout.kind"
-TAG_MODEL_NAME = "stockout.model_name"
-TAG_MODEL_VERSION = "stockout.model_version"
-TAG_DECISION = "stockout.monitoring.decision"
-TAG_ACTION = "stockout.monitoring.action"
-TAG_ACTION_DETAIL = "stockout.monitoring.action_detail"
-TAG_REASONS = "stockout.monitoring.reasons"
-TAG_FINGERPRINT = "stockout.monitoring.fingerprint"
-TAG_DRY_RUN = "stockout.monitoring.dry_run"
-TAG_DATA = "stockout.monitoring.data"
 #: MLflow refuses tag values longer than 8000 characters; reasons are cut well below.
 _TAG_LIMIT = 4000
 _DPI = 100
-_STATUS_COLOURS = {OK: "#2e7d32", WARN: "#ef8f00", ACT: "#c62828", NOT_JUDGED: "#8a94a3"}
+_STATUS_COLOURS = {
+    DriftStatus.OK: "#2e7d32",
+    DriftStatus.WARN: "#ef8f00",
+    DriftStatus.ACT: "#c62828",
+    DriftStatus.NOT_JUDGED: "#8a94a3",
+}
 
 
 class MissingReferenceError(LookupError):
     """The model's training run holds no reference distributions to compare against."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MonitoringConfig:
-    """Thresholds and windows of a monitoring run.
-
-    Parameters
-    ----------
-    window_days : int, default=7
-        As-of days per rolling evaluation window.
-    psi_warn, psi_act : float, default=0.1, 0.25
-        PSI at or above which a variable warns / triggers the action (the usual rule of thumb:
-        below 0.1 stable, 0.1–0.25 moderate shift, above 0.25 significant shift).
-    kl_warn, kl_act : float, default=0.05, 0.125
-        The same for KL(current ‖ reference). PSI is the symmetrised KL divergence
-        (``KL(a‖e) + KL(e‖a)``), and for small shifts the two directions are about equal, so half
-        the PSI thresholds keep both measures in step.
-    f1_margin : float, default=0.1
-        Act when the latest window's F1 is below the model's own holdout F1 by more than this.
-        (An absolute gate such as the promotion's 0.7 judges promotion, not decay.)
-    f1_warn_margin : float, default=0.05
-        Warn when it is below by more than this.
-    rule_margin : float, default=0.0
-        Act when the latest window's F1 is below the rule baseline's F1 on the same window minus
-        this margin (0: any window where the rule does better).
-    min_window_positives : int, default=20
-        A window with fewer positive labels is reported but not judged: its F1 is noise.
-    min_drift_rows : int, default=100
-        Drift of a variable is judged only with at least this many rows on each side.
-    epsilon : float, default=1e-4
-        Floor of a bin's share before PSI / KL (then renormalised), so an empty bin is finite.
-    max_reference_missing : float, default=0.5
-        Median share of missing model-feature values above which ``reference.json`` is taken to
-        describe rows outside the model's carried history; the holdout rows are then the
-        reference of the model features and the score (see the module docstring).
-    experiment : str, default="stockout-monitoring"
-        MLflow experiment of the monitoring runs.
-    """
-
-    window_days: int = 7
-    psi_warn: float = 0.1
-    psi_act: float = 0.25
-    kl_warn: float = 0.05
-    kl_act: float = 0.125
-    f1_margin: float = 0.1
-    f1_warn_margin: float = 0.05
-    rule_margin: float = 0.0
-    min_window_positives: int = 20
-    min_drift_rows: int = 100
-    epsilon: float = 1e-4
-    max_reference_missing: float = 0.5
-    experiment: str = MONITORING_EXPERIMENT
-
-    def __post_init__(self) -> None:
-        for name in ("window_days", "min_window_positives", "min_drift_rows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"MonitoringConfig.{name} must be an integer ≥ 1, got {value!r}")
-        for name in (
-            "psi_warn",
-            "psi_act",
-            "kl_warn",
-            "kl_act",
-            "f1_margin",
-            "f1_warn_margin",
-            "rule_margin",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(
-                    f"MonitoringConfig.{name} must be a number ≥ 0, got {value!r}; see the "
-                    "class docstring for the defaults"
-                )
-        for warn, act in (("psi_warn", "psi_act"), ("kl_warn", "kl_act")):
-            if getattr(self, warn) > getattr(self, act):
-                raise ValueError(
-                    f"MonitoringConfig.{warn}={getattr(self, warn)!r} exceeds "
-                    f"{act}={getattr(self, act)!r}; the warn threshold must not be above the act "
-                    "threshold"
-                )
-        if self.f1_warn_margin > self.f1_margin:
-            raise ValueError(
-                f"MonitoringConfig.f1_warn_margin={self.f1_warn_margin!r} exceeds "
-                f"f1_margin={self.f1_margin!r}; warn must come before act"
-            )
-        if not 0 < self.epsilon < 0.01:
-            raise ValueError(
-                f"MonitoringConfig.epsilon must be in (0, 0.01), got {self.epsilon!r}; it only "
-                "keeps empty bins finite"
-            )
-        if not 0 <= self.max_reference_missing <= 1:
-            raise ValueError(
-                "MonitoringConfig.max_reference_missing must be a share in [0, 1], got "
-                f"{self.max_reference_missing!r}"
-            )
-        if not self.experiment:
-            raise ValueError("MonitoringConfig.experiment must name an MLflow experiment")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (logged as parameters)."""
-        return asdict(self)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,7 +355,7 @@ def variable_drift(
     note = ""
     value_psi = value_kl = None
     if min(ref_rows, cur_rows) < config.min_drift_rows:
-        status = NOT_JUDGED
+        status = DriftStatus.NOT_JUDGED
         note = (
             f"too few rows to judge drift ({int(ref_rows)} reference, {int(cur_rows)} current; "
             f"min_drift_rows={config.min_drift_rows})"
@@ -483,11 +364,11 @@ def variable_drift(
         value_psi = psi(ref_counts, cur_counts, epsilon=config.epsilon)
         value_kl = kl_divergence(ref_counts, cur_counts, epsilon=config.epsilon)
         if value_psi >= config.psi_act or value_kl >= config.kl_act:
-            status = ACT
+            status = DriftStatus.ACT
         elif value_psi >= config.psi_warn or value_kl >= config.kl_warn:
-            status = WARN
+            status = DriftStatus.WARN
         else:
-            status = OK
+            status = DriftStatus.OK
     return DriftResult(
         name=name,
         source=source,
@@ -811,17 +692,17 @@ def judge(
 
     for d in drift:
         measured = f"PSI {_fmt(d.psi)}, KL {_fmt(d.kl)} vs the {d.reference} reference"
-        if d.status == ACT:
+        if d.status == DriftStatus.ACT:
             act.append(
                 f"drift of {d.name}: {measured} (act at PSI ≥ {config.psi_act:g} or KL ≥ "
                 f"{config.kl_act:g})"
             )
-        elif d.status == WARN:
+        elif d.status == DriftStatus.WARN:
             warn.append(
                 f"drift of {d.name}: {measured} (warn at PSI ≥ {config.psi_warn:g} or KL ≥ "
                 f"{config.kl_warn:g})"
             )
-        elif d.status == NOT_JUDGED:
+        elif d.status == DriftStatus.NOT_JUDGED:
             warn.append(f"drift of {d.name} not judged: {d.note}")
 
     if not rolling:
@@ -875,7 +756,7 @@ def _window_breaches(w: WindowMetrics, holdout_f1: float | None, config: Monitor
 
 
 def _verdict(act: list[str], warn: list[str], notes: list[str]) -> Verdict:
-    level = ACT if act else WARN if warn else OK
+    level = DriftStatus.ACT if act else DriftStatus.WARN if warn else DriftStatus.OK
     return Verdict(level=level, act_reasons=act, warn_reasons=warn, notes=notes)
 
 
@@ -941,9 +822,9 @@ class MonitoringReport:
     drift: list[DriftResult]
     verdict: Verdict
     config: MonitoringConfig
-    decision: str = OK
+    decision: str = MonitoringDecision.OK
     reasons: list[str] = field(default_factory=list)
-    action: str = "none"
+    action: str = MonitoringAction.NONE
     action_detail: str = "not decided yet"
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
@@ -1407,80 +1288,78 @@ def _mlflow_client(uri: str) -> MlflowClient:
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def _plan(report: MonitoringReport, state: Mapping[str, Any]) -> None:
+def _plan(report: MonitoringReport, state: RegistryView) -> None:
     """Turn ``act`` into ``rollback`` or ``fallback``.
 
     Rollback when the evaluated version records a previous production version that still exists
     and has not been rolled back itself since it last held ``production``; otherwise fallback.
     """
-    if state.get("serving_mode") == "rule-baseline":
+    if state.serving_mode == ServingMode.RULE_BASELINE:
         report.notes.append(
             "serving is on the rule baseline (registered-model tag stockout.serving_mode); "
             "monitoring never switches back — promote a version (`stockout-sk registry promote "
             "VERSION`) to serve a model again"
         )
-    if report.verdict.level != ACT:
+    if report.verdict.level != DriftStatus.ACT:
         report.decision = report.verdict.level
         report.reasons = report.verdict.reasons
         return
-    from stockout_sk.registry import ROLLED_BACK
-
-    versions = {v["version"]: v for v in state.get("versions", [])}
-    mine = versions.get(report.model_version, {})
-    previous = mine.get("previous_production")
+    mine = state.version(report.model_version)
+    previous = None if mine is None else mine.previous_production
+    restored = None if not previous else state.version(previous)
     report.reasons = report.verdict.reasons
     if not previous:
-        report.decision = FALLBACK
-    elif previous not in versions:
-        report.decision = FALLBACK
+        report.decision = MonitoringDecision.FALLBACK
+    elif restored is None:
+        report.decision = MonitoringDecision.FALLBACK
         report.notes.append(
             f"version {report.model_version} records version {previous} as the previous "
             "production version, but it no longer exists: falling back to the rule baseline"
         )
-    elif versions[previous].get("decision") == ROLLED_BACK:
+    elif restored.decision == Decision.ROLLED_BACK:
         # It was demoted since it last held production: going back to it would bounce between
         # two versions judged bad (1 → 2 → 1 …) instead of reaching the safe baseline.
-        report.decision = FALLBACK
+        report.decision = MonitoringDecision.FALLBACK
         report.notes.append(
             f"the previous production version {previous} was itself rolled back since "
-            f"({versions[previous].get('reason')!r}): falling back to the rule baseline"
+            f"({restored.reason!r}): falling back to the rule baseline"
         )
     else:
-        report.decision = ROLLBACK
+        report.decision = MonitoringDecision.ROLLBACK
         report.target_version = previous
 
 
 def _apply(
     report: MonitoringReport,
-    state: Mapping[str, Any],
+    state: RegistryView,
     settings: Settings,
     client: MlflowClient,
     experiment_id: str,
 ) -> None:
     from stockout_sk import registry
 
-    report.action = "none"
-    if report.decision not in (ROLLBACK, FALLBACK):
+    report.action = MonitoringAction.NONE
+    if report.decision not in (MonitoringDecision.ROLLBACK, MonitoringDecision.FALLBACK):
         report.action_detail = f"nothing to do ({report.decision})"
         return
     intended = (
-        f"roll {registry.PRODUCTION!r} back from version {report.model_version} to "
+        f"roll '{Alias.PRODUCTION}' back from version {report.model_version} to "
         f"{report.target_version}"
-        if report.decision == ROLLBACK
+        if report.decision == MonitoringDecision.ROLLBACK
         else "switch serving to the rule baseline"
     )
     if report.dry_run:
         report.action_detail = f"dry run: would {intended}"
         return
-    production = (state.get("aliases") or {}).get(registry.PRODUCTION)
+    production = state.aliases.get(Alias.PRODUCTION)
     if production != report.model_version:
         report.action_detail = (
             f"not applied: version {report.model_version} was evaluated but {production!r} now "
-            f"holds {registry.PRODUCTION!r}; monitor that version instead"
+            f"holds '{Alias.PRODUCTION}'; monitor that version instead"
         )
         logger.warning("%s", report.action_detail)
         return
-    if state.get("serving_mode") == "rule-baseline":
+    if state.serving_mode == ServingMode.RULE_BASELINE:
         report.action_detail = (
             "not applied: serving is already on the rule baseline; promote a version "
             "(`stockout-sk registry promote VERSION`) to serve a model again"
@@ -1490,7 +1369,8 @@ def _apply(
     if earlier is not None:
         report.action_detail = (
             f"not applied: monitoring run {earlier.info.run_id} already applied "
-            f"{earlier.data.tags.get(TAG_ACTION)!r} for the same version, data and thresholds "
+            f"{earlier.data.tags.get(Tag.MONITORING_ACTION)!r} for the same version, data and "
+            "thresholds "
             f"(fingerprint {report.fingerprint}); the registry was changed by someone since — "
             "not overriding them on the same evidence"
         )
@@ -1501,28 +1381,28 @@ def _apply(
         report.verdict.act_reasons
     )
     why = why[:_TAG_LIMIT]
-    if report.decision == ROLLBACK:
+    if report.decision == MonitoringDecision.ROLLBACK:
         try:
             moved = registry.rollback(settings, reason=why)
         except registry.NoPreviousProductionError as error:
             # Raced with a registry change: the rule baseline is the safe answer, and we say so.
             logger.warning("rollback impossible (%s): falling back to the rule baseline", error)
             report.notes.append(f"rollback impossible ({error}): fell back to the rule baseline")
-            report.decision = FALLBACK
+            report.decision = MonitoringDecision.FALLBACK
         else:
-            report.action = ROLLBACK
-            report.target_version = moved["to_version"]
+            report.action = MonitoringAction.ROLLBACK
+            report.target_version = moved.to_version
             report.action_detail = (
-                f"rolled {registry.PRODUCTION!r} back from version {moved['from_version']} to "
-                f"{moved['to_version']}"
+                f"rolled '{Alias.PRODUCTION}' back from version {moved.from_version} to "
+                f"{moved.to_version}"
             )
             logger.warning("%s: %s", report.action_detail, why)
             return
-    registry.set_serving_mode("rule-baseline", settings, reason=why)
-    report.action = FALLBACK
+    registry.set_serving_mode(ServingMode.RULE_BASELINE, settings, reason=why)
+    report.action = MonitoringAction.FALLBACK
     report.action_detail = (
         f"serving switched to the rule baseline (registered-model tag stockout.serving_mode); "
-        f"version {report.model_version} keeps {registry.PRODUCTION!r}"
+        f"version {report.model_version} keeps '{Alias.PRODUCTION}'"
     )
     logger.warning("%s: %s", report.action_detail, why)
 
@@ -1531,15 +1411,16 @@ def _earlier_action(client: MlflowClient, experiment_id: str, report: Monitoring
     runs = client.search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.`{TAG_FINGERPRINT}` = '{report.fingerprint}' and tags.`{TAG_DRY_RUN}` = 'false'"
+            f"tags.`{Tag.MONITORING_FINGERPRINT}` = '{report.fingerprint}' and "
+            f"tags.`{Tag.MONITORING_DRY_RUN}` = 'false'"
         ),
         max_results=50,
         order_by=["attributes.start_time DESC"],
     )
     for run in runs:
-        if run.info.run_id != report.mlflow_run_id and run.data.tags.get(TAG_ACTION) in (
-            ROLLBACK,
-            FALLBACK,
+        if run.info.run_id != report.mlflow_run_id and run.data.tags.get(Tag.MONITORING_ACTION) in (
+            MonitoringDecision.ROLLBACK,
+            MonitoringDecision.FALLBACK,
         ):
             return run
     return None
@@ -1547,12 +1428,12 @@ def _earlier_action(client: MlflowClient, experiment_id: str, report: Monitoring
 
 def _run_tags(report: MonitoringReport) -> dict[str, str]:
     return {
-        TAG_KIND: "monitoring",
-        TAG_MODEL_NAME: report.model_name,
-        TAG_MODEL_VERSION: report.model_version,
-        TAG_FINGERPRINT: report.fingerprint,
-        TAG_DRY_RUN: str(report.dry_run).lower(),
-        TAG_DATA: str(report.data.get("source", ""))[:_TAG_LIMIT],
+        Tag.KIND: RunKind.MONITORING,
+        Tag.MODEL_NAME: report.model_name,
+        Tag.MODEL_VERSION: report.model_version,
+        Tag.MONITORING_FINGERPRINT: report.fingerprint,
+        Tag.MONITORING_DRY_RUN: str(report.dry_run).lower(),
+        Tag.MONITORING_DATA: str(report.data.get("source", ""))[:_TAG_LIMIT],
     }
 
 
@@ -1599,10 +1480,10 @@ def _log_run(client: MlflowClient, run_id: str, report: MonitoringReport) -> Non
         for key in ("f1", "precision", "recall", "pr_auc", "rule_f1", "rule_pr_auc"):
             metric(f"rolling.{key}", getattr(w, key), step, at)
     tags = {
-        TAG_DECISION: report.decision,
-        TAG_ACTION: report.action,
-        TAG_ACTION_DETAIL: report.action_detail[:_TAG_LIMIT],
-        TAG_REASONS: json.dumps(report.reasons)[:_TAG_LIMIT],
+        Tag.MONITORING_DECISION: report.decision,
+        Tag.MONITORING_ACTION: report.action,
+        Tag.MONITORING_ACTION_DETAIL: report.action_detail[:_TAG_LIMIT],
+        Tag.MONITORING_REASONS: json.dumps(report.reasons)[:_TAG_LIMIT],
     }
     client.log_batch(
         run_id,
@@ -1765,11 +1646,11 @@ img{max-width:100%;border:1px solid #e3e7ec;margin:.4rem 0}
 """
 
 _DECISION_COLOURS = {
-    OK: _STATUS_COLOURS[OK],
-    WARN: _STATUS_COLOURS[WARN],
-    ROLLBACK: _STATUS_COLOURS[ACT],
-    FALLBACK: _STATUS_COLOURS[ACT],
-    ACT: _STATUS_COLOURS[ACT],
+    DriftStatus.OK: _STATUS_COLOURS[DriftStatus.OK],
+    DriftStatus.WARN: _STATUS_COLOURS[DriftStatus.WARN],
+    MonitoringDecision.ROLLBACK: _STATUS_COLOURS[DriftStatus.ACT],
+    MonitoringDecision.FALLBACK: _STATUS_COLOURS[DriftStatus.ACT],
+    DriftStatus.ACT: _STATUS_COLOURS[DriftStatus.ACT],
 }
 
 
@@ -1912,8 +1793,8 @@ def _plot_psi(report: MonitoringReport) -> Figure:
     values = [d.psi if d.psi is not None else 0.0 for d in drift][::-1]
     colours = [_STATUS_COLOURS[d.status] for d in drift][::-1]
     ax.barh(names, values, color=colours)
-    ax.axvline(cfg.psi_warn, color=_STATUS_COLOURS[WARN], linestyle="--", label="warn")
-    ax.axvline(cfg.psi_act, color=_STATUS_COLOURS[ACT], linestyle="--", label="act")
+    ax.axvline(cfg.psi_warn, color=_STATUS_COLOURS[DriftStatus.WARN], linestyle="--", label="warn")
+    ax.axvline(cfg.psi_act, color=_STATUS_COLOURS[DriftStatus.ACT], linestyle="--", label="act")
     # Capped so that one huge PSI does not flatten the others; its bar is labelled with its value.
     top = max(cfg.psi_act * 1.3, min(max(values, default=0.0) * 1.15, cfg.psi_act * 4))
     for y, value in enumerate(values):
@@ -1982,7 +1863,7 @@ def _plot_rolling(report: MonitoringReport) -> Figure:
         ax.axhline(report.holdout_f1, color="black", linewidth=1, label="holdout F1")
         ax.axhline(
             report.holdout_f1 - report.config.f1_margin,
-            color=_STATUS_COLOURS[ACT],
+            color=_STATUS_COLOURS[DriftStatus.ACT],
             linestyle="--",
             linewidth=1,
             label=f"holdout F1 − {report.config.f1_margin:g} (act)",

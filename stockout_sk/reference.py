@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from stockout_sk.contract import DATE, QUANTITY_FIELDS
+from stockout_sk.features.names import MONITORED_FEATURES
+
 __all__ = [
     "MODEL_FEATURES",
     "PREDICTION",
@@ -37,16 +40,9 @@ SCHEMA_VERSION = 1
 #: Where :mod:`stockout_sk.registry` logs the reference on the training run.
 REFERENCE_ARTIFACT = "reference/reference.json"
 #: Raw numeric request fields that are monitored.
-RAW_NUMERIC_FIELDS: tuple[str, ...] = ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel")
-#: Model features (calendar + history: ``features_of(pipeline, "history")``) that are monitored:
-#: the ones a shift in sales or replenishment behaviour moves first.
-MODEL_FEATURES: tuple[str, ...] = (
-    "velocity",
-    "days_of_cover",
-    "headroom_ratio",
-    "projected_headroom_ratio",
-    "days_since_inflow",
-)
+RAW_NUMERIC_FIELDS: tuple[str, ...] = QUANTITY_FIELDS
+#: Model features (calendar + history: ``features_of(pipeline, "history")``) that are monitored.
+MODEL_FEATURES: tuple[str, ...] = MONITORED_FEATURES
 #: Key of the predicted-probability distribution.
 PREDICTION = "prediction"
 
@@ -199,7 +195,7 @@ def build_reference(
     if missing_model:
         raise ValueError(
             f"the pipeline's calendar/history steps do not produce {missing_model}; they produce "
-            f"{list(features.columns)}. Update MODEL_FEATURES in stockout_sk.reference"
+            f"{list(features.columns)}. Update MONITORED_FEATURES in stockout_sk.features.names"
         )
 
     out: dict[str, Any] = {
@@ -226,9 +222,9 @@ def build_reference(
 
 
 def _date_range(X: pd.DataFrame) -> dict[str, str | None]:
-    if "Date" not in X.columns or X.empty:
+    if DATE not in X.columns or X.empty:
         return {"start": None, "end": None}
-    dates = pd.to_datetime(X["Date"], errors="coerce")
+    dates = pd.to_datetime(X[DATE], errors="coerce")
     if dates.isna().all():
         return {"start": None, "end": None}
     return {"start": str(dates.min().date()), "end": str(dates.max().date())}

@@ -39,9 +39,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from stockout_sk.config import Settings, default_tracking_uri, load_settings
-from stockout_sk.labels import RAW_FIELDS
+from stockout_sk.contract import DATE, ID_FIELDS, QUANTITY_FIELDS, RAW_FIELDS, STRING_FIELDS
 from stockout_sk.model import split_xy
 from stockout_sk.reference import REFERENCE_ARTIFACT, build_reference
+from stockout_sk.vocabulary import Alias, Decision, RunKind, ServingMode, Tag, holdout_tag
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -52,16 +53,17 @@ if TYPE_CHECKING:
     from stockout_sk.training import TrainingResult
 
 __all__ = [
-    "PRODUCTION",
-    "SERVING_MODES",
-    "STAGING",
     "TRUSTED_TYPES",
     "LoggedTraining",
     "NoPreviousProductionError",
     "NoProductionModelError",
     "ProductionModel",
     "PromotionDecision",
+    "PromotionResult",
+    "RegistryView",
+    "RollbackResult",
     "TrackingInfo",
+    "VersionInfo",
     "configure_tracking",
     "decide_promotion",
     "get_serving_mode",
@@ -83,8 +85,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PRODUCTION = "production"
-STAGING = "staging"
 MODEL_ARTIFACT = "model"
 #: The holdout rows with their label and the probability the fitted pipeline gave them: lets
 #: anyone check that a loaded model reproduces training-time scores, and analyse errors later.
@@ -129,29 +129,6 @@ MODEL_REQUIREMENTS: tuple[str, ...] = (
     "skops",
 )
 
-# Tags (run and model version unless noted).
-TAG_DECISION = "stockout.decision"
-TAG_REASON = "stockout.reason"
-TAG_DECIDED_AT = "stockout.decided_at"
-TAG_MIN_F1 = "stockout.min_f1"
-TAG_CANDIDATE_F1 = "stockout.candidate_f1"
-TAG_COMPARED_WITH = "stockout.compared_with"
-TAG_PRODUCTION_F1 = "stockout.production_f1"
-TAG_PREVIOUS = "stockout.previous_production"
-TAG_TRAINED_AT = "stockout.trained_at"
-TAG_HORIZON = "stockout.horizon"
-TAG_THRESHOLD = "stockout.threshold"
-TAG_DATA_DIR = "stockout.data_dir"
-TAG_HOLDOUT_PREFIX = "stockout.holdout."
-#: Registered-model tags.
-SERVING_MODE_TAG = "stockout.serving_mode"
-SERVING_MODE_REASON_TAG = "stockout.serving_mode_reason"
-SERVING_MODE_AT_TAG = "stockout.serving_mode_changed_at"
-SERVING_MODES: tuple[str, ...] = ("model", "rule-baseline")
-
-PROMOTED = "promoted"
-KEPT_STAGING = "kept-staging"
-ROLLED_BACK = "rolled-back"
 #: F1 is compared with this slack so that re-scoring the same model (float noise) is "not worse".
 _F1_TOLERANCE = 1e-9
 _HOLDOUT_METRICS = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
@@ -336,10 +313,10 @@ def untrusted_types(pipeline: Any) -> list[str]:
 def input_example(X: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
     """Raw request rows as a client sends them: IDs as strings, ``Date`` as an ISO string."""
     example = X.loc[:, list(RAW_FIELDS)].head(rows).reset_index(drop=True).copy()
-    example["BranchID"] = example["BranchID"].astype(str)
-    example["ItemCode"] = example["ItemCode"].astype(str)
-    example["Date"] = pd.to_datetime(example["Date"]).dt.strftime("%Y-%m-%d")
-    for column in ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel"):
+    for column in ID_FIELDS:
+        example[column] = example[column].astype(str)
+    example[DATE] = pd.to_datetime(example[DATE]).dt.strftime("%Y-%m-%d")
+    for column in QUANTITY_FIELDS:
         example[column] = example[column].astype(np.float64)
     return example
 
@@ -355,11 +332,8 @@ def model_signature() -> ModelSignature:
     from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     inputs = Schema(
-        [ColSpec("string", name) for name in ("BranchID", "ItemCode", "Date")]
-        + [
-            ColSpec(AnyType(), name)
-            for name in ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel")
-        ]
+        [ColSpec("string", name) for name in STRING_FIELDS]
+        + [ColSpec(AnyType(), name) for name in QUANTITY_FIELDS]
     )
     outputs = Schema([TensorSpec(np.dtype("float64"), (-1, 2), name="proba")])
     return ModelSignature(inputs=inputs, outputs=outputs)
@@ -425,10 +399,10 @@ def log_training(
         run_id = run.info.run_id
         mlflow.set_tags(
             {
-                "stockout.kind": "training",
-                TAG_DATA_DIR: str(data_dir) if data_dir is not None else "",
-                TAG_HORIZON: str(fitted.config.horizon),
-                TAG_TRAINED_AT: trained_at,
+                Tag.KIND: RunKind.TRAINING,
+                Tag.DATA_DIR: str(data_dir) if data_dir is not None else "",
+                Tag.HORIZON: str(fitted.config.horizon),
+                Tag.TRAINED_AT: trained_at,
             }
         )
         params = {
@@ -491,33 +465,31 @@ def log_training(
                 ) from error
             raise
         version = str(info.registered_model_version)
-        mlflow.set_tag("stockout.model_version", version)
+        mlflow.set_tag(Tag.MODEL_VERSION, version)
 
     _tag_version(
         client,
         settings.model_name,
         version,
         {
-            TAG_TRAINED_AT: trained_at,
-            TAG_HORIZON: str(fitted.config.horizon),
-            TAG_THRESHOLD: f"{fitted.threshold:.6g}",
-            TAG_DATA_DIR: str(data_dir) if data_dir is not None else "",
+            Tag.TRAINED_AT: trained_at,
+            Tag.HORIZON: str(fitted.config.horizon),
+            Tag.THRESHOLD: f"{fitted.threshold:.6g}",
+            Tag.DATA_DIR: str(data_dir) if data_dir is not None else "",
             **{
-                f"{TAG_HOLDOUT_PREFIX}{k}": ""
-                if report.model[k] is None
-                else f"{report.model[k]:.6g}"
+                holdout_tag(k): "" if report.model[k] is None else f"{report.model[k]:.6g}"
                 for k in _HOLDOUT_METRICS
             },
         },
     )
-    client.set_registered_model_alias(settings.model_name, STAGING, version)
+    client.set_registered_model_alias(settings.model_name, Alias.STAGING, version)
     logger.info(
-        "logged run %s (%d checkpoint file(s)); registered %s version %s with alias %r",
+        "logged run %s (%d checkpoint file(s)); registered %s version %s with alias '%s'",
         run_id,
         logged_checkpoints,
         settings.model_name,
         version,
-        STAGING,
+        Alias.STAGING,
     )
     return LoggedTraining(
         run_id=run_id,
@@ -660,7 +632,7 @@ class PromotionDecision:
 
     @property
     def promoted(self) -> bool:
-        return self.decision == PROMOTED
+        return self.decision == Decision.PROMOTED
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -720,16 +692,16 @@ def decide_promotion(
     compared_with: str | None = None
     production_f1: float | None = None
     if candidate_f1 < threshold:
-        decision = KEPT_STAGING
+        decision = Decision.KEPT_STAGING
         reason = f"holdout F1 {candidate_f1:.4f} < min_f1 {threshold:.4f}: below the promotion gate"
     elif current is None:
-        decision = PROMOTED
+        decision = Decision.PROMOTED
         reason = (
             f"holdout F1 {candidate_f1:.4f} ≥ min_f1 {threshold:.4f}; no production version yet"
         )
     elif current == version:
-        decision = PROMOTED
-        reason = f"version {version} already holds {PRODUCTION!r}"
+        decision = Decision.PROMOTED
+        reason = f"version {version} already holds '{Alias.PRODUCTION}'"
     else:
         compared_with = current
         try:
@@ -743,7 +715,7 @@ def decide_promotion(
                 error,
                 version,
             )
-            decision = KEPT_STAGING
+            decision = Decision.KEPT_STAGING
             reason = (
                 f"holdout F1 {candidate_f1:.4f} ≥ min_f1 {threshold:.4f}, but production version "
                 f"{current} could not be re-scored on the holdout ({type(error).__name__}: "
@@ -751,33 +723,33 @@ def decide_promotion(
             )
         else:
             if candidate_f1 + _F1_TOLERANCE >= production_f1:
-                decision = PROMOTED
+                decision = Decision.PROMOTED
                 reason = (
                     f"holdout F1 {candidate_f1:.4f} ≥ min_f1 {threshold:.4f} and ≥ production "
                     f"version {current} re-scored on the same {len(y):,} holdout rows "
                     f"(F1 {production_f1:.4f})"
                 )
             else:
-                decision = KEPT_STAGING
+                decision = Decision.KEPT_STAGING
                 reason = (
                     f"holdout F1 {candidate_f1:.4f} is worse than production version {current} "
                     f"re-scored on the same {len(y):,} holdout rows (F1 {production_f1:.4f})"
                 )
 
-    previous = current if decision == PROMOTED and current != version else None
+    previous = current if decision == Decision.PROMOTED and current != version else None
     tags = {
-        TAG_DECISION: decision,
-        TAG_REASON: reason,
-        TAG_MIN_F1: f"{threshold:.6g}",
-        TAG_CANDIDATE_F1: f"{candidate_f1:.6g}",
-        TAG_COMPARED_WITH: compared_with or "",
-        TAG_PRODUCTION_F1: "" if production_f1 is None else f"{production_f1:.6g}",
-        TAG_DECIDED_AT: _now(),
+        Tag.DECISION: decision,
+        Tag.REASON: reason,
+        Tag.MIN_F1: f"{threshold:.6g}",
+        Tag.CANDIDATE_F1: f"{candidate_f1:.6g}",
+        Tag.COMPARED_WITH: compared_with or "",
+        Tag.PRODUCTION_F1: "" if production_f1 is None else f"{production_f1:.6g}",
+        Tag.DECIDED_AT: _now(),
     }
-    if decision == PROMOTED and current != version:
-        tags[TAG_PREVIOUS] = previous or ""
-        client.set_registered_model_alias(name, PRODUCTION, version)
-        _set_serving_mode(client, name, "model", f"version {version} promoted")
+    if decision == Decision.PROMOTED and current != version:
+        tags[Tag.PREVIOUS_PRODUCTION] = previous or ""
+        client.set_registered_model_alias(name, Alias.PRODUCTION, version)
+        _set_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted")
     _record(client, candidate, tags)
     logger.info("%s version %s: %s — %s", name, version, decision, reason)
     return PromotionDecision(
@@ -807,9 +779,102 @@ def _rescore(name: str, version: str, X: pd.DataFrame, y: np.ndarray, metrics_fn
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PromotionResult:
+    """What :func:`promote` did.
+
+    Attributes
+    ----------
+    model_name, version : str
+    previous_production : str or None
+        The version that held ``production`` before (what a rollback returns to).
+    decision : str
+        ``promoted``.
+    reason : str
+    aliases : dict
+        ``{"production": version or None, "staging": version or None}`` afterwards.
+    """
+
+    model_name: str
+    version: str
+    previous_production: str | None
+    decision: str
+    reason: str
+    aliases: dict[str, str | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (the ``registry promote --json`` line)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What :func:`rollback` did: ``production`` moved from one version to another."""
+
+    model_name: str
+    from_version: str
+    to_version: str
+    reason: str
+    aliases: dict[str, str | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (the ``registry rollback --json`` line)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version as :func:`show` lists it (its tags read back)."""
+
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created_at: str | None
+    status: str
+    decision: str | None
+    reason: str | None
+    holdout_f1: float | None
+    threshold: float | None
+    previous_production: str | None
+    trained_at: str | None
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    """The registered model at a glance (:func:`show`).
+
+    Attributes
+    ----------
+    model_name, tracking_uri : str
+    registered : bool
+        ``False`` when the model has never been registered (then everything else is empty).
+    serving_mode : str
+        ``model`` or ``rule-baseline``.
+    aliases : dict
+        ``{alias: version}``.
+    versions : list of VersionInfo
+        Newest first.
+    """
+
+    model_name: str
+    tracking_uri: str
+    registered: bool
+    serving_mode: str
+    aliases: dict[str, str]
+    versions: list[VersionInfo]
+
+    def version(self, number: str) -> VersionInfo | None:
+        """The listed version ``number``, or ``None``."""
+        return next((v for v in self.versions if v.version == str(number)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (the ``registry show --json`` line)."""
+        return asdict(self)
+
+
 def promote(
     version: str | int, settings: Settings | None = None, *, reason: str = "manual"
-) -> dict[str, Any]:
+) -> PromotionResult:
     """Move ``production`` to ``version`` (operator action), recording the previous holder.
 
     Parameters
@@ -822,8 +887,7 @@ def promote(
 
     Returns
     -------
-    dict
-        ``{"model_name", "version", "previous_production", "decision", "reason", "aliases"}``.
+    PromotionResult
     """
     client, settings = _client(settings)
     name, version = settings.model_name, str(version)
@@ -831,42 +895,42 @@ def promote(
     current = production_version(settings)
     if current == version:
         # Still an operator saying "serve this model": leave a rule-baseline fallback.
-        _set_serving_mode(client, name, "model", f"version {version} promoted ({reason})")
-        logger.info("%s version %s already holds %r", name, version, PRODUCTION)
-        return {
-            "model_name": name,
-            "version": version,
-            "previous_production": target.tags.get(TAG_PREVIOUS) or None,
-            "decision": PROMOTED,
-            "reason": f"already {PRODUCTION}",
-            "aliases": _aliases(client, name),
-        }
-    client.set_registered_model_alias(name, PRODUCTION, version)
-    _set_serving_mode(client, name, "model", f"version {version} promoted ({reason})")
+        _set_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted ({reason})")
+        logger.info("%s version %s already holds '%s'", name, version, Alias.PRODUCTION)
+        return PromotionResult(
+            model_name=name,
+            version=version,
+            previous_production=target.tags.get(Tag.PREVIOUS_PRODUCTION) or None,
+            decision=Decision.PROMOTED,
+            reason=f"already {Alias.PRODUCTION}",
+            aliases=_aliases(client, name),
+        )
+    client.set_registered_model_alias(name, Alias.PRODUCTION, version)
+    _set_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted ({reason})")
     _record(
         client,
         target,
         {
-            TAG_DECISION: PROMOTED,
-            TAG_REASON: reason,
-            TAG_PREVIOUS: current or "",
-            TAG_DECIDED_AT: _now(),
+            Tag.DECISION: Decision.PROMOTED,
+            Tag.REASON: reason,
+            Tag.PREVIOUS_PRODUCTION: current or "",
+            Tag.DECIDED_AT: _now(),
         },
     )
-    logger.info("%s version %s promoted to %r (%s)", name, version, PRODUCTION, reason)
-    return {
-        "model_name": name,
-        "version": version,
-        "previous_production": current,
-        "decision": PROMOTED,
-        "reason": reason,
-        "aliases": _aliases(client, name),
-    }
+    logger.info("%s version %s promoted to '%s' (%s)", name, version, Alias.PRODUCTION, reason)
+    return PromotionResult(
+        model_name=name,
+        version=version,
+        previous_production=current,
+        decision=Decision.PROMOTED,
+        reason=reason,
+        aliases=_aliases(client, name),
+    )
 
 
 def rollback(
     settings: Settings | None = None, *, reason: str = "manual rollback"
-) -> dict[str, Any]:
+) -> RollbackResult:
     """Move ``production`` back to the version that held it before the current one.
 
     Parameters
@@ -877,8 +941,7 @@ def rollback(
 
     Returns
     -------
-    dict
-        ``{"model_name", "from_version", "to_version", "reason", "aliases"}``.
+    RollbackResult
 
     Raises
     ------
@@ -895,16 +958,16 @@ def rollback(
     current = production_version(settings)
     if current is None:
         raise NoProductionModelError(
-            f"registered model {name!r} has no {PRODUCTION!r} alias: there is nothing to roll "
-            f"back; promote a version with `stockout-sk registry promote VERSION`"
+            f"registered model {name!r} has no '{Alias.PRODUCTION}' alias: there is nothing "
+            f"to roll back; promote a version with `stockout-sk registry promote VERSION`"
         )
     demoted = client.get_model_version(name, current)
-    previous = demoted.tags.get(TAG_PREVIOUS) or None
+    previous = demoted.tags.get(Tag.PREVIOUS_PRODUCTION) or None
     if previous is None:
         raise NoPreviousProductionError(
-            f"{name} version {current} holds {PRODUCTION!r} but records no previous production "
-            f"version (tag {TAG_PREVIOUS!r}); promote a version explicitly with "
-            "`stockout-sk registry promote VERSION`"
+            f"{name} version {current} holds '{Alias.PRODUCTION}' but records no previous "
+            f"production version (tag '{Tag.PREVIOUS_PRODUCTION}'); promote a version "
+            "explicitly with `stockout-sk registry promote VERSION`"
         )
     try:
         restored = client.get_model_version(name, previous)
@@ -913,84 +976,80 @@ def rollback(
             f"{name} version {current} records version {previous} as the previous production "
             f"version, but it cannot be read ({error}); promote a version explicitly"
         ) from error
-    client.set_registered_model_alias(name, PRODUCTION, previous)
-    _set_serving_mode(client, name, "model", f"rolled back to version {previous}")
+    client.set_registered_model_alias(name, Alias.PRODUCTION, previous)
+    _set_serving_mode(client, name, ServingMode.MODEL, f"rolled back to version {previous}")
     now = _now()
     _record(
         client,
         demoted,
-        {TAG_DECISION: ROLLED_BACK, TAG_REASON: reason, TAG_DECIDED_AT: now},
+        {Tag.DECISION: Decision.ROLLED_BACK, Tag.REASON: reason, Tag.DECIDED_AT: now},
     )
     _record(
         client,
         restored,
-        {"stockout.restored_from": current, "stockout.restored_at": now},
+        {Tag.RESTORED_FROM: current, Tag.RESTORED_AT: now},
     )
     logger.info(
-        "%s: %r moved back from version %s to %s (%s)", name, PRODUCTION, current, previous, reason
+        "%s: '%s' moved back from version %s to %s (%s)",
+        name,
+        Alias.PRODUCTION,
+        current,
+        previous,
+        reason,
     )
-    return {
-        "model_name": name,
-        "from_version": current,
-        "to_version": previous,
-        "reason": reason,
-        "aliases": _aliases(client, name),
-    }
+    return RollbackResult(
+        model_name=name,
+        from_version=current,
+        to_version=previous,
+        reason=reason,
+        aliases=_aliases(client, name),
+    )
 
 
-def show(settings: Settings | None = None) -> dict[str, Any]:
-    """The registered model at a glance: aliases, serving mode and every version, newest first.
-
-    Returns
-    -------
-    dict
-        ``{"model_name", "tracking_uri", "registered", "serving_mode", "aliases": {alias:
-        version}, "versions": [{"version", "aliases", "run_id", "created_at", "status",
-        "decision", "reason", "holdout_f1", "threshold", "previous_production", "trained_at"}]}``.
-    """
+def show(settings: Settings | None = None) -> RegistryView:
+    """The registered model at a glance: aliases, serving mode and every version, newest first."""
     from mlflow.exceptions import MlflowException
 
     client, settings = _client(settings)
     name = settings.model_name
-    out: dict[str, Any] = {
-        "model_name": name,
-        "tracking_uri": resolve_tracking_uri(settings),
-        "registered": False,
-        "serving_mode": "model",
-        "aliases": {},
-        "versions": [],
-    }
+    uri = resolve_tracking_uri(settings)
     try:
         model = client.get_registered_model(name)
     except MlflowException as error:
         if error.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        return out
-    out["registered"] = True
-    out["serving_mode"] = model.tags.get(SERVING_MODE_TAG, "model")
-    out["aliases"] = {alias: str(v) for alias, v in sorted(model.aliases.items())}
+        return RegistryView(name, uri, False, ServingMode.MODEL, {}, [])
     by_version: dict[str, list[str]] = {}
     for alias, v in model.aliases.items():
         by_version.setdefault(str(v), []).append(alias)
-    versions = client.search_model_versions(f"name='{name}'")
-    for mv in sorted(versions, key=lambda m: int(m.version), reverse=True):
+    versions = []
+    for mv in sorted(
+        client.search_model_versions(f"name='{name}'"), key=lambda m: int(m.version), reverse=True
+    ):
         tags = mv.tags or {}
-        out["versions"].append(
-            {
-                "version": str(mv.version),
-                "aliases": sorted(by_version.get(str(mv.version), [])),
-                "run_id": mv.run_id,
-                "created_at": _iso_ms(mv.creation_timestamp),
-                "status": mv.status,
-                "decision": tags.get(TAG_DECISION),
-                "reason": tags.get(TAG_REASON),
-                "holdout_f1": _float_or_none(tags.get(f"{TAG_HOLDOUT_PREFIX}f1")),
-                "threshold": _float_or_none(tags.get(TAG_THRESHOLD)),
-                "previous_production": tags.get(TAG_PREVIOUS) or None,
-                "trained_at": tags.get(TAG_TRAINED_AT),
-            }
+        versions.append(
+            VersionInfo(
+                version=str(mv.version),
+                aliases=sorted(by_version.get(str(mv.version), [])),
+                run_id=mv.run_id,
+                created_at=_iso_ms(mv.creation_timestamp),
+                status=mv.status,
+                decision=tags.get(Tag.DECISION),
+                reason=tags.get(Tag.REASON),
+                holdout_f1=_float_or_none(tags.get(holdout_tag("f1"))),
+                threshold=_float_or_none(tags.get(Tag.THRESHOLD)),
+                previous_production=tags.get(Tag.PREVIOUS_PRODUCTION) or None,
+                trained_at=tags.get(Tag.TRAINED_AT),
+            )
         )
-    return out
+    return RegistryView(
+        model_name=name,
+        tracking_uri=uri,
+        registered=True,
+        serving_mode=model.tags.get(Tag.SERVING_MODE, ServingMode.MODEL),
+        aliases={alias: str(v) for alias, v in sorted(model.aliases.items())},
+        versions=versions,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1007,9 +1066,9 @@ def get_serving_mode(settings: Settings | None = None) -> str:
         model = client.get_registered_model(settings.model_name)
     except MlflowException as error:
         if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return "model"
+            return ServingMode.MODEL
         raise
-    return model.tags.get(SERVING_MODE_TAG, "model")
+    return model.tags.get(Tag.SERVING_MODE, ServingMode.MODEL)
 
 
 def set_serving_mode(mode: str, settings: Settings | None = None, *, reason: str = "manual") -> str:
@@ -1027,14 +1086,18 @@ def set_serving_mode(mode: str, settings: Settings | None = None, *, reason: str
     str
         The mode now set.
     """
-    if mode not in SERVING_MODES:
-        raise ValueError(f"serving mode must be one of {list(SERVING_MODES)}, got {mode!r}")
+    if mode not in tuple(ServingMode):
+        raise ValueError(
+            f"serving mode must be one of {[str(m) for m in ServingMode]}, got {mode!r}"
+        )
     client, settings = _client(settings)
     _set_serving_mode(client, settings.model_name, mode, reason)
     return mode
 
 
-def production_version(settings: Settings | None = None, *, alias: str = PRODUCTION) -> str | None:
+def production_version(
+    settings: Settings | None = None, *, alias: str = Alias.PRODUCTION
+) -> str | None:
     """The version holding ``alias`` (default ``production``), or ``None``. A cheap poll."""
     from mlflow.exceptions import MlflowException
 
@@ -1087,7 +1150,7 @@ class ProductionModel:
 
 
 def load_production(
-    settings: Settings | None = None, *, alias: str = PRODUCTION
+    settings: Settings | None = None, *, alias: str = Alias.PRODUCTION
 ) -> ProductionModel:
     """Load the version holding ``alias`` (by its number, so a concurrent alias move is harmless).
 
@@ -1111,7 +1174,7 @@ def load_production(
     model_uri = f"models:/{name}/{version}"
     pipeline = mlflow.sklearn.load_model(model_uri)
     tags = mv.tags or {}
-    horizon = tags.get(TAG_HORIZON)
+    horizon = tags.get(Tag.HORIZON)
     model = client.get_registered_model(name)
     return ProductionModel(
         pipeline=pipeline,
@@ -1119,11 +1182,11 @@ def load_production(
         version=version,
         run_id=mv.run_id,
         model_uri=model_uri,
-        trained_at=tags.get(TAG_TRAINED_AT),
+        trained_at=tags.get(Tag.TRAINED_AT),
         horizon=int(horizon) if horizon else None,
         threshold=float(getattr(pipeline[-1], "threshold", 0.5)),
-        metrics={k: _float_or_none(tags.get(f"{TAG_HOLDOUT_PREFIX}{k}")) for k in _HOLDOUT_METRICS},
-        serving_mode=model.tags.get(SERVING_MODE_TAG, "model"),
+        metrics={k: _float_or_none(tags.get(holdout_tag(k))) for k in _HOLDOUT_METRICS},
+        serving_mode=model.tags.get(Tag.SERVING_MODE, ServingMode.MODEL),
     )
 
 
@@ -1147,7 +1210,10 @@ def _get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
 
 def _aliases(client: MlflowClient, name: str) -> dict[str, str | None]:
     aliases = {str(k): str(v) for k, v in client.get_registered_model(name).aliases.items()}
-    return {PRODUCTION: aliases.get(PRODUCTION), STAGING: aliases.get(STAGING)}
+    return {
+        Alias.PRODUCTION: aliases.get(Alias.PRODUCTION),
+        Alias.STAGING: aliases.get(Alias.STAGING),
+    }
 
 
 def _tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
@@ -1164,9 +1230,9 @@ def _record(client: MlflowClient, mv: ModelVersion, tags: Mapping[str, str]) -> 
 
 
 def _set_serving_mode(client: MlflowClient, name: str, mode: str, reason: str) -> None:
-    client.set_registered_model_tag(name, SERVING_MODE_TAG, mode)
-    client.set_registered_model_tag(name, SERVING_MODE_REASON_TAG, reason)
-    client.set_registered_model_tag(name, SERVING_MODE_AT_TAG, _now())
+    client.set_registered_model_tag(name, Tag.SERVING_MODE, mode)
+    client.set_registered_model_tag(name, Tag.SERVING_MODE_REASON, reason)
+    client.set_registered_model_tag(name, Tag.SERVING_MODE_AT, _now())
 
 
 def _now() -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import logging
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,16 +25,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stockout_sk.config import ServingSettings, load_serving_settings
+from stockout_sk.features.names import feature_label
 from stockout_sk.model import features_of
 from stockout_sk.serving import (
-    ID_HASHES,
-    REGISTRY,
     ModelHolder,
-    ServingSettings,
     Snapshot,
-    load_serving_settings,
     score_rows,
 )
+from stockout_sk.vocabulary import Source
 
 __all__ = [
     "MorningList",
@@ -52,50 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: Rows the HTML page shows at most (every at-risk row first); the CSV always has them all.
 HTML_MAX_ROWS = 2000
-
-_LABELS: dict[str, str] = {
-    "CurrentQuantity": "current quantity",
-    "ReservedQuantity": "reserved quantity",
-    "SafetyStockLevel": "safety stock level",
-    "day_of_week": "day of week",
-    "day_of_month": "day of month",
-    "month": "month",
-    "day_of_year": "day of year",
-    "is_weekend": "weekend",
-    "days_to_month_end": "days to month end",
-    "velocity": "daily sales (long window)",
-    "velocity_short": "daily sales (short window)",
-    "available": "available (current − reserved)",
-    "headroom": "headroom over safety stock",
-    "headroom_ratio": "headroom / safety stock",
-    "days_of_cover": "days of cover",
-    "projected_headroom": "projected headroom at the horizon",
-    "projected_headroom_ratio": "projected headroom / safety stock",
-    "days_since_inflow": "days since last inflow",
-    "inflow_gap": "usual days between inflows",
-    "inflow_due_ratio": "days since inflow / usual gap",
-    ID_HASHES: "branch / item identity",
-}
-_WINDOWED = (
-    (re.compile(r"^inflow_(\d+)d$"), "inflow, last {} days"),
-    (re.compile(r"^outflow_(\d+)d$"), "outflow, last {} days"),
-    (re.compile(r"^net_inflow_(\d+)d$"), "net inflow, last {} days"),
-    (re.compile(r"^sold_(\d+)d$"), "units sold, last {} days"),
-    (re.compile(r"^inflow_days_(\d+)d$"), "days with inflow, last {} days"),
-    (re.compile(r"^min_headroom_ratio_(\d+)d$"), "lowest headroom / safety stock, last {} days"),
-    (re.compile(r"^days_below_safety_(\d+)d$"), "days below safety stock, last {} days"),
-)
-
-
-def feature_label(name: str) -> str:
-    """A planner's words for a model feature (the name itself when there are none)."""
-    if name in _LABELS:
-        return _LABELS[name]
-    for pattern, text in _WINDOWED:
-        match = pattern.match(name)
-        if match:
-            return text.format(match.group(1))
-    return name
 
 
 def _reason_text(entry: dict[str, Any]) -> str:
@@ -219,7 +173,7 @@ def build_morning_list(chain: Any, snapshot: Snapshot, *, top_reasons: int = 3) 
     available = X["CurrentQuantity"] - X["ReservedQuantity"]
     headroom = (available - X["SafetyStockLevel"]).to_numpy(dtype=np.float64)
     cover = np.full(len(X), np.nan)
-    if scored.source == REGISTRY:
+    if scored.source == Source.REGISTRY:
         features = features_of(snapshot.pipeline, "history").transform(X)
         cover = np.asarray(features["days_of_cover"], dtype=np.float64)
         headroom = np.asarray(features["headroom"], dtype=np.float64)
@@ -249,7 +203,7 @@ def build_morning_list(chain: Any, snapshot: Snapshot, *, top_reasons: int = 3) 
     frame["ItemName"] = master.where(master != "", frame["StockItemName"].fillna("").astype(str))
     frame["ArabicName"] = frame["ArabicName"].fillna("").astype(str)
     for k in range(top_reasons):
-        if scored.source == REGISTRY and explanations is not None:
+        if scored.source == Source.REGISTRY and explanations is not None:
             frame[f"reason_{k + 1}"] = [
                 _reason_text(entries[k]) if len(entries) > k else "" for entries in explanations
             ]
@@ -296,11 +250,11 @@ def build_morning_list(chain: Any, snapshot: Snapshot, *, top_reasons: int = 3) 
         model_name=str(model.get("model_name", "")),
         version=scored.version,
         threshold=scored.threshold,
-        horizon=model.get("horizon") if scored.source == REGISTRY else None,
+        horizon=model.get("horizon") if scored.source == Source.REGISTRY else None,
         fallback_reason=scored.reason,
         as_of_first=str(valid_dates.min()) if len(valid_dates) else "",
         as_of_last=str(valid_dates.max()) if len(valid_dates) else "",
-        history_end=snapshot.history_end if scored.source == REGISTRY else None,
+        history_end=snapshot.history_end if scored.source == Source.REGISTRY else None,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
@@ -405,7 +359,7 @@ def render_html(morning: MorningList, *, max_rows: int = HTML_MAX_ROWS) -> str:
     frame = morning.frame
     shown = frame.head(max(max_rows, int(frame["at_risk"].sum())))
     reason_columns = [c for c in frame.columns if c.startswith("reason_")]
-    if morning.source == REGISTRY:
+    if morning.source == Source.REGISTRY:
         model_line = (
             f"Model <b>{e(morning.model_name)}</b> version <b>{e(str(morning.version))}</b> "
             f"(MLflow registry) · decision threshold {morning.threshold:.3f}"

@@ -2,8 +2,8 @@
 
 The API (``api/``) is a thin FastAPI shell over this module. What it composes:
 
-* :class:`ServingSettings` — the serving knobs, read from the environment by
-  :func:`load_serving_settings` (never at import).
+* :class:`~stockout_sk.config.ServingSettings` — the serving knobs, read from the environment
+  by :func:`~stockout_sk.config.load_serving_settings` (never at import).
 * :class:`Snapshot` — one immutable view of what answers requests: the fitted pipeline (or none,
   for the rule baseline), its version and metadata, and why the rule baseline is in place when it
   is. A request reads :attr:`ModelHolder.snapshot` **once** and uses that object from start to
@@ -41,22 +41,20 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from stockout_sk import dates
-from stockout_sk.config import Settings, load_settings
+from stockout_sk.config import ServingSettings
+from stockout_sk.contract import QUANTITY_FIELDS, RAW_FIELDS, STRING_FIELDS
 from stockout_sk.features.columns import Columns
-from stockout_sk.labels import RAW_FIELDS
+from stockout_sk.features.names import HASH_PREFIX, ID_HASHES
 from stockout_sk.model import features_of, input_fields
+from stockout_sk.vocabulary import ServingMode, Source, Tag
 
 __all__ = [
     "ID_HASHES",
-    "REGISTRY",
-    "RULE_BASELINE",
     "ModelHolder",
     "Scored",
-    "ServingSettings",
     "Snapshot",
     "canonical_date",
     "explain",
-    "load_serving_settings",
     "model_snapshot",
     "predict",
     "rule_baseline",
@@ -67,117 +65,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-REGISTRY = "registry"
-RULE_BASELINE = "rule-baseline"
-#: Label of the summed contribution of every hashed ID column (``hash_*``): one hashed column
-#: mixes several IDs and crosses, so its own name means nothing to a reader.
-ID_HASHES = "ID hashes"
-#: Raw fields sent as strings; the others are quantities (float64).
-STRING_FIELDS: tuple[str, ...] = ("BranchID", "ItemCode", "Date")
-QUANTITY_FIELDS: tuple[str, ...] = ("CurrentQuantity", "ReservedQuantity", "SafetyStockLevel")
 #: Rows up to this count explain on one LightGBM thread (as ``StockoutClassifier`` predicts).
 _SMALL_BATCH = 256
 _ISO_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-# --------------------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServingSettings:
-    """How the API finds, refreshes and guards the model.
-
-    Environment variables (read by :func:`load_serving_settings`)
-    ------------------------------------------------------------
-    MLFLOW_TRACKING_URI, STOCKOUT_MODEL_NAME
-        The registry and the registered model (see :class:`~stockout_sk.config.Settings`).
-    STOCKOUT_MODEL_ALIAS
-        Alias served (default ``production``).
-    STOCKOUT_POLL_SECONDS
-        Seconds between two registry polls (default 30; ``0`` disables polling — only start-up
-        and ``POST /model/reload`` load a model).
-    STOCKOUT_REGISTRY_GRACE_SECONDS
-        How long a loaded model keeps serving while the registry is unreachable before the rule
-        baseline takes over (default 60; ``0`` falls back at the first failed poll).
-    STOCKOUT_MAX_BATCH
-        Records accepted by ``POST /predict/batch`` (default 10000).
-    STOCKOUT_MAX_BODY_BYTES
-        Largest request body; larger ones get 413 (default 4 MiB, enough for 10,000 records).
-    STOCKOUT_API_KEY
-        When set, every endpoint but ``/health`` requires the header ``X-API-Key`` with this
-        value.
-    STOCKOUT_STARTUP_WAIT_SECONDS
-        How long start-up waits for the first model load before serving the rule baseline while
-        the load goes on (default 60).
-    STOCKOUT_COALESCE_MAX_ROWS
-        Most concurrent single-row ``POST /predict`` requests scored in one pipeline call
-        (default 64; ``1`` scores each request alone). See :mod:`stockout_sk.coalescing`.
-
-    Attributes
-    ----------
-    registry : Settings
-        Tracking URI and model name.
-    alias : str
-    poll_seconds : float
-    registry_grace_seconds : float
-    max_batch : int
-    max_body_bytes : int
-    api_key : str or None
-    startup_wait_seconds : float
-    coalesce_max_rows : int
-    explain_top : int
-        Contributions returned per row by ``explain=true``.
-    """
-
-    registry: Settings = field(default_factory=Settings)
-    alias: str = "production"
-    poll_seconds: float = 30.0
-    registry_grace_seconds: float = 60.0
-    max_batch: int = 10_000
-    max_body_bytes: int = 4 * 1024 * 1024
-    api_key: str | None = None
-    startup_wait_seconds: float = 60.0
-    coalesce_max_rows: int = 64
-    explain_top: int = 5
-
-
-def load_serving_settings(environ: Mapping[str, str] | None = None) -> ServingSettings:
-    """Read :class:`ServingSettings` from the environment (``os.environ`` by default).
-
-    Raises
-    ------
-    ValueError
-        A variable holds something that is not a number in its allowed range; the message names
-        the variable and the value.
-    """
-    env = os.environ if environ is None else environ
-
-    def number(name: str, default: float, *, minimum: float, integer: bool = False) -> Any:
-        raw = env.get(name, "").strip()
-        if not raw:
-            return int(default) if integer else float(default)
-        try:
-            value = int(raw) if integer else float(raw)
-        except ValueError as exc:
-            kind = "a whole number" if integer else "a number"
-            raise ValueError(f"{name} must be {kind} ≥ {minimum}, got {raw!r}") from exc
-        if not math.isfinite(value) or value < minimum:
-            raise ValueError(f"{name} must be ≥ {minimum}, got {raw!r}")
-        return value
-
-    return ServingSettings(
-        registry=load_settings(dict(env)),
-        alias=env.get("STOCKOUT_MODEL_ALIAS", "").strip() or "production",
-        poll_seconds=number("STOCKOUT_POLL_SECONDS", 30.0, minimum=0.0),
-        registry_grace_seconds=number("STOCKOUT_REGISTRY_GRACE_SECONDS", 60.0, minimum=0.0),
-        max_batch=number("STOCKOUT_MAX_BATCH", 10_000, minimum=1, integer=True),
-        max_body_bytes=number("STOCKOUT_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1, integer=True),
-        api_key=env.get("STOCKOUT_API_KEY") or None,
-        startup_wait_seconds=number("STOCKOUT_STARTUP_WAIT_SECONDS", 60.0, minimum=0.0),
-        coalesce_max_rows=number("STOCKOUT_COALESCE_MAX_ROWS", 64, minimum=1, integer=True),
-    )
 
 
 def limit_registry_retries(environ: dict[str, str] | None = None) -> None:
@@ -267,7 +157,7 @@ def to_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str] = RAW_F
     records : sequence of mappings
         Validated rows: IDs and ``Date`` (canonical ISO) as strings, quantities as numbers.
     fields : sequence of str
-        The pipeline's ``feature_names_in_`` (default :data:`~stockout_sk.labels.RAW_FIELDS`).
+        The pipeline's ``feature_names_in_`` (default :data:`~stockout_sk.contract.RAW_FIELDS`).
     """
     columns = Columns()
     for name in fields:
@@ -336,7 +226,7 @@ class Snapshot:
 def rule_snapshot(reason: str, *, model: Snapshot | None = None) -> Snapshot:
     """A rule-baseline snapshot; ``model`` keeps the last loaded model's metadata for reports."""
     return Snapshot(
-        source=RULE_BASELINE,
+        source=Source.RULE_BASELINE,
         reason=reason,
         loaded_at=_now(),
         model=dict(model.model) if model is not None else {},
@@ -361,7 +251,7 @@ def model_snapshot(production: Any) -> Snapshot:
     last_day = getattr(history, "last_day_", None)
     feature_names = tuple(str(n) for n in features_of(pipeline).get_feature_names_out())
     snapshot = Snapshot(
-        source=REGISTRY,
+        source=Source.REGISTRY,
         pipeline=pipeline,
         version=str(production.version),
         threshold=float(production.threshold),
@@ -429,7 +319,7 @@ def _rule_scored(X: Mapping[str, Any], reason: str | None) -> Scored:
     return Scored(
         probability=decision.astype(np.float64),
         prediction=decision,
-        source=RULE_BASELINE,
+        source=Source.RULE_BASELINE,
         version=None,
         threshold=None,
         reason=reason,
@@ -480,7 +370,7 @@ def predict(snapshot: Snapshot, X: Columns | Any) -> Scored:
     return Scored(
         probability=proba,
         prediction=(proba >= threshold).astype(np.int64),
-        source=REGISTRY,
+        source=Source.REGISTRY,
         version=snapshot.version,
         threshold=threshold,
         reason=None,
@@ -523,7 +413,7 @@ def explain(snapshot: Snapshot, X: Columns | Any, top: int = 5) -> list[list[dic
     contrib = np.asarray(booster.predict(matrix, pred_contrib=True, num_threads=threads))
     names = snapshot.feature_names or features_of(pipeline).get_feature_names_out()
     names = np.asarray(names, dtype=object)
-    hashed = np.char.startswith(names.astype(str), "hash_")
+    hashed = np.char.startswith(names.astype(str), HASH_PREFIX)
     contrib = contrib[:, : len(names)]  # the last column is the base value
     grouped = np.column_stack([contrib[:, ~hashed], contrib[:, hashed].sum(axis=1)])
     values = np.column_stack([matrix[:, ~hashed], np.full(matrix.shape[0], np.nan)])
@@ -563,7 +453,7 @@ def score_rows(
     scored = predict(snapshot, X)
     if explain_top is None:
         return scored, None
-    if scored.source != REGISTRY:
+    if scored.source != Source.REGISTRY:
         return scored, [[] for _ in range(len(scored.probability))]
     try:
         return scored, explain(snapshot, X, explain_top)
@@ -679,7 +569,7 @@ class ModelHolder:
         ):
             return  # the same answer for the same reason: keep the snapshot (and its loaded_at)
         self._snapshot = snapshot  # the one assignment readers see
-        if snapshot.source == REGISTRY:
+        if snapshot.source == Source.REGISTRY:
             was = previous.source + (f" {previous.version}" if previous.version else "")
             logger.info(
                 "serving %s version %s (was %s)",
@@ -714,7 +604,7 @@ class ModelHolder:
             mode = self._registry.get_serving_mode(settings)
             version = (
                 None
-                if mode == RULE_BASELINE
+                if mode == ServingMode.RULE_BASELINE
                 else self._registry.production_version(settings, alias=alias)
             )
         except Exception as error:  # any registry failure is a reason to fall back
@@ -723,11 +613,11 @@ class ModelHolder:
         self._last_ok = self._clock()
         self._last_error = None
         self._serving_mode = mode
-        if mode == RULE_BASELINE:
+        if mode == ServingMode.RULE_BASELINE:
             self._swap(
                 rule_snapshot(
-                    f"the registered model {name!r} has serving mode {RULE_BASELINE!r} (tag "
-                    "stockout.serving_mode, set by monitoring or an operator; see `stockout-sk "
+                    f"the registered model {name!r} has serving mode '{ServingMode.RULE_BASELINE}' "
+                    f"(tag {Tag.SERVING_MODE}, set by monitoring or an operator; see `stockout-sk "
                     "registry show`; a promotion or rollback switches back to the model)",
                     model=self._model,
                 )
@@ -743,7 +633,7 @@ class ModelHolder:
             )
             return
         current = self._snapshot
-        if current.source == REGISTRY and current.version == version:
+        if current.source == Source.REGISTRY and current.version == version:
             return
         if self._model is not None and self._model.version == version:
             # Recovering onto the version already in memory (after a fallback): no download.
@@ -756,7 +646,7 @@ class ModelHolder:
             detail = f"{type(error).__name__}: {error}"
             logger.exception("loading %s@%s (version %s) failed", name, alias, version)
             self._last_error = f"loading version {version} failed ({detail})"
-            if current.source == REGISTRY:
+            if current.source == Source.REGISTRY:
                 logger.warning("still serving version %s", current.version)
                 return
             self._swap(
@@ -777,7 +667,11 @@ class ModelHolder:
         current = self._snapshot
         now = self._clock()
         grace = self.settings.registry_grace_seconds
-        if current.source == REGISTRY and self._last_ok is not None and now - self._last_ok < grace:
+        if (
+            current.source == Source.REGISTRY
+            and self._last_ok is not None
+            and now - self._last_ok < grace
+        ):
             logger.warning(
                 "%s; still serving version %s (grace %.0f s, %.0f s elapsed)",
                 self._last_error,

@@ -23,15 +23,8 @@ from stockout_sk.features.columns import (
     column,
     ensure_fitted,
 )
+from stockout_sk.features.names import CALENDAR_FEATURES
 
-CALENDAR_FEATURES: tuple[str, ...] = (
-    "day_of_week",
-    "day_of_month",
-    "month",
-    "day_of_year",
-    "is_weekend",
-    "days_to_month_end",
-)
 _EPOCH = np.datetime64("1970-01-01", "D")
 # ``YYYY-MM-DD`` optionally followed by a time after ``T`` or a space.
 _ISO_PREFIX = r"\d{4}-\d{2}-\d{2}(?:[T ]|$)"

@@ -33,6 +33,7 @@ from stockout_sk.features.columns import (
     float_column,
     n_rows,
 )
+from stockout_sk.features.names import HASH_PREFIX
 
 ID_COLUMNS: tuple[str, ...] = ("ItemCode", "BranchID", "FromBranchID", "ToBranchID")
 #: Crosses hashed as one token each; ``Month`` is taken from ``Date``.
@@ -293,7 +294,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Numeric column names, then ``hash_0 … hash_{n_features-1}``."""
         check_is_fitted(self, "numeric_features_")
-        hashed = [f"hash_{i}" for i in range(self.n_features)]
+        hashed = [f"{HASH_PREFIX}{i}" for i in range(self.n_features)]
         return np.asarray([*self.numeric_features_, *hashed], dtype=object)
 
     def __getstate__(self):

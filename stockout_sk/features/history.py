@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from stockout_sk.contract import RAW_FIELDS
 from stockout_sk.features.calendar import to_day_numbers
 from stockout_sk.features.columns import (
     Columns,
@@ -36,15 +37,9 @@ from stockout_sk.features.columns import (
     n_rows,
     remember_factorized,
 )
+from stockout_sk.features.names import history_feature_names, risk_directions
 
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "BranchID",
-    "ItemCode",
-    "Date",
-    "CurrentQuantity",
-    "ReservedQuantity",
-    "SafetyStockLevel",
-)
+REQUIRED_COLUMNS: tuple[str, ...] = RAW_FIELDS
 NO_PARTNER = "<none>"
 #: Rows per block of a large transform (bounds the working arrays; see ``_transform``).
 _BLOCK_ROWS = 500_000
@@ -702,25 +697,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         all makes the model monotone in the stock on hand. Needs no fitting (names follow
         ``windows``).
         """
-        long_w, short_w = max(self.windows), min(self.windows)
-        lower = [
-            "CurrentQuantity",
-            "available",
-            "headroom",
-            "headroom_ratio",
-            "days_of_cover",
-            "projected_headroom",
-            "projected_headroom_ratio",
-            f"min_headroom_ratio_{short_w}d",
-            f"min_headroom_ratio_{long_w}d",
-        ]
-        raise_ = [
-            "ReservedQuantity",
-            "SafetyStockLevel",
-            f"days_below_safety_{short_w}d",
-            f"days_below_safety_{long_w}d",
-        ]
-        return {**dict.fromkeys(lower, -1), **dict.fromkeys(raise_, 1)}
+        return risk_directions(self.windows)
 
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
@@ -731,33 +708,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Input columns, then the history features."""
         check_is_fitted(self)
-        long_w, short_w = max(self.windows), min(self.windows)
-        names = list(self.feature_names_in_)
-        for w in self.windows:
-            names += [f"inflow_{w}d", f"outflow_{w}d", f"net_inflow_{w}d", f"sold_{w}d"]
-        names += [
-            "velocity",
-            "velocity_short",
-            "available",
-            "headroom",
-            "headroom_ratio",
-            "days_of_cover",
-            "projected_headroom",
-            "projected_headroom_ratio",
-            "days_since_inflow",
-            f"inflow_days_{long_w}d",
-            "inflow_gap",
-            "inflow_due_ratio",
-            f"min_headroom_ratio_{short_w}d",
-            f"min_headroom_ratio_{long_w}d",
-            f"days_below_safety_{short_w}d",
-            f"days_below_safety_{long_w}d",
-            "branch_inflow_ratio",
-            "chain_inflow_ratio",
-            "item_sales_ratio",
-            "FromBranchID",
-            "ToBranchID",
-        ]
+        names = [*self.feature_names_in_, *history_feature_names(self.windows)]
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):

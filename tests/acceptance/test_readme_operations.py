@@ -27,7 +27,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from stockout_sk.labels import LABEL, RAW_FIELDS
+from stockout_sk.contract import LABEL, RAW_FIELDS
 
 if TYPE_CHECKING:
     from conftest import Workspace

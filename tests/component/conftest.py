@@ -64,7 +64,7 @@ class ServingStore:
 
     def serving_settings(self, **overrides: Any):
         """Serving settings for this store (fast polling, no grace) with ``overrides``."""
-        from stockout_sk.serving import ServingSettings
+        from stockout_sk.config import ServingSettings
 
         registry = overrides.pop("registry", None) or self.registry_settings()
         base = {"poll_seconds": 0.2, "registry_grace_seconds": 0.0, "startup_wait_seconds": 120}

@@ -205,13 +205,13 @@ def test_rollback_moves_production_back(runs, settings, client) -> None:
 
     assert registry.production_version(settings) == "1"
     promoted = registry.promote("2", settings)
-    assert promoted["previous_production"] == "1"
-    assert promoted["aliases"]["production"] == "2"
+    assert promoted.previous_production == "1"
+    assert promoted.aliases["production"] == "2"
     assert client.get_model_version(MODEL, "2").tags["stockout.reason"] == "manual"
 
     back = registry.rollback(settings)
-    assert back["from_version"] == "2"
-    assert back["to_version"] == "1"
+    assert back.from_version == "2"
+    assert back.to_version == "1"
     assert registry.production_version(settings) == "1"
     version_tags, run_tags = _tags(client, MODEL, "2", runs["bad"]["run_id"])
     assert version_tags["stockout.decision"] == run_tags["stockout.decision"] == "rolled-back"
@@ -223,9 +223,9 @@ def test_rollback_moves_production_back(runs, settings, client) -> None:
         registry.promote("99", settings)
 
     shown = registry.show(settings)
-    assert shown["aliases"] == {"production": "1", "staging": "2"}
-    assert [v["version"] for v in shown["versions"]] == ["2", "1"]
-    assert shown["versions"][0]["decision"] == "rolled-back"
+    assert shown.aliases == {"production": "1", "staging": "2"}
+    assert [v.version for v in shown.versions] == ["2", "1"]
+    assert shown.versions[0].decision == "rolled-back"
 
 
 def test_serving_mode_round_trip(runs, settings) -> None:
@@ -234,7 +234,7 @@ def test_serving_mode_round_trip(runs, settings) -> None:
     assert registry.get_serving_mode(settings) == "model"
     registry.set_serving_mode("rule-baseline", settings, reason="drift, nothing to roll back to")
     assert registry.get_serving_mode(settings) == "rule-baseline"
-    assert registry.show(settings)["serving_mode"] == "rule-baseline"
+    assert registry.show(settings).serving_mode == "rule-baseline"
     with pytest.raises(ValueError, match="serving mode must be one of"):
         registry.set_serving_mode("random", settings)
     # A promotion hands serving back to the model.

@@ -130,8 +130,8 @@ def settings(
         )
         assert (summary["version"], summary["decision"]) == (expected, "promoted"), summary
     shown = registry.show(settings)
-    assert shown["aliases"]["production"] == "2"
-    assert shown["versions"][0]["previous_production"] == "1"
+    assert shown.aliases["production"] == "2"
+    assert shown.versions[0].previous_production == "1"
     return settings
 
 
@@ -141,9 +141,9 @@ def _state(settings: Settings) -> dict[str, Any]:
 
     shown = registry.show(settings)
     return {
-        "aliases": shown["aliases"],
-        "serving_mode": shown["serving_mode"],
-        "versions": [(v["version"], v["decision"], v["reason"]) for v in shown["versions"]],
+        "aliases": shown.aliases,
+        "serving_mode": shown.serving_mode,
+        "versions": [(v.version, v.decision, v.reason) for v in shown.versions],
     }
 
 
@@ -285,10 +285,10 @@ def test_forced_shift_rolls_back_then_falls_back_then_does_nothing_new(
     assert first.psi["prediction"] >= first.config.psi_act
     assert any(r.startswith("drift of SafetyStockLevel") for r in first.verdict.act_reasons)
     state = registry.show(settings)
-    assert (state["aliases"]["production"], state["serving_mode"]) == ("1", "model")
-    demoted = next(v for v in state["versions"] if v["version"] == "2")
-    assert demoted["decision"] == "rolled-back"
-    assert f"monitoring run {first.mlflow_run_id}" in demoted["reason"]
+    assert (state.aliases["production"], state.serving_mode) == ("1", "model")
+    demoted = next(v for v in state.versions if v.version == "2")
+    assert demoted.decision == "rolled-back"
+    assert f"monitoring run {first.mlflow_run_id}" in demoted.reason
 
     # 2. Version 1 breaches too and has nothing before it: serving falls back to the rule.
     second = run_cme(chains.shifted, settings=settings)

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from stockout_sk.coalescing import Coalescer, RowResult
-from stockout_sk.serving import REGISTRY, RULE_BASELINE, model_snapshot, predict, to_frame
+from stockout_sk.serving import model_snapshot, predict, to_frame
+from stockout_sk.vocabulary import Source
 
 pytestmark = pytest.mark.unit
+
+REGISTRY, RULE_BASELINE = Source.REGISTRY, Source.RULE_BASELINE
 
 FIELDS = (
     "BranchID",

@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockout_sk.labels import LABEL, RAW_FIELDS, build_dataset, label_panel, reconstruct_stock
+from stockout_sk.contract import LABEL, RAW_FIELDS
+from stockout_sk.labels import build_dataset, label_panel, reconstruct_stock
 
 pytestmark = pytest.mark.unit
 

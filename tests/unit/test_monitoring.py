@@ -11,10 +11,6 @@ import pandas as pd
 import pytest
 
 from stockout_sk.monitoring import (
-    ACT,
-    NOT_JUDGED,
-    OK,
-    WARN,
     DriftResult,
     MonitoringConfig,
     MonitoringReport,
@@ -28,8 +24,16 @@ from stockout_sk.monitoring import (
     write_report,
 )
 from stockout_sk.reference import reference_distribution
+from stockout_sk.vocabulary import DriftStatus
 
 pytestmark = pytest.mark.unit
+
+ACT, NOT_JUDGED, OK, WARN = (
+    DriftStatus.ACT,
+    DriftStatus.NOT_JUDGED,
+    DriftStatus.OK,
+    DriftStatus.WARN,
+)
 
 # --------------------------------------------------------------------------------------------------
 # PSI and KL

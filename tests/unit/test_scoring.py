@@ -15,9 +15,12 @@ from stockout_sk.scoring import (
     render_html,
     write_morning_list,
 )
-from stockout_sk.serving import RULE_BASELINE, Snapshot
+from stockout_sk.serving import Snapshot
+from stockout_sk.vocabulary import Source
 
 pytestmark = pytest.mark.unit
+
+RULE_BASELINE = Source.RULE_BASELINE
 
 
 def _chain() -> SimpleNamespace:

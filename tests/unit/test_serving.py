@@ -11,15 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stockout_sk.config import Settings
+from stockout_sk.config import ServingSettings, Settings, load_serving_settings
 from stockout_sk.serving import (
-    REGISTRY,
-    RULE_BASELINE,
     ModelHolder,
-    ServingSettings,
     Snapshot,
     canonical_date,
-    load_serving_settings,
     model_snapshot,
     predict,
     redact_uri,
@@ -27,8 +23,11 @@ from stockout_sk.serving import (
     score_rows,
     to_frame,
 )
+from stockout_sk.vocabulary import Source
 
 pytestmark = pytest.mark.unit
+
+REGISTRY, RULE_BASELINE = Source.REGISTRY, Source.RULE_BASELINE
 
 ROW = {
     "BranchID": "007",

@@ -1,19 +1,9 @@
-"""Configuration: one dataclass per concern, sensible defaults, environment overrides.
-
-Nothing here touches the file system or global state at import; :func:`load_settings` reads the
-environment when it is called.
-"""
+"""What shapes the pipeline and its training: :class:`ModelConfig`."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
-
-DEFAULT_MODEL_NAME = "stockout-classifier"
-DEFAULT_EXPERIMENT = "stockout-training"
-MONITORING_EXPERIMENT = "stockout-monitoring"
 
 
 @dataclass(frozen=True)
@@ -91,52 +81,3 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), for logging as parameters."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where things live and how services are reached; read from the environment.
-
-    Environment variables
-    ---------------------
-    MLFLOW_TRACKING_URI
-        Tracking and registry store (default: SQLite ``mlflow.db`` in the working directory,
-        artifacts under ``mlartifacts/``).
-    STOCKOUT_MODEL_NAME
-        Registered model name (default ``stockout-classifier``).
-    STOCKOUT_EXPERIMENT
-        Training experiment name (default ``stockout-training``).
-    STOCKOUT_ARTIFACTS_DIR
-        Local output folder for reports, rejects and checkpoints (default ``artifacts``).
-    STOCKOUT_MIN_F1
-        Promotion gate on holdout F1 (default 0.7).
-    """
-
-    tracking_uri: str = ""
-    model_name: str = DEFAULT_MODEL_NAME
-    experiment: str = DEFAULT_EXPERIMENT
-    artifacts_dir: Path = field(default_factory=lambda: Path("artifacts"))
-    min_f1: float = 0.7
-
-
-def default_tracking_uri(workdir: Path | None = None) -> str:
-    """The embedded default store: SQLite in the working directory."""
-    base = (workdir or Path.cwd()).resolve()
-    return f"sqlite:///{base / 'mlflow.db'}"
-
-
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read :class:`Settings` from the environment (``os.environ`` by default)."""
-    env = os.environ if environ is None else environ
-    min_f1_raw = env.get("STOCKOUT_MIN_F1", "0.7")
-    try:
-        min_f1 = float(min_f1_raw)
-    except ValueError as exc:
-        raise ValueError(f"STOCKOUT_MIN_F1 must be a number, got {min_f1_raw!r}") from exc
-    return Settings(
-        tracking_uri=env.get("MLFLOW_TRACKING_URI") or default_tracking_uri(),
-        model_name=env.get("STOCKOUT_MODEL_NAME", DEFAULT_MODEL_NAME),
-        experiment=env.get("STOCKOUT_EXPERIMENT", DEFAULT_EXPERIMENT),
-        artifacts_dir=Path(env.get("STOCKOUT_ARTIFACTS_DIR", "artifacts")),
-        min_f1=min_f1,
-    )

@@ -1,0 +1,42 @@
+"""One home for settings: what shapes the model, where things live, how services are reached.
+
+* :class:`ModelConfig` — the pipeline and its training (:mod:`stockout_sk.config.model`);
+* :class:`Settings`, :class:`ServingSettings`, :class:`Schedules` — stores, serving knobs and
+  cron schedules, read from the environment by the ``load_*`` functions, never at import
+  (:mod:`stockout_sk.config.settings`);
+* :class:`MonitoringConfig` — thresholds and windows of monitoring
+  (:mod:`stockout_sk.config.monitoring`).
+
+Every environment variable the system reads is documented on these classes and in the README's
+configuration table.
+"""
+
+from stockout_sk.config.model import ModelConfig
+from stockout_sk.config.monitoring import MonitoringConfig
+from stockout_sk.config.settings import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_MODEL_NAME,
+    MONITORING_EXPERIMENT,
+    Schedules,
+    ServingSettings,
+    Settings,
+    default_tracking_uri,
+    load_schedules,
+    load_serving_settings,
+    load_settings,
+)
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "DEFAULT_MODEL_NAME",
+    "MONITORING_EXPERIMENT",
+    "ModelConfig",
+    "MonitoringConfig",
+    "Schedules",
+    "ServingSettings",
+    "Settings",
+    "default_tracking_uri",
+    "load_schedules",
+    "load_serving_settings",
+    "load_settings",
+]
