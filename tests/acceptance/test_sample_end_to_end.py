@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ import pytest
 
 if TYPE_CHECKING:
     from conftest import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.acceptance
 
@@ -87,6 +90,10 @@ def test_evaluate_meets_the_quality_bar(workspace: Workspace) -> None:
         assert (folder / plot).stat().st_size > 1000, plot
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary["model"]["f1"] == pytest.approx(model["f1"])
+    # To the last digit: what the code before the package split gave (#12). A change that moves
+    # the model on purpose updates tests/fixtures/evaluate_sample.json and says why.
+    recorded = REPO / "tests" / "fixtures" / "evaluate_sample.json"
+    assert payload == json.loads(recorded.read_text(encoding="utf-8"))
 
 
 def test_main_job_promotes_a_production_version(
