@@ -1,0 +1,17 @@
+"""The time the system writes on what it records: UTC, ISO 8601."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+__all__ = ["utc_now"]
+
+
+def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
+    """Now in UTC, e.g. ``2024-04-01T05:00:00+00:00``.
+
+    Seconds for what is recorded (tags, reports); milliseconds where two events can fall within
+    one second and their order matters (the API's model swaps and polls).
+    """
+    return datetime.now(UTC).isoformat(timespec=timespec)
