@@ -2,14 +2,14 @@
 
 Measured (each group in its own fresh Python process, so peak RSS is its own):
 
-* **fit** — ``pipeline.fit`` (:func:`stockout_sk.model.build_pipeline`, ``ModelConfig``
+* **fit** — ``pipeline.fit`` (:func:`stockout_sk.pipeline.build_pipeline`, ``ModelConfig``
   defaults) on the training rows of the time split (holdout = latest ``holdout_days`` as-of days,
   purge gap N), with the chain's flows and transfers: wall time and peak RSS. Then, not timed as
   part of it, the sampler and the feature steps' ``fit_transform`` on the rows it kept (the
   pipeline's order) rebuild the exact matrix the classifier saw, and a raw
   ``lightgbm.LGBMClassifier`` with the same parameters is fitted on it
   (timed alone): the ratio pipeline / raw is the pipeline's overhead. Both models must give the
-  same probabilities (printed). ``--fit-model`` times :func:`stockout_sk.model.fit_model` instead
+  same probabilities (printed). ``--fit-model`` times :func:`stockout_sk.training.fit_model` instead
   (two fits: threshold on training-side validation, then the final one).
 * **single row** — ``pipeline.predict_proba`` on a one-row DataFrame of raw request fields
   (``Date`` an ISO string), ≥ 2,000 calls after a warm-up, each on a different holdout row:
@@ -171,7 +171,8 @@ def child_fit(args: argparse.Namespace) -> dict:
     from lightgbm import LGBMClassifier
     from sklearn.base import clone
 
-    from stockout_sk.model import build_pipeline, fit_model, split_xy
+    from stockout_sk.pipeline import build_pipeline
+    from stockout_sk.training import fit_model, split_xy
 
     config = _config(args)
     prep = Path(args.prep)
@@ -297,7 +298,7 @@ def _best_of(fn, repeats: int) -> tuple[float, float]:
 def child_predict(args: argparse.Namespace) -> dict:
     import numpy as np
 
-    from stockout_sk.model import features_of
+    from stockout_sk.pipeline import features_of
 
     prep = Path(args.prep)
     pipeline = _pickle_load(prep / "pipeline.pkl")

@@ -22,7 +22,7 @@ What, per chain, all on the **same** purged time split and holdout rows the prod
   own ``HistoryFeatures(windows=(7, 28))`` (``fit_transform`` on the training rows with the
   chain's flows and transfers, ``transform`` on the holdout: point in time, the same history the
   pipeline reads) and ``CalendarFeatures`` (``day_of_week``). Its F1 threshold is chosen the way
-  :func:`stockout_sk.model.fit_model` chooses the pipeline's: fit on the training rows before the
+  :func:`stockout_sk.training.fit_model` chooses the pipeline's: fit on the training rows before the
   validation window (features fitted with flows up to that window's end only), maximise F1 on the
   window (:func:`stockout_sk.evaluate.choose_threshold`), then refit on all training rows. PR-AUC
   and ROC-AUC do not depend on it.
@@ -203,7 +203,7 @@ def plain_classifier(config):
 def fit_plain(prepared, chain, config) -> dict[str, Any]:
     """Fit the plain model on the training rows; score the holdout; threshold as fit_model does."""
     from stockout_sk.evaluate import choose_threshold, classification_metrics, validation_split
-    from stockout_sk.model import split_xy
+    from stockout_sk.training import split_xy
 
     started = time.perf_counter()
     train, holdout = prepared.train.reset_index(drop=True), prepared.holdout.reset_index(drop=True)
@@ -319,9 +319,8 @@ def evaluate_chain(
     """Generate (if simulated), ingest, run the product's evaluation and the plain model."""
     from stockout_sk.evaluate import rule_baseline, velocity_baseline
     from stockout_sk.ingest import load_chain
-    from stockout_sk.model import split_xy
     from stockout_sk.synth import generate_chain
-    from stockout_sk.training import model_velocity, train_and_evaluate
+    from stockout_sk.training import model_velocity, split_xy, train_and_evaluate
 
     timings: dict[str, float] = {}
     load_before = loadavg()

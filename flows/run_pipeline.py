@@ -33,7 +33,6 @@ from prefect.cache_policies import NO_CACHE
 from stockout_sk.config import ModelConfig, Settings, load_settings
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ChainData, load_chain
-from stockout_sk.model import FittedModel, fit_model, split_xy
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
@@ -43,7 +42,15 @@ from stockout_sk.registry import (
     log_durations,
     log_training,
 )
-from stockout_sk.training import Prepared, TrainingResult, evaluate_fitted, prepare
+from stockout_sk.training import (
+    FittedModel,
+    Prepared,
+    TrainingResult,
+    evaluate_fitted,
+    fit_model,
+    prepare,
+    split_xy,
+)
 
 __all__ = ["run", "run_pipeline"]
 

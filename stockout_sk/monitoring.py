@@ -71,7 +71,7 @@ from stockout_sk.config import MonitoringConfig, Settings, load_settings
 from stockout_sk.contract import LABEL, RAW_FIELDS
 from stockout_sk.evaluate import classification_metrics, rule_baseline
 from stockout_sk.labels import build_dataset
-from stockout_sk.model import features_of
+from stockout_sk.pipeline import features_of
 from stockout_sk.reference import PREDICTION, REFERENCE_ARTIFACT, bin_counts, build_reference
 from stockout_sk.vocabulary import (
     Alias,

@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from stockout_sk.contract import DATE, QUANTITY_FIELDS
 from stockout_sk.features.names import MONITORED_FEATURES
+from stockout_sk.pipeline import features_of
 
 __all__ = [
     "MODEL_FEATURES",
@@ -187,8 +188,6 @@ def build_reference(
             f"X_train_raw lacks the monitored raw field(s) {missing_raw}; columns found: "
             f"{list(X_train_raw.columns)}"
         )
-    from stockout_sk.model import features_of  # the model stack, only when building
-
     features = features_of(pipeline, "history").transform(X_train_raw)
     features = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
     missing_model = [c for c in model_features if c not in features.columns]

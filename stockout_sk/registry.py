@@ -40,8 +40,8 @@ from numpy.typing import ArrayLike
 
 from stockout_sk.config import Settings, default_tracking_uri, load_settings
 from stockout_sk.contract import DATE, ID_FIELDS, QUANTITY_FIELDS, RAW_FIELDS, STRING_FIELDS
-from stockout_sk.model import split_xy
 from stockout_sk.reference import REFERENCE_ARTIFACT, build_reference
+from stockout_sk.training import split_xy
 from stockout_sk.vocabulary import Alias, Decision, RunKind, ServingMode, Tag, holdout_tag
 
 if TYPE_CHECKING:

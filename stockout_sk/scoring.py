@@ -27,7 +27,7 @@ import pandas as pd
 
 from stockout_sk.config import ServingSettings, load_serving_settings
 from stockout_sk.features.names import feature_label
-from stockout_sk.model import features_of
+from stockout_sk.pipeline import features_of
 from stockout_sk.serving import (
     ModelHolder,
     Snapshot,

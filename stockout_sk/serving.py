@@ -45,7 +45,8 @@ from stockout_sk.config import ServingSettings
 from stockout_sk.contract import QUANTITY_FIELDS, RAW_FIELDS, STRING_FIELDS
 from stockout_sk.features.columns import Columns
 from stockout_sk.features.names import HASH_PREFIX, ID_HASHES
-from stockout_sk.model import features_of, input_fields
+from stockout_sk.model import SMALL_BATCH_ROWS
+from stockout_sk.pipeline import features_of, input_fields
 from stockout_sk.vocabulary import ServingMode, Source, Tag
 
 __all__ = [
@@ -65,8 +66,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Rows up to this count explain on one LightGBM thread (as ``StockoutClassifier`` predicts).
-_SMALL_BATCH = 256
 _ISO_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -409,7 +408,7 @@ def explain(snapshot: Snapshot, X: Columns | Any, top: int = 5) -> list[list[dic
         return [[] for _ in range(_n_rows(X))]
     matrix = np.asarray(features_of(pipeline).transform(X))
     booster = pipeline[-1].booster_
-    threads = 1 if matrix.shape[0] <= _SMALL_BATCH else 0
+    threads = 1 if matrix.shape[0] <= SMALL_BATCH_ROWS else 0
     contrib = np.asarray(booster.predict(matrix, pred_contrib=True, num_threads=threads))
     names = snapshot.feature_names or features_of(pipeline).get_feature_names_out()
     names = np.asarray(names, dtype=object)

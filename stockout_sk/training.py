@@ -1,7 +1,7 @@
 """Train and evaluate: the steps the CLI and the Prefect flow compose.
 
 Each function is one step with plain inputs and outputs so a flow can run it as a task:
-:func:`prepare` (labelled table and time split) → :func:`stockout_sk.model.fit_model` →
+:func:`prepare` (labelled table and time split) → :func:`fit_model` →
 :func:`evaluate_fitted`. :func:`train_and_evaluate` chains them for the CLI. Nothing here touches a
 registry.
 """
@@ -16,13 +16,127 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from imblearn.pipeline import Pipeline
 
 from stockout_sk.config import ModelConfig
-from stockout_sk.evaluate import EvaluationReport, TimeSplit, evaluate_holdout, time_split
+from stockout_sk.contract import LABEL, RAW_FIELDS
+from stockout_sk.evaluate import (
+    EvaluationReport,
+    TimeSplit,
+    choose_threshold,
+    evaluate_holdout,
+    time_split,
+    validation_split,
+)
 from stockout_sk.labels import LabelledDataset, build_dataset
-from stockout_sk.model import FittedModel, features_of, fit_model, split_xy
+from stockout_sk.pipeline import build_pipeline, features_of
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FittedModel:
+    """A fitted pipeline and how its threshold was chosen."""
+
+    pipeline: Pipeline
+    threshold: float
+    config: ModelConfig
+    train_rows: int
+    validation: dict[str, Any] = field(default_factory=dict)
+
+    def feature_names(self) -> list[str]:
+        """Names of the model matrix columns (what LightGBM sees)."""
+        return [str(n) for n in features_of(self.pipeline).get_feature_names_out()]
+
+    def feature_importance(self) -> pd.Series:
+        """Gain importance per model column, largest first."""
+        booster = self.pipeline[-1].booster_
+        gain = booster.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=self.feature_names()).sort_values(ascending=False)
+
+
+def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The raw request fields and the label of a training table."""
+    missing = [c for c in (*RAW_FIELDS, LABEL) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"training table is missing column(s) {missing}; build it with "
+            "stockout_sk.labels.build_dataset"
+        )
+    return frame[list(RAW_FIELDS)], frame[LABEL].to_numpy(dtype=np.int64)
+
+
+def fit_model(
+    train: pd.DataFrame,
+    chain,
+    config: ModelConfig | None = None,
+    *,
+    checkpoint_dir: str | None = "config",
+) -> FittedModel:
+    """Fit the pipeline on training rows and choose its threshold on training-side validation.
+
+    1. The latest ``validation_days`` as-of days of ``train`` (after a purge gap of ``horizon``
+       days) are held aside; a pipeline fitted on the rest, with flows up to the end of that
+       window only, scores them and the F1-maximising threshold is chosen.
+    2. The final pipeline is fitted on all of ``train`` with all flows (features stay point in
+       time: a row dated t only reads flows of days ≤ t) and carries the chosen threshold.
+
+    Parameters
+    ----------
+    train : DataFrame
+        Training rows: the raw fields plus ``label`` (never the holdout).
+    chain : ChainData
+        Supplies ``flows`` and ``transfers`` for the history features.
+    config : ModelConfig, optional
+    checkpoint_dir : str or None
+        Overrides ``config.checkpoint_dir`` for the final fit.
+    """
+    config = config or ModelConfig()
+    X, y = split_xy(train)
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"the training rows hold a single class ({np.unique(y).tolist()}); a classifier "
+            "needs both. Use more history or check the labels"
+        )
+    split = validation_split(
+        train["Date"], horizon=config.horizon, validation_days=config.validation_days
+    )
+    inner, valid = np.asarray(split.train), np.asarray(split.holdout)
+    cutoff = train["Date"][valid].max()
+    flows, transfers = chain.flows, chain.transfers
+    inner_pipeline = build_pipeline(config, checkpoint_dir=None)
+    logger.info(
+        "choosing the threshold: fit on %d rows, validate on %d rows up to %s",
+        inner.sum(),
+        valid.sum(),
+        cutoff.date(),
+    )
+    inner_pipeline.fit(
+        X[inner],
+        y[inner],
+        history__flows=flows[flows["Date"] <= cutoff],
+        history__transfers=transfers[transfers["Date"] <= cutoff],
+    )
+    proba = inner_pipeline.predict_proba(X[valid])[:, 1]
+    threshold = float(choose_threshold(y[valid], proba))
+    validation = {
+        "rows": int(valid.sum()),
+        "positives": int(y[valid].sum()),
+        "start": str(train["Date"][valid].min().date()),
+        "end": str(cutoff.date()),
+        "threshold": threshold,
+    }
+    logger.info("threshold %.4f chosen on %d validation rows", threshold, valid.sum())
+
+    pipeline = build_pipeline(config, threshold=threshold, checkpoint_dir=checkpoint_dir)
+    pipeline.fit(X, y, history__flows=flows, history__transfers=transfers)
+    return FittedModel(
+        pipeline=pipeline,
+        threshold=threshold,
+        config=config,
+        train_rows=len(X),
+        validation=validation,
+    )
 
 
 @dataclass

@@ -140,8 +140,8 @@ def ensure_fitted(estimator, attribute: str) -> None:
 
 
 def n_rows(X) -> int:
-    """Number of rows of a DataFrame, :class:`Columns` or array."""
-    return X.shape[0] if hasattr(X, "shape") else len(X)
+    """Number of rows of a DataFrame, :class:`Columns`, array or array-like."""
+    return X.shape[0] if hasattr(X, "shape") else np.asarray(X).shape[0]
 
 
 def row_index(X) -> pd.Index | None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockout_sk.model import features_of
+from stockout_sk.pipeline import features_of
 
 pytestmark = pytest.mark.component
 

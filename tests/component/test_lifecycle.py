@@ -309,8 +309,7 @@ def test_fitted_pipeline_needs_only_reviewed_trusted_types(chain_dir: Path) -> N
 
     from stockout_sk import registry
     from stockout_sk.ingest import load_chain
-    from stockout_sk.model import fit_model
-    from stockout_sk.training import prepare
+    from stockout_sk.training import fit_model, prepare
 
     for prefix_ok in registry.TRUSTED_TYPES:
         assert prefix_ok.startswith(registry.TRUSTED_TYPE_PREFIXES) or prefix_ok in (

@@ -31,7 +31,8 @@ from stockout_sk.features.calendar import CALENDAR_FEATURES, CalendarFeatures, t
 from stockout_sk.features.columns import Columns
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import NO_PARTNER, HistoryFeatures
-from stockout_sk.model import StockoutClassifier, build_pipeline, features_of
+from stockout_sk.model import StockoutClassifier
+from stockout_sk.pipeline import build_pipeline, features_of
 from stockout_sk.sampling import ConditionalSampler
 
 pytestmark = pytest.mark.unit

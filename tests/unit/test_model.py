@@ -16,17 +16,11 @@ from stockout_sk.config import ModelConfig
 from stockout_sk.features.calendar import CalendarFeatures
 from stockout_sk.features.hashing import HashedIDs
 from stockout_sk.features.history import HistoryFeatures
-from stockout_sk.model import (
-    StockoutClassifier,
-    build_pipeline,
-    features_of,
-    fit_model,
-    latest_checkpoint,
-    matrix_feature_names,
-    split_xy,
-)
+from stockout_sk.model import StockoutClassifier, latest_checkpoint
+from stockout_sk.pipeline import build_pipeline, features_of, matrix_feature_names
 from stockout_sk.registry import untrusted_types
 from stockout_sk.sampling import ConditionalSampler
+from stockout_sk.training import fit_model, split_xy
 
 pytestmark = pytest.mark.unit
 
