@@ -34,9 +34,10 @@ test: setup lint ci-tools system-deps  ## the whole suite: lint, unit, component
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:artifacts/coverage.xml \
 		--junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
-lint: setup  ## ruff lint + format check
+lint: setup  ## ruff lint + format check + the import layers contract (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
