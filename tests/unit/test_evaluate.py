@@ -28,6 +28,7 @@ from stockout_sk.evaluate import (
     classification_metrics,
     evaluate_holdout,
     rule_baseline,
+    rule_decision,
     time_split,
     validation_split,
     velocity_baseline,
@@ -350,6 +351,19 @@ def test_rule_baseline_hand_rows(hand_rows):
     np.testing.assert_array_equal(baseline.prediction, [1, 0, 0, 0])
     assert baseline.threshold == 0.0
     assert baseline.name == "rule"
+
+
+def test_rule_decision_is_the_rule_baselines_decision(hand_rows):
+    decision = rule_decision(hand_rows["CurrentQuantity"], hand_rows["SafetyStockLevel"])
+
+    np.testing.assert_array_equal(decision, rule_baseline(hand_rows).prediction)
+    assert decision.dtype == np.int64
+
+
+def test_rule_decision_takes_plain_arrays_and_one_row():
+    # What serving hands it: one request's values, not a DataFrame; a missing value is not at risk.
+    assert rule_decision([5], [10]).tolist() == [1]
+    assert rule_decision(np.array([10.0, np.nan]), np.array([10.0, 10.0])).tolist() == [0, 0]
 
 
 def test_velocity_baseline_hand_rows(hand_rows):
