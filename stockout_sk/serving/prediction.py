@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from stockout_sk import evaluate
 from stockout_sk.contract import CURRENT_QUANTITY, SAFETY_STOCK_LEVEL
@@ -29,7 +28,6 @@ __all__ = ["Scored", "explain", "predict", "rule_baseline", "score_rows"]
 logger = logging.getLogger(__name__)
 
 #: What the rule reads of a row.
-_RULE_FIELDS = (CURRENT_QUANTITY, SAFETY_STOCK_LEVEL)
 
 
 @dataclass(frozen=True)
@@ -64,9 +62,9 @@ class Scored:
 def rule_baseline(X: Mapping[str, Any]) -> np.ndarray:
     """The rule baseline's decisions for request rows: ``CurrentQuantity < SafetyStockLevel``.
 
-    The rule is :func:`stockout_sk.evaluate.rule_baseline`, the one the model is evaluated
-    against; this takes the :class:`~stockout_sk.features.columns.Columns` of
-    :func:`~stockout_sk.serving.to_frame` as well as a DataFrame and returns only the decision.
+    The rule is :func:`stockout_sk.evaluate.rule_decision`, the one the model is evaluated
+    against. It never raises on values: this is the answer of last resort, when the model cannot
+    answer, so a missing quantity compares false (not at risk) instead of failing the request.
 
     Parameters
     ----------
@@ -77,16 +75,8 @@ def rule_baseline(X: Mapping[str, Any]) -> np.ndarray:
     -------
     ndarray of int64
         1 where the current quantity is below the safety stock level, else 0.
-
-    Raises
-    ------
-    ValueError
-        A quantity is missing or not finite (the API and the ingest refuse such rows first).
     """
-    frame = pd.DataFrame(
-        {name: np.asarray(X[name], dtype=np.float64) for name in _RULE_FIELDS}, copy=False
-    )
-    return evaluate.rule_baseline(frame).prediction
+    return evaluate.rule_decision(X[CURRENT_QUANTITY], X[SAFETY_STOCK_LEVEL])
 
 
 def _rule_scored(X: Mapping[str, Any], reason: str | None) -> Scored:
