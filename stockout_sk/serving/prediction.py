@@ -27,8 +27,6 @@ __all__ = ["Scored", "explain", "predict", "rule_baseline", "score_rows"]
 
 logger = logging.getLogger(__name__)
 
-#: What the rule reads of a row.
-
 
 @dataclass(frozen=True)
 class Scored:
