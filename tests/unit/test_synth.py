@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockout_sk import synth
 from stockout_sk.schemas import SCHEMAS
 from stockout_sk.synth import SUPPLIER_ID, WAREHOUSE_ID, SynthSummary, generate_chain
+from stockout_sk.synth.generate import _run
 
 pytestmark = pytest.mark.unit
 
@@ -174,7 +174,7 @@ def _reconstruct(tables: dict[str, pd.DataFrame], start: str, end: str) -> pd.Da
 def test_stock_walked_back_from_the_snapshot_is_the_simulated_stock(clean, tables):
     stock = _reconstruct(tables, clean.start, clean.end)
     assert (stock.to_numpy() >= 0).all()
-    run = synth._run(**SMALL, first_day=pd.Timestamp(clean.start))
+    run = _run(**SMALL, first_day=pd.Timestamp(clean.start))
     branch = np.repeat(run.chain.branch_ids, SMALL["items"])
     item = np.tile(run.chain.item_codes, SMALL["branches"])
     simulated = pd.DataFrame(
