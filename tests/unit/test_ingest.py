@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockout_sk import ingest
 from stockout_sk.ingest import (
     DataContractError,
     FileReport,
@@ -17,6 +16,23 @@ from stockout_sk.ingest import (
     ValidationReport,
     load_chain,
 )
+from stockout_sk.ingest.aggregate import (
+    _FLOW_DTYPES,
+    _SOLD_DTYPES,
+    _TRANSFER_DTYPES,
+    _Aggregator,
+    _build_flows,
+    _empty_frame,
+)
+from stockout_sk.ingest.dedup import _SeenKeys
+from stockout_sk.ingest.quantities import (
+    _QTY_MISSING,
+    _QTY_NON_NUMERIC,
+    _QTY_OK,
+    _QTY_THOUSANDS,
+    _parse_quantities,
+)
+from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.schemas import SCHEMAS, FileSchema
 
 pytestmark = pytest.mark.unit
@@ -93,12 +109,12 @@ def test_parse_quantities_lenient_but_not_ambiguous():
         [" 12 ", "3.5", "1,234", "-1,234.5", "1,5", "12,34", "abc", "", "  ", "inf", "1e3", "-2"],
         dtype="str",
     )
-    values, status = ingest._parse_quantities(raw)
+    values, status = _parse_quantities(raw)
     ok, missing, bad, thousands = (
-        ingest._QTY_OK,
-        ingest._QTY_MISSING,
-        ingest._QTY_NON_NUMERIC,
-        ingest._QTY_THOUSANDS,
+        _QTY_OK,
+        _QTY_MISSING,
+        _QTY_NON_NUMERIC,
+        _QTY_THOUSANDS,
     )
     assert status.tolist() == [
         ok,
@@ -121,7 +137,7 @@ def test_parse_quantities_lenient_but_not_ambiguous():
 
 # --- duplicate detection ------------------------------------------------------------------------
 def test_seen_keys_across_and_within_chunks():
-    seen = ingest._SeenKeys()
+    seen = _SeenKeys()
     keys1 = pd.util.hash_array(np.array(["M1", "M2", "M1"], dtype=object))
     content1 = np.array([1, 2, 1], dtype=np.uint64)
     dup, conflicting = seen.mark(keys1, content1)
@@ -149,9 +165,7 @@ def test_aggregator_equals_one_shot_groupby_and_stays_bounded():
             "sold": rng.integers(0, 9, n).astype(np.float64),
         }
     )
-    agg = ingest._Aggregator(
-        ["BranchID", "ItemCode", "Date"], ["sold"], ingest._SOLD_DTYPES, min_rows=10
-    )
+    agg = _Aggregator(["BranchID", "ItemCode", "Date"], ["sold"], _SOLD_DTYPES, min_rows=10)
     peak = 0
     for start in range(0, n, 37):
         agg.add(frame.iloc[start : start + 37])
@@ -162,13 +176,13 @@ def test_aggregator_equals_one_shot_groupby_and_stays_bounded():
         .sum()
         .sort_values(["BranchID", "ItemCode", "Date"], ignore_index=True)
     )
-    pd.testing.assert_frame_equal(got, expected.astype(ingest._SOLD_DTYPES))
+    pd.testing.assert_frame_equal(got, expected.astype(_SOLD_DTYPES))
     distinct = len(expected)  # 3 × 2 × 5 = 30 keys
     assert peak <= 2 * distinct + 37 + 10
 
 
 def test_aggregator_empty_has_contract_dtypes():
-    agg = ingest._Aggregator(["a"], ["sold"], ingest._SOLD_DTYPES, min_rows=1)
+    agg = _Aggregator(["a"], ["sold"], _SOLD_DTYPES, min_rows=1)
     out = agg.result()
     assert len(out) == 0
     assert list(out.columns) == ["BranchID", "ItemCode", "Date", "sold"]
@@ -185,11 +199,11 @@ def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
             "ItemCode": ["X", "X", "Y"],
             "QuantityMoved": [10.0, 4.0, 0.0],
         }
-    ).astype(ingest._TRANSFER_DTYPES)
+    ).astype(_TRANSFER_DTYPES)
     sold = pd.DataFrame(
         {"BranchID": ["001"], "ItemCode": ["X"], "Date": [d1], "sold": [3.0]}
-    ).astype(ingest._SOLD_DTYPES)
-    flows = ingest._build_flows(transfers, sold)
+    ).astype(_SOLD_DTYPES)
+    flows = _build_flows(transfers, sold)
     assert list(flows.columns) == ["BranchID", "ItemCode", "Date", "inflow", "outflow", "sold"]
     assert flows.to_dict("records") == [
         {
@@ -222,16 +236,14 @@ def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
 
 
 def test_build_flows_empty():
-    empty = ingest._build_flows(
-        ingest._empty_frame(ingest._TRANSFER_DTYPES), ingest._empty_frame(ingest._SOLD_DTYPES)
-    )
+    empty = _build_flows(_empty_frame(_TRANSFER_DTYPES), _empty_frame(_SOLD_DTYPES))
     assert len(empty) == 0
-    assert list(empty.columns) == list(ingest._FLOW_DTYPES)
+    assert list(empty.columns) == list(_FLOW_DTYPES)
 
 
 # --- line numbers -------------------------------------------------------------------------------
 def test_line_numbers_skip_malformed_lines():
-    scan = ingest._FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
+    scan = _FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
     assert scan._line_numbers(0, 3).tolist() == [2, 3, 4]
     # Lines 4 and 5 were malformed (not records): records 0, 1 sit on lines 2, 3; then 6, 7, 8.
     scan._bad_lines = [4, 5]
