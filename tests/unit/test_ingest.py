@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockout_sk import ingest
 from stockout_sk.ingest import (
     DataContractError,
     FileReport,
@@ -17,6 +16,33 @@ from stockout_sk.ingest import (
     ValidationReport,
     load_chain,
 )
+from stockout_sk.ingest.aggregate import (
+    _FLOW_DTYPES,
+    _SOLD_DTYPES,
+    _TRANSFER_DTYPES,
+    _Aggregator,
+    _build_flows,
+    _empty_frame,
+)
+from stockout_sk.ingest.dedup import _SeenKeys
+from stockout_sk.ingest.findings import (
+    _chain_findings,
+    _empty_snapshot,
+    _examples,
+    _key_index,
+    _sales_without_snapshot,
+    _unknown_branches,
+)
+from stockout_sk.ingest.header import _read_header
+from stockout_sk.ingest.quantities import (
+    _QTY_MISSING,
+    _QTY_NON_NUMERIC,
+    _QTY_OK,
+    _QTY_THOUSANDS,
+    _parse_quantities,
+)
+from stockout_sk.ingest.scan import _FileScan
+from stockout_sk.ingest.tables import _MovementStats
 from stockout_sk.schemas import SCHEMAS, FileSchema
 
 pytestmark = pytest.mark.unit
@@ -93,12 +119,12 @@ def test_parse_quantities_lenient_but_not_ambiguous():
         [" 12 ", "3.5", "1,234", "-1,234.5", "1,5", "12,34", "abc", "", "  ", "inf", "1e3", "-2"],
         dtype="str",
     )
-    values, status = ingest._parse_quantities(raw)
+    values, status = _parse_quantities(raw)
     ok, missing, bad, thousands = (
-        ingest._QTY_OK,
-        ingest._QTY_MISSING,
-        ingest._QTY_NON_NUMERIC,
-        ingest._QTY_THOUSANDS,
+        _QTY_OK,
+        _QTY_MISSING,
+        _QTY_NON_NUMERIC,
+        _QTY_THOUSANDS,
     )
     assert status.tolist() == [
         ok,
@@ -121,7 +147,7 @@ def test_parse_quantities_lenient_but_not_ambiguous():
 
 # --- duplicate detection ------------------------------------------------------------------------
 def test_seen_keys_across_and_within_chunks():
-    seen = ingest._SeenKeys()
+    seen = _SeenKeys()
     keys1 = pd.util.hash_array(np.array(["M1", "M2", "M1"], dtype=object))
     content1 = np.array([1, 2, 1], dtype=np.uint64)
     dup, conflicting = seen.mark(keys1, content1)
@@ -149,9 +175,7 @@ def test_aggregator_equals_one_shot_groupby_and_stays_bounded():
             "sold": rng.integers(0, 9, n).astype(np.float64),
         }
     )
-    agg = ingest._Aggregator(
-        ["BranchID", "ItemCode", "Date"], ["sold"], ingest._SOLD_DTYPES, min_rows=10
-    )
+    agg = _Aggregator(["BranchID", "ItemCode", "Date"], ["sold"], _SOLD_DTYPES, min_rows=10)
     peak = 0
     for start in range(0, n, 37):
         agg.add(frame.iloc[start : start + 37])
@@ -162,13 +186,13 @@ def test_aggregator_equals_one_shot_groupby_and_stays_bounded():
         .sum()
         .sort_values(["BranchID", "ItemCode", "Date"], ignore_index=True)
     )
-    pd.testing.assert_frame_equal(got, expected.astype(ingest._SOLD_DTYPES))
+    pd.testing.assert_frame_equal(got, expected.astype(_SOLD_DTYPES))
     distinct = len(expected)  # 3 × 2 × 5 = 30 keys
     assert peak <= 2 * distinct + 37 + 10
 
 
 def test_aggregator_empty_has_contract_dtypes():
-    agg = ingest._Aggregator(["a"], ["sold"], ingest._SOLD_DTYPES, min_rows=1)
+    agg = _Aggregator(["a"], ["sold"], _SOLD_DTYPES, min_rows=1)
     out = agg.result()
     assert len(out) == 0
     assert list(out.columns) == ["BranchID", "ItemCode", "Date", "sold"]
@@ -185,11 +209,11 @@ def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
             "ItemCode": ["X", "X", "Y"],
             "QuantityMoved": [10.0, 4.0, 0.0],
         }
-    ).astype(ingest._TRANSFER_DTYPES)
+    ).astype(_TRANSFER_DTYPES)
     sold = pd.DataFrame(
         {"BranchID": ["001"], "ItemCode": ["X"], "Date": [d1], "sold": [3.0]}
-    ).astype(ingest._SOLD_DTYPES)
-    flows = ingest._build_flows(transfers, sold)
+    ).astype(_SOLD_DTYPES)
+    flows = _build_flows(transfers, sold)
     assert list(flows.columns) == ["BranchID", "ItemCode", "Date", "inflow", "outflow", "sold"]
     assert flows.to_dict("records") == [
         {
@@ -222,16 +246,14 @@ def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
 
 
 def test_build_flows_empty():
-    empty = ingest._build_flows(
-        ingest._empty_frame(ingest._TRANSFER_DTYPES), ingest._empty_frame(ingest._SOLD_DTYPES)
-    )
+    empty = _build_flows(_empty_frame(_TRANSFER_DTYPES), _empty_frame(_SOLD_DTYPES))
     assert len(empty) == 0
-    assert list(empty.columns) == list(ingest._FLOW_DTYPES)
+    assert list(empty.columns) == list(_FLOW_DTYPES)
 
 
 # --- line numbers -------------------------------------------------------------------------------
 def test_line_numbers_skip_malformed_lines():
-    scan = ingest._FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
+    scan = _FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
     assert scan._line_numbers(0, 3).tolist() == [2, 3, 4]
     # Lines 4 and 5 were malformed (not records): records 0, 1 sit on lines 2, 3; then 6, 7, 8.
     scan._bad_lines = [4, 5]
@@ -316,3 +338,120 @@ def test_load_chain_missing_directory(tmp_path):
 
 def test_data_contract_error_is_a_value_error():
     assert issubclass(DataContractError, ValueError)
+
+
+# --- header mapping -----------------------------------------------------------------------------
+def test_read_header_maps_loosely_and_lists_extra_and_absent_columns(tmp_path):
+    path = tmp_path / "stock_movement.csv"
+    path.write_text(
+        "\ufeffmovementid , Date,From Branch ID,ToBranchID,ItemCode,QuantityMoved,Extra,Extra\n",
+        encoding="utf-8",
+    )
+    header = _read_header(SCHEMAS["stock_movement"], path)
+    assert header.names[-2:] == ["Extra", "Extra.1"]
+    assert header.colmap["MovementID"] == "movementid"
+    assert header.colmap["FromBranchID"] == "From Branch ID"
+    assert header.missing_optional == ["FromBranchName", "ToBranchName", "ItemName"]
+    assert header.extra_columns == ["Extra", "Extra.1"]
+    assert [f.code for f in header.findings] == [
+        "column_renamed",
+        "column_renamed",
+        "extra_columns",
+        "optional_columns_absent",
+    ]
+
+
+def test_read_header_names_the_missing_required_column(tmp_path):
+    path = tmp_path / "branches.csv"
+    path.write_text("BranchName,OpeningDate\nx,2020-01-01\n", encoding="utf-8")
+    with pytest.raises(DataContractError, match=r"branches\.csv: missing required.*'BranchID'"):
+        _read_header(SCHEMAS["branches"], path)
+
+
+# --- cross-file checks --------------------------------------------------------------------------
+def _tables(**overrides):
+    d = pd.Timestamp("2024-03-01")
+    tables = {
+        "branches": pd.DataFrame({"BranchID": ["001", "002"]}),
+        "items": pd.DataFrame({"ItemCode": ["X"]}),
+        "employees": pd.DataFrame({"BranchID": ["001", ""]}),
+        "stock": pd.DataFrame(
+            {
+                "BranchID": ["001", "002"],
+                "ItemCode": ["X", "X"],
+                "CurrentQuantity": [5.0, 1.0],
+                "LastUpdatedAt": [d, d],
+            }
+        ),
+        "transfers": pd.DataFrame(
+            {
+                "Date": [d],
+                "FromBranchID": ["001"],
+                "ToBranchID": ["002"],
+                "ItemCode": ["X"],
+                "QuantityMoved": [2.0],
+            }
+        ).astype(_TRANSFER_DTYPES),
+        "sold": pd.DataFrame(
+            {"BranchID": ["001"], "ItemCode": ["X"], "Date": [d], "sold": [1.0]}
+        ).astype(_SOLD_DTYPES),
+        "movement_stats": _MovementStats(),
+        "returns": 0,
+    }
+    tables.update(overrides)
+    tables["flows"] = _build_flows(tables["transfers"], tables["sold"])
+    return tables
+
+
+def test_chain_findings_clean_tables_have_none():
+    assert _chain_findings(**_tables()) == []
+
+
+def test_chain_findings_each_check_in_report_order():
+    d = pd.Timestamp("2024-03-02")
+    tables = _tables(
+        transfers=pd.DataFrame(
+            {
+                "Date": [d, d],
+                "FromBranchID": ["WH", "002"],
+                "ToBranchID": ["001", "002"],
+                "ItemCode": ["Y", "X"],
+                "QuantityMoved": [3.0, 1.0],
+            }
+        ).astype(_TRANSFER_DTYPES),
+        employees=pd.DataFrame({"BranchID": ["009"]}),
+        movement_stats=_MovementStats(conflicting_duplicates=2, self_transfers=1),
+        returns=4,
+    )
+    tables["stock"].loc[0, "CurrentQuantity"] = -1.0
+    codes = [(f.code, f.file, f.count) for f in _chain_findings(**tables)]
+    assert codes == [
+        ("external_ids", "stock_movement.csv", 1),
+        ("movements_without_snapshot", "stock_movement.csv", 1),
+        ("flows_after_snapshot", "stock_current.csv", 1),
+        ("unknown_items", "item_master.csv", 1),
+        ("unknown_branches", "employees.csv", 1),
+        ("negative_current_quantity", "stock_current.csv", 1),
+        ("sales_returns", "sales_transactions.csv", 4),
+        ("self_transfers", "stock_movement.csv", 1),
+        ("conflicting_duplicates", "stock_movement.csv", 2),
+    ]
+
+
+def test_unknown_branches_and_snapshot_checks():
+    tables = _tables()
+    branch_ids = pd.Index(["001"], dtype=object)
+    (unknown,) = _unknown_branches(tables["stock"], "stock_current.csv", branch_ids)
+    assert (unknown.code, unknown.severity, unknown.count) == ("unknown_branches", "warning", 1)
+    assert "'002'" in unknown.message
+    assert _unknown_branches(tables["stock"].iloc[:0], "stock_current.csv", branch_ids) == []
+    (absent,) = _sales_without_snapshot(tables["sold"], _key_index(tables["stock"].iloc[1:]))
+    assert absent.message.endswith("'001×X'")
+    (empty,) = _empty_snapshot(tables["stock"].iloc[:0])
+    assert (empty.code, empty.count) == ("empty_snapshot", 0)
+    assert _empty_snapshot(tables["stock"]) == []
+
+
+def test_examples_are_sorted_and_capped():
+    assert _examples(["b", "a"]) == "'a', 'b'"
+    assert _examples([f"k{i}" for i in range(7)]) == "'k0', 'k1', 'k2', 'k3', 'k4' and 2 more"

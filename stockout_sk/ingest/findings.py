@@ -1,0 +1,299 @@
+"""Findings across files: what the accepted tables say about each other.
+
+Each check is a small function returning its findings (none or one, two for the unknown branches
+of sales and snapshot); :func:`_chain_findings` runs them in a fixed order. A finding never
+rejects a row: the data is kept and a person is told.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stockout_sk.contract import BRANCH_ID, CURRENT_QUANTITY, DATE, ITEM_CODE, KEY_FIELDS
+from stockout_sk.ingest.aggregate import _FROM_BRANCH_ID, _TO_BRANCH_ID
+from stockout_sk.ingest.report import Finding
+from stockout_sk.ingest.tables import _MovementStats
+from stockout_sk.schemas import (
+    BRANCHES,
+    EMPLOYEES,
+    ITEM_MASTER,
+    SALES_TRANSACTIONS,
+    STOCK_CURRENT,
+    STOCK_MOVEMENT,
+)
+
+#: How many example IDs a message shows.
+_EXAMPLES = 5
+
+
+def _chain_findings(
+    *,
+    branches: pd.DataFrame,
+    items: pd.DataFrame,
+    employees: pd.DataFrame,
+    stock: pd.DataFrame,
+    transfers: pd.DataFrame,
+    sold: pd.DataFrame,
+    flows: pd.DataFrame,
+    movement_stats: _MovementStats,
+    returns: int,
+) -> list[Finding]:
+    """Every cross-file check on the accepted tables, in report order."""
+    branch_ids = pd.Index(branches[BRANCH_ID].astype(object))
+    snapshot = _key_index(stock)
+    return [
+        *_external_ids(transfers, branch_ids),
+        *_unknown_branches(sold, SALES_TRANSACTIONS.filename, branch_ids),
+        *_unknown_branches(stock, STOCK_CURRENT.filename, branch_ids),
+        *_sales_without_snapshot(sold, snapshot),
+        *_movements_without_snapshot(transfers, snapshot, branch_ids),
+        *_flows_after_snapshot(flows, stock),
+        *_unknown_items(items, stock, flows),
+        *_unknown_employee_branches(employees, branch_ids),
+        *_negative_current_quantity(stock),
+        *_sales_returns(returns),
+        *_self_transfers(movement_stats.self_transfers),
+        *_conflicting_duplicates(movement_stats.conflicting_duplicates),
+        *_empty_snapshot(stock),
+    ]
+
+
+# --- IDs ----------------------------------------------------------------------------------------
+def _external_ids(transfers: pd.DataFrame, branch_ids: pd.Index) -> list[Finding]:
+    """From/To IDs that are not branches: warehouses and suppliers, kept as flows."""
+    moved_ids = pd.Index(
+        pd.unique(pd.concat([transfers[_FROM_BRANCH_ID], transfers[_TO_BRANCH_ID]]).astype(object))
+    )
+    external = moved_ids.difference(branch_ids)
+    if not len(external):
+        return []
+    return [
+        Finding(
+            "external_ids",
+            f"{len(external)} From/To ID(s) are not in {BRANCHES.filename} and are treated as "
+            f"external (warehouse, supplier; their inflow is still inflow): "
+            f"{_examples(external)}",
+            file=STOCK_MOVEMENT.filename,
+            count=len(external),
+        )
+    ]
+
+
+def _unknown_branches(frame: pd.DataFrame, filename: str, branch_ids: pd.Index) -> list[Finding]:
+    """BranchIDs of sales or of the snapshot that are not in the branches file."""
+    unknown = pd.Index(pd.unique(frame[BRANCH_ID].astype(object))).difference(branch_ids)
+    if not (len(unknown) and len(frame)):
+        return []
+    return [
+        Finding(
+            "unknown_branches",
+            f"{len(unknown)} BranchID(s) are not in {BRANCHES.filename}: {_examples(unknown)}",
+            severity="warning",
+            file=filename,
+            count=len(unknown),
+        )
+    ]
+
+
+def _unknown_items(items: pd.DataFrame, stock: pd.DataFrame, flows: pd.DataFrame) -> list[Finding]:
+    """ItemCodes in the snapshot or the flows that the item master lacks (if it lists any)."""
+    if not len(items):
+        return []
+    item_ids = pd.Index(items[ITEM_CODE].astype(object))
+    used = pd.Index(
+        pd.unique(
+            pd.concat([stock[ITEM_CODE], pd.Series(flows[ITEM_CODE].unique())]).astype(object)
+        )
+    )
+    unknown = used.difference(item_ids)
+    if not len(unknown):
+        return []
+    return [
+        Finding(
+            "unknown_items",
+            f"{len(unknown)} ItemCode(s) in stock or flows are not in {ITEM_MASTER.filename}: "
+            f"{_examples(unknown)}",
+            file=ITEM_MASTER.filename,
+            count=len(unknown),
+        )
+    ]
+
+
+def _unknown_employee_branches(employees: pd.DataFrame, branch_ids: pd.Index) -> list[Finding]:
+    """Employees' BranchIDs (head office excluded) that are not in the branches file."""
+    staffed = employees.loc[employees[BRANCH_ID] != "", BRANCH_ID].astype(object)
+    unknown = pd.Index(pd.unique(staffed)).difference(branch_ids)
+    if not len(unknown):
+        return []
+    return [
+        Finding(
+            "unknown_branches",
+            f"{len(unknown)} employee BranchID(s) are not in {BRANCHES.filename}: "
+            f"{_examples(unknown)}",
+            file=EMPLOYEES.filename,
+            count=len(unknown),
+        )
+    ]
+
+
+# --- the snapshot as anchor ---------------------------------------------------------------------
+def _sales_without_snapshot(sold: pd.DataFrame, snapshot: pd.MultiIndex) -> list[Finding]:
+    """Branch×item keys with sales but no snapshot row: their stock cannot be anchored."""
+    sale_keys = _key_index(sold.drop_duplicates(list(KEY_FIELDS)))
+    absent = sale_keys[~sale_keys.isin(snapshot)]
+    if not len(absent):
+        return []
+    return [
+        Finding(
+            "sales_without_snapshot",
+            f"{len(absent)} branch×item key(s) with sales have no stock_current row (their "
+            f"stock cannot be anchored): {_examples([f'{b}×{i}' for b, i in absent])}",
+            severity="warning",
+            file=SALES_TRANSACTIONS.filename,
+            count=len(absent),
+        )
+    ]
+
+
+def _movements_without_snapshot(
+    transfers: pd.DataFrame, snapshot: pd.MultiIndex, branch_ids: pd.Index
+) -> list[Finding]:
+    """Branch×item keys at known branches with movements but no snapshot row."""
+    moved = pd.concat(
+        [
+            transfers[[_TO_BRANCH_ID, ITEM_CODE]].set_axis(list(KEY_FIELDS), axis=1),
+            transfers[[_FROM_BRANCH_ID, ITEM_CODE]].set_axis(list(KEY_FIELDS), axis=1),
+        ]
+    ).drop_duplicates()
+    moved = moved[moved[BRANCH_ID].isin(branch_ids)]
+    moved_keys = _key_index(moved)
+    absent = moved_keys[~moved_keys.isin(snapshot)]
+    if not len(absent):
+        return []
+    return [
+        Finding(
+            "movements_without_snapshot",
+            f"{len(absent)} branch×item key(s) at known branches have movements but no "
+            f"stock_current row: {_examples([f'{b}×{i}' for b, i in absent])}",
+            severity="warning",
+            file=STOCK_MOVEMENT.filename,
+            count=len(absent),
+        )
+    ]
+
+
+def _flows_after_snapshot(flows: pd.DataFrame, stock: pd.DataFrame) -> list[Finding]:
+    """Daily flows dated after their key's snapshot: stock is walked forward from it."""
+    if not (len(flows) and len(stock)):
+        return []
+    # Positions in the snapshot instead of a merge: no copy of the flow table.
+    position = pd.MultiIndex.from_frame(stock[list(KEY_FIELDS)]).get_indexer(
+        pd.MultiIndex.from_frame(flows[list(KEY_FIELDS)])
+    )
+    matched = position >= 0
+    snapshot_day = stock["LastUpdatedAt"].dt.normalize().to_numpy()
+    after = np.zeros(len(flows), dtype=bool)
+    after[matched] = flows[DATE].to_numpy()[matched] > snapshot_day[position[matched]]
+    if not after.any():
+        return []
+    n_keys = len(np.unique(position[after]))
+    return [
+        Finding(
+            "flows_after_snapshot",
+            f"{int(after.sum())} daily flow row(s) on {n_keys} key(s) are dated after "
+            "their stock_current LastUpdatedAt (stock is walked forward from the snapshot)",
+            file=STOCK_CURRENT.filename,
+            count=int(after.sum()),
+        )
+    ]
+
+
+def _negative_current_quantity(stock: pd.DataFrame) -> list[Finding]:
+    """Snapshot rows below zero: kept as the anchor, but a person should look."""
+    negative = int((stock[CURRENT_QUANTITY] < 0).sum())
+    if not negative:
+        return []
+    return [
+        Finding(
+            "negative_current_quantity",
+            f"{negative} snapshot row(s) have a negative CurrentQuantity (kept as the anchor)",
+            severity="warning",
+            file=STOCK_CURRENT.filename,
+            count=negative,
+        )
+    ]
+
+
+def _empty_snapshot(stock: pd.DataFrame) -> list[Finding]:
+    """No snapshot row at all: nothing to anchor stock on."""
+    if len(stock):
+        return []
+    return [
+        Finding(
+            "empty_snapshot",
+            "no stock_current row was accepted: stock cannot be reconstructed",
+            severity="warning",
+            file=STOCK_CURRENT.filename,
+            count=0,
+        )
+    ]
+
+
+# --- counts of the movement and sales files -----------------------------------------------------
+def _sales_returns(returns: int) -> list[Finding]:
+    """Sales lines with a negative quantity, read as returns."""
+    if not returns:
+        return []
+    return [
+        Finding(
+            "sales_returns",
+            f"{returns} sales line(s) have a negative QuantitySold, read as returns",
+            file=SALES_TRANSACTIONS.filename,
+            count=returns,
+        )
+    ]
+
+
+def _self_transfers(self_transfers: int) -> list[Finding]:
+    """Movements from a branch to itself: net zero."""
+    if not self_transfers:
+        return []
+    return [
+        Finding(
+            "self_transfers",
+            f"{self_transfers} movement(s) have FromBranchID == ToBranchID "
+            "(net zero: counted as both inflow and outflow)",
+            file=STOCK_MOVEMENT.filename,
+            count=self_transfers,
+        )
+    ]
+
+
+def _conflicting_duplicates(conflicting: int) -> list[Finding]:
+    """Duplicate MovementIDs whose content differs from the copy kept."""
+    if not conflicting:
+        return []
+    return [
+        Finding(
+            "conflicting_duplicates",
+            f"{conflicting} duplicate MovementID row(s) differ from "
+            "the first copy (kept) in date, IDs or quantity",
+            severity="warning",
+            file=STOCK_MOVEMENT.filename,
+            count=conflicting,
+        )
+    ]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _examples(values: pd.Index | np.ndarray | list[str]) -> str:
+    """Up to ``_EXAMPLES`` values, sorted and quoted, and how many more."""
+    shown = sorted(map(str, values))[:_EXAMPLES]
+    more = len(values) - len(shown)
+    return ", ".join(repr(v) for v in shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _key_index(frame: pd.DataFrame) -> pd.MultiIndex:
+    """The branch×item keys of ``frame`` (as object, so that they compare across frames)."""
+    return pd.MultiIndex.from_frame(frame[list(KEY_FIELDS)].astype(object))
