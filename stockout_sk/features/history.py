@@ -261,7 +261,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
 
     def _state(self) -> State:
         """The carried history as a :class:`State`, kept for this process with its lookups."""
-        sources = tuple(getattr(self, name, None) for name in _STATE_ATTRS)
+        sources = tuple(getattr(self, name) for name in _STATE_ATTRS)
         return cached_state(self, sources, self._build_state)
 
     def _build_state(self) -> State:
@@ -276,10 +276,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             cum_branch_inflow=self.cum_branch_inflow_,
             cum_chain_inflow=self.cum_chain_inflow_,
             cum_item_sold=self.cum_item_sold_,
-            # Models fitted before cum_net_ existed derive it (same float32 arithmetic).
-            cum_net=getattr(self, "cum_net_", None)
-            if getattr(self, "cum_net_", None) is not None
-            else self.cum_inflow_ - self.cum_outflow_ - self.cum_sold_,
+            cum_net=self.cum_net_,
             partners={
                 attr: (getattr(self, f"{attr}_index_"), getattr(self, f"{attr}_ids_"))
                 for _, attr in PARTNER_COLUMNS
