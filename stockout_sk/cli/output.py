@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stockout_sk.monitoring import MonitoringReport
 
 #: Third-party loggers kept at WARNING unless ``-vv`` asks for debug output.
 _NOISY_LOGGERS = ("mlflow", "prefect", "alembic", "httpx", "urllib3", "matplotlib")
@@ -58,7 +61,7 @@ def metrics_table(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def drift_table(report: Any) -> str:
+def drift_table(report: MonitoringReport) -> str:
     """PSI and KL of each monitored variable, then the latest rolling window's scores."""
 
     def fmt(value: float | None) -> str:
