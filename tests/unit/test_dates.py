@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockout_sk import dates
 from stockout_sk.dates import (
     AmbiguousDateOrderWarning,
     DayfirstEvidence,
@@ -17,6 +16,7 @@ from stockout_sk.dates import (
     decide_dayfirst,
     parse_date_scalar,
     parse_dates,
+    vectorised,
 )
 
 pytestmark = pytest.mark.unit
@@ -158,7 +158,7 @@ def test_only_unique_strings_are_parsed_and_always_with_a_format(monkeypatch):
         calls.append((len(arg), kwargs.get("format")))
         return real(arg, *args, **kwargs)
 
-    monkeypatch.setattr(dates.pd, "to_datetime", spy)
+    monkeypatch.setattr(vectorised.pd, "to_datetime", spy)
     s = pd.Series(["2024-03-01", "13/03/2024", "2024-03-02T10:00:00Z"] * 10_000)
     r = parse_dates(s)
     assert r.values.iloc[-1] == T("2024-03-02 10:00")

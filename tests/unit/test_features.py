@@ -416,17 +416,6 @@ def test_a_refit_replaces_the_lookups_kept_for_the_process(history, rows):
     assert not before.equals(after)
 
 
-def test_a_model_without_cum_net_derives_it(history, rows):
-    """Models fitted before ``cum_net_`` was carried give the same features."""
-    flows, transfers = history
-    X = _requests_with_edge_cases(rows[0])
-    step = _history_step().fit(X, flows=flows, transfers=transfers)
-    expected = _frame(step.transform(X))
-    old = pickle.loads(pickle.dumps(step))
-    del old.cum_net_
-    pd.testing.assert_frame_equal(_frame(old.transform(X)), expected)
-
-
 def test_each_id_column_is_factorised_once_across_the_feature_steps(
     fitted_pipeline, rows, monkeypatch
 ):

@@ -1,0 +1,212 @@
+"""Parsing a whole column: each distinct string once, each with an explicit format.
+
+* only the *unique* strings are parsed (``pd.factorize``), and the result is mapped back through
+  the codes, so a million lines holding a few hundred distinct dates cost a few hundred parses;
+* every unique string is classified by the grammar and parsed with an *explicit* ``strptime``
+  format for its group — never ``pd.to_datetime`` without a format, which guesses per value, is
+  slow, and silently reads ``03/04/2024`` in whichever order it likes;
+* the day/month order of slashed dates is decided per column from the evidence
+  (:mod:`stockout_sk.dates.evidence`) unless the caller passes the decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from stockout_sk.dates.evidence import DayfirstEvidence, evidence_from_parts
+from stockout_sk.dates.grammar import (
+    DEFAULT_DAYFIRST,
+    as_string_series,
+    classify,
+    factorize,
+    normalise,
+)
+
+logger = logging.getLogger(__name__)
+
+#: The format label of values that match no form of the grammar.
+_UNRECOGNISED = "unrecognised"
+
+
+def _formats(parts: pd.DataFrame, dayfirst: bool) -> np.ndarray:
+    """The explicit ``strptime`` format of each classified string (``""`` if unclassified)."""
+    n = len(parts)
+    ymd = parts["ymd"].notna().to_numpy()
+    dmy = parts["dmy"].notna().to_numpy()
+    sep = np.where(ymd, parts["sep1"].fillna("").to_numpy(dtype=object), "")
+    sep = np.where(dmy, parts["sep2"].fillna("").to_numpy(dtype=object), sep)
+    sep = sep.astype(object)
+    date_fmt = np.full(n, "", dtype=object)
+    date_fmt[ymd] = "%Y" + sep[ymd] + "%m" + sep[ymd] + "%d"
+    first, second = ("%d", "%m") if dayfirst else ("%m", "%d")
+    date_fmt[dmy] = first + sep[dmy] + second + sep[dmy] + "%Y"
+
+    has_time = parts["time"].notna().to_numpy()
+    has_sec = parts["sec"].notna().to_numpy()
+    has_frac = parts["frac"].notna().to_numpy()
+    has_ampm = parts["ampm"].notna().to_numpy()
+    hour = np.where(has_ampm, "%I", "%H").astype(object)
+    time_fmt = np.where(has_time, " " + hour + ":%M", "").astype(object)
+    time_fmt = np.where(has_sec, time_fmt + ":%S", time_fmt)
+    time_fmt = np.where(has_frac, time_fmt + ".%f", time_fmt)
+    time_fmt = np.where(has_ampm, time_fmt + " %p", time_fmt)
+
+    fmt = (date_fmt + time_fmt).astype(object)
+    fmt[~(ymd | dmy)] = ""
+    return fmt
+
+
+def _parse_uniques(normalised: pd.Series, fmt: np.ndarray) -> np.ndarray:
+    """Parse each unique string with its own explicit format; one ``to_datetime`` per format."""
+    out = np.full(len(normalised), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
+    for f in pd.unique(fmt[fmt != ""]):
+        idx = np.flatnonzero(fmt == f)
+        parsed = pd.to_datetime(normalised.iloc[idx], format=f, errors="coerce")
+        out[idx] = parsed.to_numpy(dtype="datetime64[ns]")
+    return out
+
+
+@dataclass(frozen=True)
+class DateParseResult:
+    """What :func:`parse_dates` produced and saw.
+
+    Attributes
+    ----------
+    values : pd.Series
+        Parsed values, ``datetime64[ns]`` naive, same index as the input; ``NaT`` where missing
+        or unparseable. The wall-clock time is kept (for the calendar day: ``.dt.normalize()``).
+    missing : pd.Series
+        Boolean, True where the input was blank or NA.
+    unparseable : pd.Series
+        Boolean, True where the input was non-blank but not a date of the grammar (or an impossible
+        date such as month 13 under the chosen order).
+    column : str
+        Column name, for messages.
+    dayfirst : bool or None
+        Order applied to slashed day-month-year values (``None``: none were present).
+    formats : dict of str to int
+        Rows per explicit format used (``"unrecognised"`` for values matching no format).
+    n_offset_dropped : int
+        Rows whose timezone offset was dropped (wall-clock kept).
+    evidence : DayfirstEvidence
+        The day/month evidence of this input.
+    notes : tuple of str
+        Human-readable notes (the day-first decision when it was made here).
+    """
+
+    values: pd.Series
+    missing: pd.Series
+    unparseable: pd.Series
+    column: str
+    dayfirst: bool | None
+    formats: dict[str, int] = field(default_factory=dict)
+    n_offset_dropped: int = 0
+    evidence: DayfirstEvidence = field(default_factory=DayfirstEvidence)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_missing(self) -> int:
+        """Number of blank / NA inputs."""
+        return int(self.missing.sum())
+
+    @property
+    def n_unparseable(self) -> int:
+        """Number of non-blank inputs that are not dates."""
+        return int(self.unparseable.sum())
+
+
+def parse_dates(
+    values: pd.Series,
+    *,
+    column: str = "date",
+    dayfirst: bool | None = None,
+) -> DateParseResult:
+    """Parse a column of messy date strings, vectorised over its unique values.
+
+    Parameters
+    ----------
+    values : pd.Series
+        Strings (any string dtype or object; NA / blank allowed). Datetime input is accepted and
+        goes through the same path (a timezone is dropped, wall clock kept).
+    column : str, default="date"
+        Column name, used in notes.
+    dayfirst : bool or None, default=None
+        Order of slashed ``a/b/yyyy`` values. ``None`` decides it from ``values`` themselves
+        (see :func:`decide_dayfirst`; the decision is in ``result.notes``). Pass the decision made
+        on the whole column when parsing it chunk by chunk.
+
+    Returns
+    -------
+    DateParseResult
+        ``values`` is ``datetime64[ns]`` naive with the input's index; ``missing`` and
+        ``unparseable`` tell the two kinds of ``NaT`` apart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.Series(["2024-03-01", "25/03/2024 14:00", "2024-03-02T23:30:00+03:00", "soon"])
+    >>> r = parse_dates(s, column="Date")
+    >>> [str(v) for v in r.values]
+    ['2024-03-01 00:00:00', '2024-03-25 14:00:00', '2024-03-02 23:30:00', 'NaT']
+    >>> r.unparseable.tolist(), r.dayfirst
+    ([False, False, False, True], True)
+    """
+    series = as_string_series(values)
+    codes, uniques = factorize(series)
+    n_unique = len(uniques)
+    weights = np.bincount(codes[codes >= 0], minlength=n_unique)
+
+    normalised, has_offset = normalise(uniques)
+    blank = (normalised.str.len() == 0).to_numpy(dtype=bool, na_value=True)
+    parts = classify(normalised)
+    evidence = evidence_from_parts(parts, weights, uniques.str.strip())
+
+    notes: tuple[str, ...] = ()
+    if dayfirst is None:
+        decision = evidence.decide(column=column)
+        chosen = decision.dayfirst
+        if decision.note:
+            notes = (decision.note,)
+            if decision.is_warning:
+                logger.warning("%s", decision.note)
+    else:
+        chosen = bool(dayfirst)
+    has_dmy = bool(parts["dmy"].notna().any())
+    fmt = _formats(parts, DEFAULT_DAYFIRST if chosen is None else chosen)
+    parsed_unique = _parse_uniques(normalised, fmt)
+    bad_unique = np.isnat(parsed_unique) & ~blank
+
+    # Map back through the codes; index n_unique is the slot for NA inputs.
+    parsed_ext = np.append(parsed_unique, np.datetime64("NaT", "ns"))
+    missing_ext = np.append(blank, True)
+    bad_ext = np.append(bad_unique, False)
+    take = np.where(codes >= 0, codes, n_unique)
+    index = series.index
+
+    # Report what each row looked like: its format, a format whose date is impossible (month 13
+    # under the chosen order), or no format at all.
+    fmt_label = np.where(fmt == "", _UNRECOGNISED, fmt).astype(object)
+    impossible = bad_unique & (fmt != "")
+    fmt_label[impossible] = "impossible date as " + fmt_label[impossible]
+    formats: dict[str, int] = {}
+    counted = ~blank
+    for label, n in (
+        pd.Series(weights[counted], dtype=np.int64).groupby(fmt_label[counted], sort=True).sum()
+    ).items():
+        formats[str(label)] = int(n)
+
+    return DateParseResult(
+        values=pd.Series(parsed_ext[take], index=index, name=series.name, dtype="datetime64[ns]"),
+        missing=pd.Series(missing_ext[take], index=index, name=series.name, dtype=bool),
+        unparseable=pd.Series(bad_ext[take], index=index, name=series.name, dtype=bool),
+        column=column,
+        dayfirst=chosen if (has_dmy or dayfirst is not None) else None,
+        formats=formats,
+        n_offset_dropped=int(weights[has_offset & ~blank].sum()),
+        evidence=evidence,
+        notes=notes,
+    )
