@@ -15,10 +15,8 @@ import json
 import logging
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from stockout_sk.config import MonitoringConfig
 from stockout_sk.contract import DATE, KEY_FIELDS, LABEL, RAW_FIELDS
@@ -199,18 +197,7 @@ def _data_info(frame: pd.DataFrame, history: Any, source: str) -> dict[str, Any]
 
 def _holdout_f1(model: ProductionModel) -> float | None:
     value = (model.metrics or {}).get("f1")
-    if value is not None:
-        return float(value)
-    if not model.run_id:
-        return None
-    # Versions tagged before stockout.holdout.* existed: the run's metric says the same. The
-    # client uses the tracking URI that loading the model set (registry.configure_tracking).
-    try:
-        metric = mlflow.MlflowClient().get_run(model.run_id).data.metrics.get("model_f1")
-    except MlflowException as error:
-        logger.warning("could not read model_f1 of run %s: %s", model.run_id, error)
-        return None
-    return None if metric is None else float(metric)
+    return None if value is None else float(value)
 
 
 def _fingerprint(report: MonitoringReport) -> str:

@@ -9,7 +9,7 @@ from stockout_sk.config import MonitoringConfig
 from stockout_sk.monitoring.drift import DriftResult
 from stockout_sk.monitoring.formatting import fmt
 from stockout_sk.monitoring.rolling import WindowMetrics
-from stockout_sk.vocabulary import DriftStatus
+from stockout_sk.vocabulary import DriftStatus, holdout_tag
 
 __all__ = ["Verdict", "judge"]
 
@@ -90,8 +90,8 @@ def judge(
     else:
         if holdout_f1 is None:
             warn.append(
-                f"the model's holdout F1 is unknown (no stockout.holdout.f1 tag nor model_f1 "
-                f"metric): F1 decay not judged (latest F1 {latest.f1:.3f})"
+                f"the model's holdout F1 is unknown (no {holdout_tag('f1')} tag on the version): "
+                f"F1 decay not judged (latest F1 {latest.f1:.3f})"
             )
         else:
             drop = holdout_f1 - latest.f1
