@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import KEY_FIELDS, LABEL, QUANTITY_FIELDS
+from stockout_sk.params import check_int
 
 if TYPE_CHECKING:
     from stockout_sk.ingest import ChainData
@@ -238,7 +239,4 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
 
 
 def _check_horizon(horizon: int) -> None:
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
-        raise TypeError(f"horizon must be an int number of days, got {horizon!r}")
-    if horizon < 1:
-        raise ValueError(f"horizon must be at least 1 day, got {horizon!r}")
+    check_int(horizon, "horizon (days)", caller="build_dataset")

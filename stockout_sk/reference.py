@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from stockout_sk.contract import DATE, QUANTITY_FIELDS
 from stockout_sk.features.names import MONITORED_FEATURES
+from stockout_sk.params import check_int
 from stockout_sk.pipeline import features_of
 
 __all__ = [
@@ -73,8 +74,7 @@ def reference_distribution(values: ArrayLike, *, bins: int = 10) -> dict[str, An
     >>> ref["edges"], ref["counts"]
     ([1.0, 2.8, 4.6, 6.4, 8.2, 10.0], [2, 2, 2, 2, 2])
     """
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    bins = check_int(bins, "bins", caller="reference_distribution", type_error=ValueError)
     array = _as_float(values, "values")
     finite = array[np.isfinite(array)]
     missing = int(np.isnan(array).sum())

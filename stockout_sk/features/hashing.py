@@ -34,6 +34,7 @@ from stockout_sk.features.columns import (
     n_rows,
 )
 from stockout_sk.features.names import HASH_PREFIX
+from stockout_sk.params import check_int
 
 ID_COLUMNS: tuple[str, ...] = ("ItemCode", "BranchID", "FromBranchID", "ToBranchID")
 #: Crosses hashed as one token each; ``Month`` is taken from ``Date``.
@@ -88,10 +89,7 @@ class HashedIDs(TransformerMixin, BaseEstimator):
         if any(c == "Month" for pair in self.crosses for c in pair):
             needed.add("Date")
         check_input(X, self, tuple(sorted(needed)))
-        if isinstance(self.n_features, bool) or not isinstance(self.n_features, int | np.integer):
-            raise TypeError(f"n_features must be an int, got {self.n_features!r}")
-        if self.n_features < 1:
-            raise ValueError(f"n_features must be at least 1, got {self.n_features!r}")
+        check_int(self.n_features, "n_features", caller=type(self).__name__)
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         skip = {*self.id_columns, *_DROP}
