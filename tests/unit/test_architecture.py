@@ -75,9 +75,7 @@ def test_every_package_is_documented_with_its_real_dependencies(graph) -> None:
 
 
 def test_every_package_sits_in_one_layer() -> None:
-    layered = [
-        name.strip() for layer in _documented_layers() for name in re.split(r"[|:]", layer)
-    ]
+    layered = [name.strip() for layer in _documented_layers() for name in re.split(r"[|:]", layer)]
     assert sorted(layered) == sorted(_documented_dependencies())
 
 
