@@ -1,8 +1,8 @@
 """Score concurrent single-row requests together: one pipeline call per event-loop turn.
 
-A single-row ``predict_proba`` through the pipeline costs about 0.7 ms, almost all of it per
-call (pipeline checks, column assembly, one LightGBM call) rather than per row: eight rows cost
-barely more than one. When requests arrive together — eight clients, one uvicorn worker — the
+A single-row ``predict_proba`` through the pipeline spends almost all of its time per call
+(pipeline checks, column assembly, one LightGBM call) rather than per row: eight rows cost barely
+more than one (``benchmarks/bench_api.py`` measures it). When requests arrive together — eight clients, one uvicorn worker — the
 :class:`Coalescer` queues each row, and the first row of a turn schedules one flush with
 ``loop.call_soon``. The flush runs after every request handler already runnable in that turn has
 queued its row, scores them all with **one snapshot** (so a hot swap never mixes two models inside

@@ -196,7 +196,7 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
     usable = asof[None, :] >= panel.keys["first_day"].to_numpy()[:, None]
     keys = panel.keys
     # Rows in (Date, BranchID, ItemCode) order straight away: keys sorted once, then the
-    # transposed mask walks day by day (a string sort of the whole table cost seconds).
+    # transposed mask walks day by day, instead of a string sort of the whole table.
     order = np.lexsort(
         (keys["ItemCode"].to_numpy().astype(str), keys["BranchID"].to_numpy().astype(str))
     )

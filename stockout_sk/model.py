@@ -26,7 +26,7 @@ from stockout_sk.features.columns import n_rows
 logger = logging.getLogger(__name__)
 
 #: Batches up to this size predict on one thread: on small inputs LightGBM's thread start-up
-#: costs more than the work (≈1 ms against ≈0.08 ms for one row on 2 cores).
+#: costs more than the work itself (``benchmarks/bench_model.py`` measures both).
 SMALL_BATCH_ROWS = 256
 #: StockoutClassifier's own parameters (never passed to LightGBM).
 _OWN_PARAMS = ("threshold", "checkpoint_dir", "checkpoint_every")

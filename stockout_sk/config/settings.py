@@ -111,7 +111,7 @@ class ServingSettings:
         the load goes on (default 60).
     STOCKOUT_COALESCE_MAX_ROWS
         Most concurrent single-row ``POST /predict`` requests scored in one pipeline call
-        (default 64; ``1`` scores each request alone). See :mod:`stockout_sk.serving.coalescing`.
+        (default 64; ``1`` scores each request alone). See :mod:`stockout_sk.coalescing`.
 
     Attributes
     ----------

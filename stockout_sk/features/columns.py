@@ -103,7 +103,7 @@ def factorize(X, name: str) -> tuple[np.ndarray, np.ndarray]:
 
     The raw ID columns pass through the feature steps unchanged, and both the history step and
     the hashing step need their distinct values. On a batch of scattered Python strings
-    factorising is the costliest thing either does (memory latency, ~10-20 ms per 100,000 rows),
+    factorising is the costliest thing either does (it is bound by memory latency),
     so a :class:`Columns` remembers the result for the very array it was computed on and passes
     it on to the next step's output (:meth:`Columns.following`).
 

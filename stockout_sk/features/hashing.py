@@ -44,7 +44,8 @@ _DROP = ("Date",)
 _SMALL = 16
 # Bound of the per-process token memo of small calls (cleared when full).
 _MEMO_TOKENS = 200_000
-# Up to this many new tokens are hashed one by one (FeatureHasher's set-up costs ~0.15 ms a call).
+# Up to this many new tokens are hashed one by one: below it, FeatureHasher's per-call set-up
+# costs more than hashing them.
 _FEW_TOKENS = 32
 _INT32_MIN = -(2**31)
 
