@@ -2,11 +2,11 @@
 
 A single-row ``predict_proba`` through the pipeline spends almost all of its time per call
 (pipeline checks, column assembly, one LightGBM call) rather than per row: eight rows cost barely
-more than one (``benchmarks/bench_api.py`` measures it). When requests arrive together — eight clients, one uvicorn worker — the
-:class:`Coalescer` queues each row, and the first row of a turn schedules one flush with
-``loop.call_soon``. The flush runs after every request handler already runnable in that turn has
-queued its row, scores them all with **one snapshot** (so a hot swap never mixes two models inside
-one flush either) and hands each request its own row of the result.
+more than one (``benchmarks/bench_api.py`` measures it). When requests arrive together — eight
+clients, one uvicorn worker — the :class:`Coalescer` queues each row, and the first row of a turn
+schedules one flush with ``loop.call_soon``. The flush runs after every request handler already
+runnable in that turn has queued its row, scores them all with **one snapshot** (so a hot swap
+never mixes two models inside one flush either) and hands each request its own row of the result.
 
 Nothing waits on purpose: a lone request is flushed on the very next turn of the loop, so at
 concurrency 1 the latency is that of scoring it directly. This is the same idea as the dynamic
