@@ -137,7 +137,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     ...     "outflow": [0.0, 0.0], "sold": [2.0, 3.0]})
     >>> X = pd.DataFrame({"BranchID": ["B1"], "ItemCode": ["I1"], "Date": ["2024-04-02"],
     ...     "CurrentQuantity": [5.0], "ReservedQuantity": [0.0], "SafetyStockLevel": [4.0]})
-    >>> HistoryFeatures(windows=(7,)).fit(X, flows=flows).transform(X)["sold_7d"].tolist()
+    >>> HistoryFeatures(windows=(7,)).fit_transform(X, flows=flows)["sold_7d"].tolist()
     [5.0]
     """
 
