@@ -79,7 +79,8 @@ def create_app() -> FastAPI:
     # Added last = outermost: the key is checked before a large body is read.
     app.add_middleware(BodyLimitMiddleware, get_limit=partial(max_body_bytes, app))
     app.add_middleware(APIKeyMiddleware, get_key=partial(api_key, app))
-    for router in (ops.router, model.router, predict.router):
+    # FastAPI tries included routers in order: the scoring endpoints, the hot path, go first.
+    for router in (predict.router, ops.router, model.router):
         app.include_router(router)
     return app
 
