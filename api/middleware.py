@@ -1,8 +1,10 @@
 """Pure ASGI middleware: the optional API key and the request-body size limit.
 
-Pure ASGI (not ``BaseHTTPMiddleware``) so that each costs microseconds per request. Both read
-their setting through a callable, so the value resolved in the app's lifespan (including a test's
-``get_settings`` override) is the one enforced.
+Pure ASGI, not ``BaseHTTPMiddleware`` (which wraps every request in a task and a stream). Both
+read their setting through a callable (see :mod:`api.dependencies`), so the value resolved in the
+app's lifespan (including a test's ``get_settings`` override) is the one enforced. The key is
+checked here rather than in a dependency because it also guards ``/docs`` and ``/openapi.json``
+and must refuse a request before its body is read.
 """
 
 from __future__ import annotations

@@ -60,8 +60,8 @@ class StockRow(BaseModel):
 class StockRecord(TypedDict):
     """One row of a batch: the same fields and rules as :class:`StockRow`.
 
-    A ``TypedDict`` validates into a plain dict, about ten times faster than a model instance
-    per record — it matters for 10,000-row batches.
+    A ``TypedDict`` validates into a plain dict, cheaper than a model instance per record — it
+    matters for 10,000-row batches.
     """
 
     BranchID: Identifier

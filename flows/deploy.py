@@ -27,6 +27,7 @@ the retrain so the model is judged on data it has not seen::
 
     python -m flows.deploy --data exports/latest --monitor-cron "30 4 * * *"
     prefect deployment run 'monitor/stockout-monitoring'      # trigger it now
+
 The flow writes to ``MLFLOW_TRACKING_URI`` (default: SQLite in this process's working directory).
 """
 
@@ -37,13 +38,32 @@ import logging
 import os
 from typing import Any
 
+from prefect import serve
+from prefect.schedules import Cron
+
+from flows.common import DEFAULT_DATA_DIR, configure_logging
+from flows.monitor import monitor
+from flows.run_pipeline import DEFAULT_OUT_DIR, run_pipeline
+from flows.score import DEFAULT_OUT, score
 from stockout_sk.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, Schedules, load_schedules
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+__all__ = [
+    "build_parser",
+    "deployment_parameters",
+    "main",
+    "monitor_parameters",
+    "score_parameters",
+]
+
 DEFAULT_DEPLOYMENT = "stockout-daily"
 DEFAULT_CRON = Schedules.train
 SCORE_DEPLOYMENT = "stockout-morning-list"
 MONITOR_DEPLOYMENT = "stockout-monitoring"
+#: Tags of every deployment this process serves.
+TAGS = ["stockout-sk"]
+DAILY_DESCRIPTION = "Daily retrain: ingest, train, evaluate, register, promote."
+
+logger = logging.getLogger("flows.deploy")
 
 
 def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -81,12 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="IANA time zone of the cron schedule (default UTC)",
     )
-    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
     parser.add_argument(
         "--min-f1", type=float, default=None, help="promotion gate (default STOCKOUT_MIN_F1 or 0.7)"
     )
-    parser.add_argument("--out", default="artifacts/run", help="local output folder")
+    parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument(
         "--model-name",
         default=None,
@@ -109,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--score-out",
-        default="artifacts/morning/morning_list.csv",
+        default=DEFAULT_OUT,
         help="CSV the morning list is written to (the HTML page goes beside it)",
     )
     parser.add_argument(
@@ -148,9 +168,7 @@ def monitor_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def _scheduled(flow_fn: Any, name: str, cron: str, args: argparse.Namespace, **options: Any):
     """A cron deployment of one of the optional flows served beside ``run-pipeline``."""
-    from prefect.schedules import Cron
-
-    logging.getLogger("flows.deploy").info(
+    logger.info(
         "also serving '%s/%s' on cron %r; trigger now with: prefect deployment run '%s/%s'",
         flow_fn.name,
         name,
@@ -162,7 +180,7 @@ def _scheduled(flow_fn: Any, name: str, cron: str, args: argparse.Namespace, **o
         name=name,
         schedule=Cron(cron, timezone=args.timezone),
         paused=args.paused or None,
-        tags=["stockout-sk"],
+        tags=TAGS,
         **options,
     )
 
@@ -170,46 +188,36 @@ def _scheduled(flow_fn: Any, name: str, cron: str, args: argparse.Namespace, **o
 def main(argv: list[str] | None = None) -> int:
     """Register the deployment and serve it until interrupted."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    # One line per HTTP call to the Prefect API drowns the pipeline's own messages.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    log = logging.getLogger("flows.deploy")
+    configure_logging()
     if not os.environ.get("PREFECT_API_URL"):
         # serve() works with the temporary server too, but the deployment disappears with this
         # process and `prefect deployment run` from another shell cannot reach it.
-        log.warning(
+        logger.warning(
             "PREFECT_API_URL is not set: serving against a temporary local Prefect server; "
             "`prefect deployment run` from another shell will not find it. Start a server "
             "(`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    from prefect.schedules import Cron
-
-    from flows.run_pipeline import run_pipeline
-
-    log.info(
+    logger.info(
         "serving 'run-pipeline/%s' on cron %r; trigger now with: prefect deployment run "
         "'run-pipeline/%s'",
         args.name,
         args.cron,
         args.name,
     )
+    daily = {
+        "name": args.name,
+        "schedule": Cron(args.cron, timezone=args.timezone),
+        "parameters": deployment_parameters(args),
+        "paused": args.paused or None,
+        "tags": TAGS,
+        "description": DAILY_DESCRIPTION,
+    }
     if not args.score_cron and not args.monitor_cron:
-        run_pipeline.serve(
-            name=args.name,
-            schedule=Cron(args.cron, timezone=args.timezone),
-            parameters=deployment_parameters(args),
-            paused=args.paused or None,
-            tags=["stockout-sk"],
-            description="Daily retrain: ingest, train, evaluate, register, promote.",
-        )
+        run_pipeline.serve(**daily)
         return 0
-
-    from prefect import serve
 
     extra = []
     if args.score_cron:
-        from flows.score import score
-
         extra.append(
             _scheduled(
                 score,
@@ -221,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if args.monitor_cron:
-        from flows.monitor import monitor
-
         extra.append(
             _scheduled(
                 monitor,
@@ -234,17 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rollback or rule-baseline fallback on a breach.",
             )
         )
-    serve(
-        run_pipeline.to_deployment(
-            name=args.name,
-            schedule=Cron(args.cron, timezone=args.timezone),
-            parameters=deployment_parameters(args),
-            paused=args.paused or None,
-            tags=["stockout-sk"],
-            description="Daily retrain: ingest, train, evaluate, register, promote.",
-        ),
-        *extra,
-    )
+    serve(run_pipeline.to_deployment(**daily), *extra)
     return 0
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +24,15 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from stockout_sk.config import Settings, load_settings
-from stockout_sk.ingest import ChainData, load_chain
+from flows.common import (
+    DEFAULT_DATA_DIR,
+    configure_logging,
+    flow_settings,
+    ingest,
+    run_with_startup_timeout,
+)
+from stockout_sk.config import Settings
+from stockout_sk.ingest import ChainData
 from stockout_sk.monitoring import (
     ModelReference,
     MonitoringConfig,
@@ -41,12 +46,6 @@ from stockout_sk.registry import ProductionModel, load_production
 __all__ = ["monitor", "run"]
 
 SUMMARY_ARTIFACT_KEY = "monitoring"
-
-
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def ingest(data_dir: str) -> ChainData:
-    """Read the six CSV exports of the new period (retried: the folder may be on a share)."""
-    return load_chain(data_dir)
 
 
 @task(name="load-model", cache_policy=NO_CACHE)
@@ -87,7 +86,7 @@ def respond(
 
 @flow(name="monitor", log_prints=False)
 def monitor(
-    data_dir: str = "sample_data",
+    data_dir: str = DEFAULT_DATA_DIR,
     dry_run: bool = False,
     out_dir: str | None = None,
     model_name: str | None = None,
@@ -118,7 +117,7 @@ def monitor(
         ``rolling``, ``report``, …).
     """
     log = get_run_logger()
-    settings = _settings(model_name, tracking_uri)
+    settings = flow_settings(model_name=model_name, tracking_uri=tracking_uri)
     config = MonitoringConfig(window_days=window_days)
     model_future = load_model.submit(settings)
     chain = ingest(data_dir)
@@ -185,30 +184,19 @@ def summary_markdown(report: MonitoringReport) -> str:
 
 def run(**parameters: Any) -> dict[str, Any]:
     """Run the flow with the start-up timeout Prefect's temporary server needs."""
-    from flows.run_pipeline import run_with_startup_timeout
-
     return run_with_startup_timeout(monitor, **parameters)
-
-
-def _settings(model_name: str | None, tracking_uri: str | None) -> Settings:
-    base = load_settings()
-    overrides = {"model_name": model_name, "tracking_uri": tracking_uri}
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the flow once and print its summary as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--dry-run", action="store_true", help="change nothing in the registry")
     parser.add_argument("--out", default=None, help="folder of the HTML report")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--window-days", type=int, default=7, help="days per rolling window")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     summary = run(
         data_dir=args.data,
         dry_run=args.dry_run,

@@ -2,14 +2,12 @@
 
 ingest → validate → build-dataset → train → evaluate → register → promote. Each step is a task
 that calls one library function (:mod:`stockout_sk.ingest`, :mod:`stockout_sk.training`,
-:mod:`stockout_sk.model`, :mod:`stockout_sk.registry`); the flow only wires them and reports.
-Nothing is cached by input hash (``NO_CACHE``): the inputs are DataFrames and fitted pipelines,
-expensive to hash and never worth reusing across runs.
+:mod:`stockout_sk.registry`); the flow only wires them and reports.
 
-With no ``PREFECT_API_URL`` Prefect starts a temporary local server for the run (15–25 s on a busy
-machine; :func:`run` raises its start-up timeout to 90 s); with it set, runs are recorded on that
-server. MLflow goes to ``MLFLOW_TRACKING_URI`` or the embedded SQLite store in the working
-directory.
+With no ``PREFECT_API_URL`` Prefect starts a temporary local server for the run (slow on a busy
+machine: :func:`run` allows it :data:`~flows.common.EPHEMERAL_STARTUP_TIMEOUT_SECONDS`); with it
+set, runs are recorded on that server. MLflow goes to ``MLFLOW_TRACKING_URI`` or the embedded
+SQLite store in the working directory.
 
 Run it::
 
@@ -20,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +26,16 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from stockout_sk.config import ModelConfig, Settings, load_settings
+from flows.common import (
+    DEFAULT_DATA_DIR,
+    configure_logging,
+    flow_settings,
+    ingest,
+    run_with_startup_timeout,
+)
+from stockout_sk.config import ModelConfig, Settings
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
-from stockout_sk.ingest import ChainData, load_chain
+from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
@@ -51,20 +54,13 @@ from stockout_sk.training import (
     prepare,
     split_xy,
 )
+from stockout_sk.vocabulary import Alias
 
-__all__ = ["run", "run_pipeline"]
+__all__ = ["DEFAULT_OUT_DIR", "run", "run_pipeline"]
 
-#: Seconds Prefect may take to start its temporary local server (its default, 20 s, is too short
-#: on a loaded 2-core machine).
-EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 90
 SUMMARY_ARTIFACT_KEY = "run-pipeline-summary"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def ingest(data_dir: str, out_dir: str) -> ChainData:
-    """Read the six CSV exports (retried: the data folder may sit on a network share)."""
-    return load_chain(data_dir, out_dir=Path(out_dir) / "ingest")
+#: Local outputs of a run: ``ingest/``, ``evaluation/``, ``checkpoints/``.
+DEFAULT_OUT_DIR = "artifacts/run"
 
 
 @task(name="validate", cache_policy=NO_CACHE)
@@ -158,12 +154,12 @@ def promote(
 
 @flow(name="run-pipeline", log_prints=False)
 def run_pipeline(
-    data_dir: str = "sample_data",
+    data_dir: str = DEFAULT_DATA_DIR,
     horizon: int = 7,
     model_name: str | None = None,
     experiment: str | None = None,
     min_f1: float | None = None,
-    out_dir: str = "artifacts/run",
+    out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
 ) -> dict[str, Any]:
@@ -199,7 +195,12 @@ def run_pipeline(
     """
     log = get_run_logger()
     started = time.perf_counter()
-    settings = _settings(model_name, experiment, min_f1, tracking_uri)
+    settings = flow_settings(
+        model_name=model_name,
+        experiment=experiment,
+        min_f1=None if min_f1 is None else float(min_f1),
+        tracking_uri=tracking_uri,
+    )
     overrides = {
         key: tuple(value) if isinstance(value, list) else value
         for key, value in (model_overrides or {}).items()
@@ -307,8 +308,8 @@ def summary_markdown(
         f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
         f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
         "same holdout.",
-        f"* Aliases now: production → {aliases.get('production')}, staging → "
-        f"{aliases.get('staging')}.",
+        f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
+        f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
         f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
         "",
         "## Step times (s)",
@@ -318,27 +319,6 @@ def summary_markdown(
     ]
     lines += [f"| {step} | {seconds:.2f} |" for step, seconds in summary["timings"].items()]
     return "\n".join(lines) + "\n"
-
-
-def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
-    """Run ``flow_fn`` with a start-up timeout that suits Prefect's temporary local server.
-
-    Parameters
-    ----------
-    flow_fn : prefect.Flow
-        The flow to call.
-    **parameters
-        Its parameters.
-    """
-    from prefect.settings import (
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
-    )
-
-    current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-    timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
-    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
-        return flow_fn(**parameters)
 
 
 def run(**parameters: Any) -> dict[str, Any]:
@@ -352,35 +332,17 @@ def run(**parameters: Any) -> dict[str, Any]:
     return run_with_startup_timeout(run_pipeline, **parameters)
 
 
-def _settings(
-    model_name: str | None,
-    experiment: str | None,
-    min_f1: float | None,
-    tracking_uri: str | None,
-) -> Settings:
-    base = load_settings()
-    overrides = {
-        "model_name": model_name,
-        "experiment": experiment,
-        "min_f1": None if min_f1 is None else float(min_f1),
-        "tracking_uri": tracking_uri,
-    }
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the flow once and print its summary as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
     parser.add_argument("--min-f1", type=float, default=None, help="promotion gate (default 0.7)")
-    parser.add_argument("--out", default="artifacts/run", help="local output folder")
+    parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    # One line per HTTP call to the Prefect API drowns the pipeline's own messages.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     summary = run(
         data_dir=args.data,
         horizon=args.horizon,

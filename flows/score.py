@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from dataclasses import replace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from stockout_sk.config import load_serving_settings
-from stockout_sk.ingest import ChainData, load_chain
+from flows.common import (
+    DEFAULT_DATA_DIR,
+    configure_logging,
+    flow_serving_settings,
+    ingest,
+    run_with_startup_timeout,
+)
+from stockout_sk.ingest import ChainData
 from stockout_sk.scoring import (
     MorningList,
     build_morning_list,
@@ -36,28 +40,16 @@ from stockout_sk.scoring import (
 from stockout_sk.serving import Snapshot
 from stockout_sk.vocabulary import Source
 
-__all__ = ["run", "score"]
+__all__ = ["DEFAULT_OUT", "run", "score"]
 
 SUMMARY_ARTIFACT_KEY = "morning-list"
 DEFAULT_OUT = "artifacts/morning/morning_list.csv"
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def ingest(data_dir: str) -> ChainData:
-    """Read the six CSV exports (retried: the data folder may sit on a network share)."""
-    return load_chain(data_dir)
-
-
 @task(name="resolve-model", cache_policy=NO_CACHE)
 def resolve_model(model_name: str | None, tracking_uri: str | None) -> Snapshot:
     """The production model, or the rule baseline with the reason (as the API decides)."""
-    settings = load_serving_settings()
-    registry = settings.registry
-    if model_name:
-        registry = replace(registry, model_name=model_name)
-    if tracking_uri:
-        registry = replace(registry, tracking_uri=tracking_uri)
-    return resolve_snapshot(replace(settings, registry=registry))
+    return resolve_snapshot(flow_serving_settings(model_name, tracking_uri))
 
 
 @task(name="score", cache_policy=NO_CACHE)
@@ -75,7 +67,7 @@ def write(morning: MorningList, out: str) -> tuple[str, str]:
 
 @flow(name="score", log_prints=False)
 def score(
-    data_dir: str = "sample_data",
+    data_dir: str = DEFAULT_DATA_DIR,
     out: str = DEFAULT_OUT,
     model_name: str | None = None,
     tracking_uri: str | None = None,
@@ -155,21 +147,17 @@ def summary_markdown(morning: MorningList, csv_path: str, html_path: str, rows: 
 
 def run(**parameters: Any) -> dict[str, Any]:
     """Run the flow with the start-up timeout Prefect's temporary server needs."""
-    from flows.run_pipeline import run_with_startup_timeout
-
     return run_with_startup_timeout(score, **parameters)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the flow once and print its summary as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="sample_data", help="folder with the six CSV files")
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"CSV to write (default {DEFAULT_OUT})")
     parser.add_argument("--model-name", default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     summary = run(data_dir=args.data, out=args.out, model_name=args.model_name)
     print(json.dumps(summary, allow_nan=False, default=str))
     return 0

@@ -1,0 +1,1 @@
+"""The endpoints: ``ops`` (health, readiness), ``model`` (status, reload), ``predict``."""
