@@ -162,6 +162,9 @@ def run_pipeline(
     out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunksize: int = 100_000,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -184,6 +187,10 @@ def run_pipeline(
         :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+    encoding, delimiter : str, optional
+        The exports' encoding and delimiter (see :func:`flows.common.ingest`).
+    chunksize : int
+        CSV rows per chunk.
 
     Returns
     -------
@@ -219,7 +226,17 @@ def run_pipeline(
         timings[step] = time.perf_counter() - start
         return value
 
-    chain = timed("ingest", ingest, data_dir, str(out))
+    def read(data: str, out_dir: str) -> ChainData:
+        return ingest(
+            data,
+            out_dir,
+            horizon=horizon,
+            encoding=encoding,
+            delimiter=delimiter,
+            chunksize=chunksize,
+        )
+
+    chain = timed("ingest", read, data_dir, str(out))
     chain_report = timed("validate", validate, chain)
     prepared = timed("dataset", build_dataset, chain, config)
     fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)

@@ -44,7 +44,7 @@ STOCK = [
     "LastUpdatedAt",
     "001,Olaya,007,حليب,50,5,10,2024-03-05T18:00:00+03:00",  # line 2
     '002,"Jeddah, Corniche",007,Milk,"1,200",0,20,05/03/2024 09:00',  # line 3: ambiguous d/m
-    "001,Olaya,ITM2,Bread,5,0,2,2024-03-04 08:00",  # line 4
+    "001,Olaya,ITM2,Bread,5,0,2,2024-03-13 08:00",  # line 4: the latest snapshot day
     "001,Olaya,007,حليب,40,5,10,2024-03-03",  # line 5: older copy of line 2 -> rejected
     "003,Dammam,ITM2,Bread,abc,0,2,2024-03-05",  # line 6: non-numeric CurrentQuantity
     "003,Dammam,007,Milk,10,-1,2,2024-03-05",  # line 7: negative ReservedQuantity
@@ -189,8 +189,14 @@ def test_reconciliation_per_file(loaded):
         assert rep.read == rep.accepted + rep.rejected
         assert sum(rep.reasons.values()) == rep.rejected
     assert loaded.report.reconciled
-    assert not loaded.report.ok
+    # Quarantined rows do not make the data unusable; "ok" is usable, "clean" is no rejects.
+    assert loaded.report.ok
+    assert loaded.report.usable
+    assert not loaded.report.clean
     assert loaded.report.files["sales_transactions.csv"].blank_lines == 1
+    # Physical lines: the header, every record, the blank line.
+    assert loaded.report.files["sales_transactions.csv"].lines == len(SALES)
+    assert loaded.report.files["stock_movement.csv"].lines == len(MOVEMENTS)
 
 
 def test_reject_reasons_per_file(loaded):
@@ -235,6 +241,7 @@ def test_rejects_files_hold_original_rows_reason_and_line(loaded, tmp_path):
         "QuantityMoved",
         "reason",
         "line",
+        "raw",
     ]
     got = list(
         zip(rejects["MovementID"], rejects["reason"], rejects["line"].astype(int), strict=True)
@@ -254,6 +261,10 @@ def test_rejects_files_hold_original_rows_reason_and_line(loaded, tmp_path):
     assert Path(source[0]).read_text("utf-8-sig").splitlines()[source[1] - 1].startswith("M6,")
     row = rejects.set_index("MovementID").loc["M6"]
     assert row["Date"] == "not a date"
+    # A line that cannot be split into the columns keeps its text in "raw".
+    malformed = rejects[rejects["reason"].str.startswith("malformed")]
+    assert malformed["raw"].tolist() == [MOVEMENTS[13]]
+    assert (rejects.loc[rejects["MovementID"] != "", "raw"] == "").all()
 
     sales = pd.read_csv(
         tmp_path / "out" / "rejects" / "sales_transactions.csv", dtype=str, keep_default_na=False
@@ -317,7 +328,7 @@ def test_stock_current_latest_snapshot_wall_clock_and_dtypes(loaded):
     assert sc["CurrentQuantity"].tolist() == [50.0, 5.0, 1200.0]
     assert sc["LastUpdatedAt"].tolist() == [
         D("2024-03-05 18:00"),  # +03:00 dropped, not converted
-        D("2024-03-04 08:00"),
+        D("2024-03-13 08:00"),
         D("2024-03-05 09:00"),  # 05/03 ambiguous -> day-first by default
     ]
     assert sc["LastUpdatedAt"].dtype == np.dtype("datetime64[ns]")
@@ -420,8 +431,8 @@ def test_missing_required_column_names_file_column_and_found_columns(tmp_path):
 
 
 def test_headers_are_checked_before_any_row_is_read(tmp_path):
-    # Movements (read before sales) cannot be tokenized; the missing sales column must win.
-    broken_movements = [MOVEMENTS[0], 'M1,"2024-03-01,WH,,001,,007,,1']
+    # Movements (read before sales) hold an unbalanced quote; the missing sales column must win.
+    broken_movements = [MOVEMENTS[0], 'M1,"2024-03-01,WH,,001,,007,,1', *MOVEMENTS[2:4]]
     data = write_chain(
         tmp_path / "d",
         stock_movement=broken_movements,
@@ -429,9 +440,14 @@ def test_headers_are_checked_before_any_row_is_read(tmp_path):
     )
     with pytest.raises(DataContractError, match="QuantitySold"):
         load_chain(data)
+    # On its own, the unbalanced quote costs its line only (it used to make the file fatal).
     ok_sales = write_chain(tmp_path / "e", stock_movement=broken_movements)
-    with pytest.raises(DataContractError, match=r"stock_movement\.csv.*tokenized"):
-        load_chain(ok_sales)
+    chain = load_chain(ok_sales)
+    rep = chain.report.files["stock_movement.csv"]
+    assert (rep.read, rep.accepted, rep.rejected) == (3, 2, 1)
+    assert list(rep.reasons) == [
+        "unbalanced quote: a quoted field opened on this line does not close on it"
+    ]
 
 
 def test_optional_columns_may_be_absent_and_headers_are_matched_loosely(tmp_path):
@@ -449,11 +465,16 @@ def test_optional_columns_may_be_absent_and_headers_are_matched_loosely(tmp_path
     assert {"column_renamed", "extra_columns", "optional_columns_absent"} <= codes
 
 
-def test_not_utf8_is_a_contract_error(tmp_path):
+def test_a_file_in_another_encoding_is_fatal_and_names_it(tmp_path):
     data = write_chain(tmp_path / "d")
-    (data / "item_master.csv").write_bytes("ItemCode,ArabicName\n007,\xe9\n".encode("latin-1"))
-    with pytest.raises(DataContractError, match=r"item_master\.csv.*UTF-8"):
+    lines = ["ItemCode,ArabicName", *(f"{i:03d},café crème {i}" for i in range(20))]
+    (data / "item_master.csv").write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(DataContractError, match=r"item_master\.csv: not valid UTF-8") as err:
         load_chain(data)
+    message = str(err.value)
+    assert "line 2, byte 8 of the line" in message  # "000,caf" then the \xe9
+    assert "--encoding latin-1" in message
+    assert "byte 130933" not in message
 
 
 def test_empty_file_is_a_contract_error(tmp_path):
