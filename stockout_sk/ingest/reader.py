@@ -125,6 +125,11 @@ class _Reader:
         :data:`MAX_UNDECODABLE_LINES` or one line in a hundred read so far means the file is in
         another encoding, and the error names the likely one.
         """
+        try:
+            body.decode("utf-8")
+            return ()
+        except UnicodeDecodeError:
+            pass
         read = self.lines - self.header_lines + body.count(b"\n")
         allowed = max(MAX_UNDECODABLE_LINES, read // _UNDECODABLE_SHARE) - self._undecodable
         spans = _undecodable(body, max(allowed, 0) + 1)

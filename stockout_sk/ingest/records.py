@@ -145,30 +145,41 @@ def _strip_cr(body: bytes) -> bytes:
     return body.replace(b"\r\n", b"\n")
 
 
-def _classify(
-    buf: np.ndarray, nl: np.ndarray, starts: np.ndarray, delimiter: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Field count of every line (exact for simple lines) and which lines are not simple."""
+def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line ends, the field count of every line (exact for simple lines), the lines not simple.
+
+    One pass over the bytes finds every line feed, delimiter and quote; everything else is
+    arithmetic on those few events (running counts read at the line ends and at the quotes).
+    """
+    pos = np.flatnonzero((buf == _NL) | (buf == delimiter) | (buf == _QUOTE))
+    kind = buf[pos]
+    is_nl = kind == _NL
+    nl_at = np.flatnonzero(is_nl)
+    nl = pos[nl_at]
     n = len(nl)
-    d = np.flatnonzero(buf == delimiter)
-    d_line = np.searchsorted(nl, d)
-    q = np.flatnonzero(buf == _QUOTE)
-    if not len(q):
-        return np.bincount(d_line, minlength=n) + 1, np.zeros(n, dtype=bool)
-    q_line = np.searchsorted(nl, q)
-    first_q = np.searchsorted(q, starts)
-    k = np.arange(len(q)) - first_q[q_line]  # the quote's rank on its line
+    delimiters_before = np.cumsum(kind == delimiter)
+    delimiters = np.diff(delimiters_before[nl_at], prepend=0)
+    is_quote = kind == _QUOTE
+    q_at = np.flatnonzero(is_quote)
+    if not len(q_at):
+        return nl, delimiters + 1, np.zeros(n, dtype=bool)
+    q = pos[q_at]
+    per_line = np.diff(np.cumsum(is_quote)[nl_at], prepend=0)
+    q_line = np.repeat(np.arange(n), per_line)
+    starts = np.concatenate([[0], nl[:-1] + 1])
+    k = np.arange(len(q)) - (np.cumsum(per_line) - per_line)[q_line]  # rank on its line
     prev = buf[np.maximum(q - 1, 0)]
     nxt = buf[q + 1]  # a quote is never the last byte: the block ends with a line feed
     opens = (k & 1) == 0
     valid_open = (q == starts[q_line]) | (prev == delimiter) | ((prev == _QUOTE) & (k > 0))
     valid_close = (nxt == delimiter) | (nxt == _NL) | (nxt == _QUOTE)
     valid = np.where(opens, valid_open, valid_close)
-    per_line = np.bincount(q_line, minlength=n)
     not_simple = ((per_line & 1) == 1) | (np.bincount(q_line[~valid], minlength=n) > 0)
-    inside = ((np.searchsorted(q, d) - first_q[d_line]) & 1) == 1
-    fields = np.bincount(d_line[~inside], minlength=n) + 1
-    return fields, not_simple
+    # Delimiters between an opening quote and the next quote of its line are text.
+    pair = np.flatnonzero(opens[:-1] & (q_line[1:] == q_line[:-1]))
+    before = delimiters_before[q_at]
+    inside = np.bincount(q_line[pair], weights=before[pair + 1] - before[pair], minlength=n)
+    return nl, delimiters + 1 - inside.astype(np.int64), not_simple
 
 
 @dataclass(frozen=True)
@@ -212,14 +223,13 @@ def _parse_block(
     """
     data = _strip_cr(body)
     buf = np.frombuffer(data, dtype=np.uint8)
-    nl = np.flatnonzero(buf == _NL)
+    delim = shape.delimiter
+    nl, fields, not_simple = _classify(buf, ord(delim))
     starts = np.concatenate([[0], nl[:-1] + 1])
     raw_nl = nl if data is body else np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == _NL)
     raw_starts = np.concatenate([[0], raw_nl[:-1] + 1])
     n = len(nl)
     ncols = len(shape.names)
-    delim = shape.delimiter
-    fields, not_simple = _classify(buf, nl, starts, ord(delim))
 
     def text(i: int, j: int | None = None, errors: str = "replace") -> str:
         return data[starts[i] : nl[i if j is None else j]].decode("utf-8", errors)
@@ -348,7 +358,8 @@ def _frame(
                 f"the CSV parser read {len(frame)} records from {len(idx)} checked lines "
                 f"(lines {first_line + idx[0]}..{first_line + idx[-1]}); please report this bug"
             )
-        frame = frame[names]
+        if shape.usecols is not None:
+            frame = frame[names]
     else:
         frame = pd.DataFrame({c: pd.Series(dtype="str") for c in names})
     lines = first_line + idx.astype(np.int64)

@@ -228,11 +228,12 @@ class _FileScan:
     def _validated(self, raw: pd.DataFrame, lines: np.ndarray, *, record: bool) -> _Chunk:
         n = len(raw)
         raw = raw.set_axis(pd.RangeIndex(n))
-        blank = self._blank(raw)
+        first = raw.iloc[:, 0].str.strip() if raw.shape[1] else pd.Series(dtype="str")
+        blank = self._blank(raw, first)
         if blank.any():
-            raw, lines = raw[~blank].reset_index(drop=True), lines[~blank]
+            raw, lines, first = raw[~blank].reset_index(drop=True), lines[~blank], first[~blank]
         typed, reason, counts = self._validate(raw)
-        repeated = self._repeated_header(raw)
+        repeated = self._repeated_header(raw, first)
         if repeated.any():
             reason = reason.copy()
             reason[repeated] = [f"{HEADER_REPEATED} at line {x}" for x in lines[repeated]]
@@ -254,23 +255,23 @@ class _FileScan:
                 )
         return _Chunk(raw=raw[~bad], typed=typed[~bad], lines=lines[~bad])
 
-    def _blank(self, raw: pd.DataFrame) -> np.ndarray:
+    def _blank(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
         if raw.shape[1] == 0 or len(raw) == 0:
             return np.zeros(len(raw), dtype=bool)
         # A row of empty fields (",,,,") is a blank line of a spreadsheet export, not a record.
-        blank = raw.iloc[:, 0].str.strip().eq("").to_numpy(dtype=bool)
+        blank = first.eq("").to_numpy(dtype=bool)
         for col in raw.columns[1:]:
             if not blank.any():
                 break
             blank = blank & raw[col].str.strip().eq("").to_numpy(dtype=bool)
         return blank
 
-    def _repeated_header(self, raw: pd.DataFrame) -> np.ndarray:
+    def _repeated_header(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
         """Rows equal to the header, field by field: a concatenated export."""
         fields = self.header.fields
         if not len(raw) or len(fields) != raw.shape[1]:
             return np.zeros(len(raw), dtype=bool)
-        same = raw.iloc[:, 0].str.strip().eq(fields[0]).to_numpy(dtype=bool)
+        same = first.eq(fields[0]).to_numpy(dtype=bool)
         for j in range(1, len(fields)):
             if not same.any():
                 break

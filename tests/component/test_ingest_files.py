@@ -8,7 +8,10 @@ line, a malformed line, and one bad row of each reject reason.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -496,3 +499,231 @@ def test_header_only_files_are_fine(tmp_path):
     assert list(chain.employees.columns) == ["EmployeeID", "FullName", "Department", "BranchID"]
     assert chain.flows["sold"].sum() == 0
     assert chain.report.files["sales_transactions.csv"].read == 0
+
+
+# --- broken copies of sample_data (issues #16 and #17) ------------------------------------------
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+TODAY = "2026-12-05"
+
+
+@pytest.fixture(scope="module")
+def sample_chain():
+    """The untouched sample, read once: what every broken copy is compared with."""
+    return load_chain(SAMPLE, today=TODAY)
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    out = tmp_path / "sample"
+    out.mkdir()
+    for path in SAMPLE.glob("*.csv"):
+        (out / path.name).write_bytes(path.read_bytes())
+    return out
+
+
+def lines_of(path: Path) -> list[str]:
+    """The file's physical lines, line ends kept (a BOM stays on the first)."""
+    return path.read_text("utf-8").splitlines(keepends=True)
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    path.write_bytes("".join(lines).encode("utf-8"))
+
+
+def rejects_of(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / "rejects" / name, dtype=str, keep_default_na=False)
+
+
+def test_a_year_typo_never_stretches_the_history(sample_copy, sample_chain, tmp_path):
+    # 30 sales rows typed 2031 (after today) and 20 typed 2021 (a stretch years before the rest):
+    # the history stayed 2021..2031 before, and a holdout in the empty years scored F1 ≈ 1.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    iso = [i for i, line in enumerate(lines) if line.startswith("2024-0")]
+    future, past = iso[100:3100:100], iso[5000:7000:100]
+    for i in future:
+        lines[i] = "2031" + lines[i][4:]
+    for i in past:
+        lines[i] = "2021" + lines[i][4:]
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    assert (chain.history_start, chain.history_end) == (
+        sample_chain.history_start,
+        sample_chain.history_end,
+    )
+    rep = chain.report.files["sales_transactions.csv"]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert rep.read == original.read
+    assert rep.rejected == original.rejected + len(future) + len(past)
+    assert rep.reasons["Date after today (2026-12-05): a typo in the year?"] == len(future)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    cut = rejects[rejects["reason"].str.startswith("dated 2021-")]
+    assert sorted(cut["line"].astype(int)) == [i + 1 for i in past]
+    codes = {f.code: f for f in chain.report.findings}
+    assert codes["future_dates"].blocking
+    assert codes["history_trimmed"].blocking
+    assert not chain.report.usable
+
+
+def test_last_updated_at_in_the_future_is_quarantined(sample_copy, sample_chain):
+    path = sample_copy / "stock_current.csv"
+    lines = lines_of(path)
+    for i in range(1, 11):
+        lines[i] = lines[i].replace("2024-07-28", "2030-07-28")
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, today=TODAY)
+    assert chain.history_end == sample_chain.history_end
+    rep = chain.report.files["stock_current.csv"]
+    assert rep.reasons["LastUpdatedAt after today (2026-12-05): a typo in the year?"] == 10
+    assert len(chain.stock_current) == len(sample_chain.stock_current) - 10
+
+
+def test_a_header_only_sales_file_is_a_blocking_finding(sample_copy):
+    path = sample_copy / "sales_transactions.csv"
+    write_lines(path, lines_of(path)[:1])
+    chain = load_chain(sample_copy, today=TODAY)
+    (empty,) = [f for f in chain.report.findings if f.code == "empty_sales_transactions"]
+    assert empty.blocking
+    assert "training will fail or lie" in empty.message
+    assert not chain.report.usable
+    assert not chain.report.to_dict()["ok"]
+
+
+def test_an_unbalanced_quote_loses_no_transaction(sample_copy, sample_chain, tmp_path):
+    # Line 101 opens a quote in its last field. pandas merged it with the next line into one
+    # rejected record: one real transaction vanished and `read` dropped, with no finding.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    lines[100] = lines[100].rstrip("\n")[:-1] + '"1\n'
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rep = chain.report.files["sales_transactions.csv"]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert (rep.read, rep.accepted) == (original.read, original.accepted - 1)
+    assert rep.lines == len(lines)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    (quote,) = rejects[rejects["reason"].str.startswith("unbalanced quote")].itertuples()
+    assert (int(quote.line), quote.raw) == (101, lines[100].rstrip("\n"))
+    (finding,) = [f for f in chain.report.findings if f.code == "unbalanced_quote"]
+    assert "line 101 (would merge lines 101–102)" in finding.message
+    # The next line's transaction is there: its day's sales are one line short, no more.
+    sold = chain.flows["sold"].sum()
+    assert sold == sample_chain.flows["sold"].sum() - 1
+
+
+def test_a_ragged_first_row_does_not_shift_later_rows(sample_copy, sample_chain, tmp_path):
+    # With one field too many on the first data row, pandas switched to truncation mode and read
+    # a later 8-field line with shifted values (QuantitySold 12 instead of 3), warning only.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    lines[1] = lines[1].rstrip("\n") + ",EXTRA\n"
+    fields = lines[600].split(",")
+    lines[600] = ",".join([*fields[:2], "x", *fields[2:]])
+    write_lines(path, lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw ParserWarning may leak
+        chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    malformed = rejects[rejects["reason"] == "malformed line: expected 7 fields, saw 8"]
+    assert sorted(malformed["line"].astype(int)) == [2, 601]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert chain.report.files["sales_transactions.csv"].accepted == original.accepted - 2
+    quantities = [float(lines[1].split(",")[6]), float(fields[-1])]
+    assert chain.flows["sold"].sum() == sample_chain.flows["sold"].sum() - sum(quantities)
+
+
+def test_reject_line_numbers_are_physical_lines(sample_copy, tmp_path):
+    # A quoted line break and an unbalanced quote on line 101: every reject after
+    # them still names the physical line of the file that holds its row.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    j = next(i for i in range(50, 5000) if '"' not in lines[i])
+    fields = lines[j].split(",")
+    fields[5] = f'"{fields[5]}\nsecond line"'
+    lines[j] = ",".join(fields)
+    lines[100] = lines[100].rstrip("\n")[:-1] + '"1\n'
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    physical = path.read_text("utf-8").split("\n")
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    checked = rejects[rejects["InvoiceNumber"] != ""]
+    assert len(checked) >= 5
+    for row in checked.itertuples():
+        assert row.InvoiceNumber in physical[int(row.line) - 1], row
+    (multi,) = [f for f in chain.report.findings if f.code == "multiline_records"]
+    assert f"lines {j + 1}–{j + 2}" in multi.message
+
+
+def test_a_stray_byte_quarantines_its_line_only(sample_copy, sample_chain, tmp_path):
+    path = sample_copy / "sales_transactions.csv"
+    data = path.read_bytes().split(b"\n")
+    data[3000] = data[3000].replace(b"2024", b"2024\xe9", 1)
+    path.write_bytes(b"\n".join(data))
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert chain.report.files["sales_transactions.csv"].accepted == original.accepted - 1
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    (bad,) = rejects[rejects["reason"] == "not valid UTF-8"].itertuples()
+    assert int(bad.line) == 3001
+    assert "\\xe9" in bad.raw
+    (finding,) = [f for f in chain.report.findings if f.code == "undecodable_bytes"]
+    assert "line 3001 byte 5" in finding.message
+
+
+def test_conflicting_snapshot_duplicates_are_flagged(sample_copy, tmp_path):
+    path = sample_copy / "stock_current.csv"
+    lines = lines_of(path)
+    copy = lines[5].split(",")
+    copy[4] = "777"
+    write_lines(path, [*lines, ",".join(copy), lines[7]])
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rep = chain.report.files["stock_current.csv"]
+    assert (
+        rep.reasons[
+            "conflicting duplicate BranchID×ItemCode: same LastUpdatedAt, different quantities "
+            "(the later line is kept)"
+        ]
+        == 1
+    )
+    assert rep.reasons["duplicate BranchID×ItemCode (identical to the copy kept)"] == 1
+    (finding,) = [f for f in chain.report.findings if f.code == "conflicting_duplicates"]
+    assert finding.file == "stock_current.csv"
+    assert f"(lines 6 and {len(lines) + 1})" in finding.message
+
+
+def test_real_export_formats(sample_copy, sample_chain, monkeypatch):
+    """cp1256, UTF-16 with a BOM, semicolons, tabs, a repeated header and Arabic-Indic digits:
+    read as the same chain once the run names the encoding."""
+    items = (sample_copy / "item_master.csv").read_text("utf-8-sig")
+    (sample_copy / "item_master.csv").write_bytes(items.encode("cp1256"))
+    moves = (sample_copy / "stock_movement.csv").read_text("utf-8")
+    (sample_copy / "stock_movement.csv").write_bytes(moves.encode("utf-16"))
+    stock = pd.read_csv(sample_copy / "stock_current.csv", dtype=str, keep_default_na=False)
+    stock.to_csv(sample_copy / "stock_current.csv", sep="\t", index=False)
+    sales = SAMPLE.joinpath("sales_transactions.csv").read_text("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(sales)))
+    rows[5][6] = rows[5][6].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerows([*rows[:2000], rows[0], *rows[2000:]])  # the header again on line 2001
+    (sample_copy / "sales_transactions.csv").write_text(out.getvalue(), "utf-8")
+
+    with pytest.raises(DataContractError, match=r"item_master\.csv.*--encoding cp1256"):
+        load_chain(sample_copy, today=TODAY)
+    monkeypatch.setenv("STOCKOUT_CSV_ENCODING", "cp1256")
+    chain = load_chain(sample_copy, today=TODAY)
+    pd.testing.assert_frame_equal(chain.items, sample_chain.items)
+    pd.testing.assert_frame_equal(chain.transfers, sample_chain.transfers)
+    pd.testing.assert_frame_equal(chain.stock_current, sample_chain.stock_current)
+    pd.testing.assert_frame_equal(chain.flows, sample_chain.flows)
+    files = chain.report.files
+    assert files["stock_movement.csv"].encoding == "utf-16-le"
+    assert files["stock_current.csv"].delimiter == "\t"
+    assert files["sales_transactions.csv"].delimiter == ";"
+    assert files["sales_transactions.csv"].reasons["header repeated at line 2001"] == 1
+    messages = {
+        f.code: f.message for f in chain.report.findings if f.file == "sales_transactions.csv"
+    }
+    assert messages["header_repeated"].startswith("header repeated at line 2001")
+    assert messages["arabic_indic_digits"].startswith("1 QuantitySold value(s)")
+    assert messages["delimiter"] == "fields delimited by ';' (detected from the header)"
