@@ -727,3 +727,19 @@ def test_real_export_formats(sample_copy, sample_chain, monkeypatch):
     assert messages["header_repeated"].startswith("header repeated at line 2001")
     assert messages["arabic_indic_digits"].startswith("1 QuantitySold value(s)")
     assert messages["delimiter"] == "fields delimited by ';' (detected from the header)"
+
+
+def test_the_flows_ingest_task_passes_the_csv_options_on(tmp_path):
+    from flows.common import ingest
+
+    data = write_chain(tmp_path / "d")
+    for path in data.glob("*.csv"):  # an export with pipes, every file of it
+        rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+        out = io.StringIO()
+        csv.writer(out, delimiter="|", lineterminator="\n").writerows(rows)
+        path.write_text(out.getvalue(), "utf-8")
+    chain = ingest.fn(str(data), None, delimiter="pipe", horizon=7)
+    assert {rep.delimiter for rep in chain.report.files.values()} == {"|"}
+    pd.testing.assert_frame_equal(chain.flows, EXPECTED_FLOWS)
+    with pytest.raises(DataContractError, match=r"re-run with --delimiter '\|'"):
+        ingest.fn(str(data), None, delimiter=",")
