@@ -309,7 +309,8 @@ class _FileScan:
                 flag(parsed.unparseable.to_numpy(), f"unparseable {col}")
                 if col in schema.past_dates and self.latest_day is not None:
                     today = (self.latest_day - pd.Timedelta(days=1)).date()
-                    after = (parsed.values.dt.normalize() > self.latest_day).to_numpy(dtype=bool)
+                    next_day = self.latest_day + pd.Timedelta(days=1)
+                    after = (parsed.values >= next_day).to_numpy(dtype=bool)
                     flag(after, f"{col} after today ({today}): a typo in the year?")
                     counts[(f"future:{today}", col)] += int(after.sum())
             elif col in schema.quantity_columns:

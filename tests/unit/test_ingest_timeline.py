@@ -9,8 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from stockout_sk.ingest import DataContractError
-from stockout_sk.ingest.load import max_gap_days
+from stockout_sk.ingest import DataContractError, max_gap_days
 from stockout_sk.ingest.timeline import _decide_timeline
 
 pytestmark = pytest.mark.unit
