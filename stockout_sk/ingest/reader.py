@@ -41,6 +41,10 @@ class _Reader:
         Physical lines of the header record (skipped).
     block_bytes : int
         Bytes read per block.
+    clean : dict of int to int, optional
+        Blocks found clean by an earlier read of the same file (block number → lines), shared
+        between the reads: a clean block is handed to the parser without being classified
+        again. Filled as blocks are found clean.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class _Reader:
         shape: _Shape,
         header_lines: int,
         block_bytes: int,
+        clean: dict[int, int] | None = None,
     ) -> None:
         self.path = path
         self.filename = filename
@@ -59,6 +64,7 @@ class _Reader:
         self.header_lines = header_lines
         self.block_bytes = block_bytes
         self.lines = header_lines  # physical lines consumed so far, the header's included
+        self.clean = {} if clean is None else clean
         self._undecodable = 0
 
     def __iter__(self) -> Iterator[_Parsed]:
@@ -70,6 +76,7 @@ class _Reader:
             offset = self.encoding.skip  # file offset of ``pending`` (UTF-8 files only)
             pending = b""
             skip = self.header_lines
+            block = 0
             while True:
                 raw = f.read(self.block_bytes)
                 final = not raw
@@ -82,14 +89,21 @@ class _Reader:
                     body, skipped, skip = _skip_lines(body, skip)
                     offset += skipped
                 if body:
-                    spans = self._undecodable_spans(body, offset) if decoder is None else ()
+                    known = self.clean.get(block)
+                    spans = ()
+                    if decoder is None and known is None:
+                        spans = self._undecodable_spans(body, offset)
                     parsed, carry = _parse_block(
                         body,
                         first_line=self.lines + 1,
                         shape=self.shape,
                         final=final,
                         undecodable=spans,
+                        clean_lines=known,
                     )
+                    if parsed.clean:
+                        self.clean[block] = parsed.physical
+                    block += 1
                     if carry is not None:
                         pending, body = body[carry:] + pending, body[:carry]
                     self.lines += parsed.physical

@@ -73,6 +73,9 @@ class _Parsed:
         Line of an unbalanced quote and the last line it would have merged into its record.
     undecodable : list of (int, int, int)
         Line, byte within the line and byte within the block of bytes that do not decode.
+    clean : bool
+        Every line of the block became a record through the fast path (no bad, blank or
+        multi-line record, nothing carried): reading the block again needs no classification.
     """
 
     frame: pd.DataFrame
@@ -83,6 +86,7 @@ class _Parsed:
     multiline: list[tuple[int, int]] = field(default_factory=list)
     unbalanced: list[tuple[int, int]] = field(default_factory=list)
     undecodable: list[tuple[int, int, int]] = field(default_factory=list)
+    clean: bool = False
 
 
 @lru_cache(maxsize=8)
@@ -199,6 +203,7 @@ def _parse_block(
     shape: _Shape,
     final: bool,
     undecodable: tuple[tuple[int, int], ...] = (),
+    clean_lines: int | None = None,
 ) -> tuple[_Parsed, int | None]:
     """Split a block of whole lines (UTF-8, ending with a line feed) into records.
 
@@ -213,6 +218,9 @@ def _parse_block(
         No line follows the block (an open quote cannot close later).
     undecodable : tuple of (int, int)
         Byte spans of ``body`` that did not decode; their lines are quarantined.
+    clean_lines : int, optional
+        The block was found :attr:`_Parsed.clean`, with this many lines, when it was read
+        before: its lines go to the parser unclassified.
 
     Returns
     -------
@@ -222,6 +230,8 @@ def _parse_block(
         quoted field still open at the block's end), or ``None``.
     """
     data = _strip_cr(body)
+    if clean_lines is not None:
+        return _clean_block(data, first_line, clean_lines, shape), None
     buf = np.frombuffer(data, dtype=np.uint8)
     delim = shape.delimiter
     nl, fields, not_simple = _classify(buf, ord(delim))
@@ -298,9 +308,23 @@ def _parse_block(
     out.blank += int(empty[: out.physical].sum())
     out.bad = [bad[i] for i in sorted(bad) if i < out.physical]
     out.undecodable = [u for u in out.undecodable if u[0] - first_line < out.physical]
-    out.frame, out.lines = _frame(data, starts, nl, ~dead & ~ragged, first_line, shape, slow)
+    good = ~dead & ~ragged
+    out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
+    out.clean = carry_line is None and not slow and bool(good.all())
     carry = None if carry_line is None else int(raw_starts[carry_line])
     return out, carry
+
+
+def _clean_block(data: bytes, first_line: int, n: int, shape: _Shape) -> _Parsed:
+    """A block already found clean: every line is a record, in order."""
+    lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    frame = _read_checked(data, shape)
+    if len(frame) != n:
+        raise AssertionError(
+            f"the CSV parser read {len(frame)} records from {n} lines found clean before "
+            f"(lines {first_line}..{first_line + n - 1}); please report this bug"
+        )
+    return _Parsed(frame=frame, lines=lines, physical=n, clean=True)
 
 
 def _malformed(line: int, expected: int, saw: int, text: str) -> _BadLine:
@@ -336,30 +360,12 @@ def _frame(
             payload = b"".join(
                 data[starts[a] : nl[b] + 1] for a, b in zip(run_first, run_last, strict=True)
             )
-        frame = pd.read_csv(
-            io.BytesIO(payload),
-            header=None,
-            names=shape.names,
-            usecols=shape.usecols,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            sep=shape.delimiter,
-            quotechar='"',
-            lineterminator="\n",
-            encoding="utf-8",
-            engine="c",
-            skip_blank_lines=False,
-            index_col=False,
-            on_bad_lines="error",
-        )
+        frame = _read_checked(payload, shape)
         if len(frame) != len(idx):
             raise AssertionError(
                 f"the CSV parser read {len(frame)} records from {len(idx)} checked lines "
                 f"(lines {first_line + idx[0]}..{first_line + idx[-1]}); please report this bug"
             )
-        if shape.usecols is not None:
-            frame = frame[names]
     else:
         frame = pd.DataFrame({c: pd.Series(dtype="str") for c in names})
     lines = first_line + idx.astype(np.int64)
@@ -371,3 +377,27 @@ def _frame(
         order = np.argsort(lines, kind="stable")
         frame, lines = frame.iloc[order].reset_index(drop=True), lines[order]
     return frame, lines
+
+
+def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
+    """Lines known to hold the header's number of fields, by pandas' C tokenizer (strings)."""
+    frame = pd.read_csv(
+        io.BytesIO(payload),
+        header=None,
+        names=shape.names,
+        usecols=shape.usecols,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        sep=shape.delimiter,
+        quotechar='"',
+        lineterminator="\n",
+        encoding="utf-8",
+        engine="c",
+        skip_blank_lines=False,
+        index_col=False,
+        on_bad_lines="error",
+    )
+    if shape.usecols is None:
+        return frame
+    return frame[[shape.names[j] for j in shape.usecols]]

@@ -117,6 +117,7 @@ class _FileScan:
         self.colmap: dict[str, str] = {}
         self.dayfirst: dict[str, bool | None] = {}
         self.events = _LineEvents()
+        self._clean_blocks: dict[int, int] = {}  # found by the first pass, skipped by the next
         self._chunks = 0
         self._counts: Counter[tuple[str, str]] = Counter()
 
@@ -150,7 +151,13 @@ class _FileScan:
         shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols)
         block = int(np.clip(self.chunksize * self.header.line_bytes, _MIN_BLOCK, _MAX_BLOCK))
         reader = _Reader(
-            self.path, self.schema.filename, self.header.encoding, shape, self.header.lines, block
+            self.path,
+            self.schema.filename,
+            self.header.encoding,
+            shape,
+            self.header.lines,
+            block,
+            self._clean_blocks,
         )
         yield from reader
         if usecols is None:

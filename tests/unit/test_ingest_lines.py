@@ -352,3 +352,20 @@ def test_csv_format_from_options_over_the_environment():
 def test_csv_format_names_where_a_bad_value_came_from(kwargs, env, source):
     with pytest.raises(ValueError, match=source):
         load_csv_format(env, **kwargs)
+
+
+def test_a_second_read_skips_the_classification_of_blocks_found_clean(tmp_path):
+    lines = [f"2024-01-{d:02d},00{d % 3},Tea,{d}\n" for d in range(1, 29)]
+    lines[20] = "2024-01-21,001,Tea,1,EXTRA\n"  # one bad line: its block is not clean
+    path = tmp_path / "f.csv"
+    path.write_text("h1,h2,h3,h4\n" + "".join(lines), "utf-8")
+    clean: dict[int, int] = {}
+    first = list(_Reader(path, "f.csv", _encoding(path), SHAPE, 1, 128, clean))
+    assert clean
+    assert all(first[i].clean for i in clean)
+    assert not all(b.clean for b in first)  # the block holding line 22 was classified again
+    second = list(_Reader(path, "f.csv", _encoding(path), SHAPE, 1, 128, clean))
+    for a, b in zip(first, second, strict=True):
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        assert a.lines.tolist() == b.lines.tolist()
+        assert [x.line for x in a.bad] == [x.line for x in b.bad] == ([22] if a.bad else [])
