@@ -151,15 +151,17 @@ def child_load(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     chain = load_chain(args.data, chunksize=args.chunksize)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     peak = peak_rss_mb()
     report = chain.report
     return {
         "step": "load_chain",
         "chunksize": args.chunksize,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rss_after_imports_mb": base,
         "peak_rss_mb": peak,
         "rss_end_mb": rss_mb(),
@@ -291,19 +293,26 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
         return f"{statistics.median(values):8.1f} [{min(values):.1f}–{max(values):.1f}]"
 
     print(f"\nload_chain side by side, {args.repeats} pair(s), chunksize {args.chunksize:,}")
-    print(f"{'code':<24}{'seconds median [range]':>28}{'peak RSS MB median [range]':>32}")
+    print(
+        f"{'code':<24}{'seconds median [range]':>28}{'CPU seconds median [range]':>32}"
+        f"{'peak RSS MB median [range]':>32}"
+    )
     for name in names:
         secs = [r["seconds"] for r in runs[name]]
+        cpu = [r["cpu_seconds"] for r in runs[name]]
         peaks = [r["peak_rss_mb"] for r in runs[name]]
-        print(f"{name:<24}{spread(secs):>28}{spread(peaks):>32}")
+        print(f"{name:<24}{spread(secs):>28}{spread(cpu):>32}{spread(peaks):>32}")
     a, b = names
     time_ratio = [x["seconds"] / y["seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
+    cpu_ratio = [x["cpu_seconds"] / y["cpu_seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
     peak_ratio = [
         x["peak_rss_mb"] / y["peak_rss_mb"] for x, y in zip(runs[a], runs[b], strict=True)
     ]
     print(
         f"ratio {a} / {b}: time {statistics.median(time_ratio):.2f} "
-        f"[{min(time_ratio):.2f}–{max(time_ratio):.2f}], peak memory "
+        f"[{min(time_ratio):.2f}–{max(time_ratio):.2f}], CPU time "
+        f"{statistics.median(cpu_ratio):.2f} [{min(cpu_ratio):.2f}–{max(cpu_ratio):.2f}], "
+        "peak memory "
         f"{statistics.median(peak_ratio):.2f} [{min(peak_ratio):.2f}–{max(peak_ratio):.2f}]"
     )
     same = all(
@@ -312,10 +321,13 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
         for x, y in zip(runs[a], runs[b], strict=True)
     )
     print(f"same records read and same flow/transfer rows on both sides: {same}")
+    load = [r["loadavg"][0] for side in runs.values() for r in side]
+    print(f"1-minute load average at the end of the runs: {min(load):.1f}–{max(load):.1f}")
     return {
         "compare": args.compare,
         "runs": runs,
         "time_ratio": time_ratio,
+        "cpu_ratio": cpu_ratio,
         "peak_ratio": peak_ratio,
     }
 
