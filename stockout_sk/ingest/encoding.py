@@ -62,7 +62,8 @@ def _detect_encoding(head: bytes, requested: str | None) -> _Encoding:
     """The encoding of a file from its first bytes and the run's ``--encoding`` (if any).
 
     A byte-order mark of the requested encoding's family is skipped; a mark of another family
-    than the one requested wins, and the note says so, since a BOM cannot be an accident.
+    than the one requested wins, and the note says so, since a BOM cannot be an accident; so
+    does the NUL pattern of UTF-16, and valid UTF-8 over a single-byte encoding asked for.
     """
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
@@ -74,6 +75,13 @@ def _detect_encoding(head: bytes, requested: str | None) -> _Encoding:
                 skip=len(bom),
                 note=f"{name} (byte-order mark), although {requested} was asked for",
             )
+    nul = _utf16_without_bom(head[:_NUL_PROBE])
+    if nul is not None:
+        # Every other byte NUL is UTF-16 text whatever was asked for: no 8-bit export holds that.
+        asked = "" if requested is None else f", although {requested} was asked for"
+        return _Encoding(
+            codec=nul, note=f"{nul.upper()} without byte-order mark (NUL bytes){asked}"
+        )
     if requested is not None:
         if _family(requested) == "utf-8":
             return _Encoding(codec="utf-8")
@@ -86,9 +94,6 @@ def _detect_encoding(head: bytes, requested: str | None) -> _Encoding:
                 "asked for",
             )
         return _Encoding(codec=requested, note=f"{requested} (as asked)")
-    nul = _utf16_without_bom(head[:_NUL_PROBE])
-    if nul is not None:
-        return _Encoding(codec=nul, note=f"{nul.upper()} without byte-order mark (NUL bytes)")
     return _Encoding(codec="utf-8")
 
 

@@ -259,6 +259,7 @@ def test_reader_refuses_a_file_in_another_encoding_and_names_it(tmp_path):
         ("ش,b\n".encode(), "cp1256", "utf-8", 0),  # valid UTF-8 is not cp1256
         (b"a,b\n", "cp1256", "cp1256", 0),
         (codecs.BOM_UTF8 + b"a,b\n", "utf-8", "utf-8", 3),
+        ("a,b\n".encode("utf-16-le"), "utf-8", "utf-16-le", 0),  # NULs are not UTF-8 text
     ],
 )
 def test_detect_encoding(head, requested, codec, skip):
