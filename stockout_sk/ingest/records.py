@@ -275,12 +275,13 @@ def _parse_block(
             else:
                 bad[i] = _malformed(line, ncols, len(values), text(i))
         elif status == _OK and len(values) == ncols and _breaks_fit(values, shape.newline_ok):
-            if dead[i + 1 : i + span].any():  # a line of the record did not decode
+            if any(j in bad for j in range(i + 1, i + span)):  # a line of it did not decode
                 bad[i] = _BadLine(line, "not valid UTF-8", chunk[: end - 1][:_TEXT_LIMIT])
             else:
                 slow.append((line, values))
                 out.multiline.append((line, line + span - 1))
             dead[i + 1 : i + span] = True
+            empty[i + 1 : i + span] = False  # an empty line inside a quoted field is text
         elif status == _JUNK_AFTER_QUOTE and "\n" not in _QUOTED_RE.match(chunk, end).group():
             bad[i] = _BadLine(line, "malformed quoting: text after a closing quote", text(i))
         else:

@@ -370,3 +370,10 @@ def test_a_second_read_skips_the_classification_of_blocks_found_clean(tmp_path):
         pd.testing.assert_frame_equal(a.frame, b.frame)
         assert a.lines.tolist() == b.lines.tolist()
         assert [x.line for x in a.bad] == [x.line for x in b.bad] == ([22] if a.bad else [])
+
+
+def test_an_empty_line_inside_a_quoted_field_belongs_to_its_record():
+    parsed, _ = parse('2024-01-01,001,"Tea\n\nblack",6\n2024-01-02,002,Milk,4\n')
+    assert parsed.frame["ItemName"].tolist() == ["Tea\n\nblack", "Milk"]
+    assert parsed.lines.tolist() == [2, 5]
+    assert (parsed.blank, parsed.bad, parsed.multiline) == (0, [], [(2, 4)])
