@@ -33,7 +33,7 @@ from flows.common import (
     ingest,
     run_with_startup_timeout,
 )
-from stockout_sk.config import ModelConfig, Settings
+from stockout_sk.config import ModelConfig, Settings, load_model_config
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
@@ -162,6 +162,8 @@ def run_pipeline(
     out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
+    holdout_days: int | None = None,
+    validation_days: int | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -184,14 +186,19 @@ def run_pipeline(
         :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+    holdout_days, validation_days : int, optional
+        The holdout and each threshold fold, in as-of days; default ``STOCKOUT_HOLDOUT_DAYS`` /
+        ``STOCKOUT_VALIDATION_DAYS``, else sized from the history
+        (:func:`stockout_sk.evaluate.plan_windows`).
 
     Returns
     -------
     dict
         ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
-        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings"}`` — ``metrics``
-        and ``baselines`` are the blocks of ``EvaluationReport.to_dict()``; ``timings`` the
-        seconds per step.
+        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings", "windows",
+        "threshold_folds"}`` — ``metrics`` and ``baselines`` are the blocks of
+        ``EvaluationReport.to_dict()``; ``timings`` the seconds per step; ``windows`` and
+        ``threshold_folds`` what ``evaluate --json`` says of them.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -205,7 +212,12 @@ def run_pipeline(
         key: tuple(value) if isinstance(value, list) else value
         for key, value in (model_overrides or {}).items()
     }
-    config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
+    config = load_model_config(
+        **overrides,
+        horizon=horizon,
+        holdout_days=holdout_days,
+        validation_days=validation_days,
+    )
     out = Path(out_dir)
     checkpoint_dir = str(out / "checkpoints")
     timings: dict[str, float] = {}
@@ -222,6 +234,7 @@ def run_pipeline(
     chain = timed("ingest", ingest, data_dir, str(out))
     chain_report = timed("validate", validate, chain)
     prepared = timed("dataset", build_dataset, chain, config)
+    log.info("%s", prepared.windows.reason)
     fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
     report = timed("evaluate", evaluate, fitted, prepared, str(out / "evaluation"))
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
@@ -260,6 +273,8 @@ def run_pipeline(
         "min_f1": decision.min_f1,
         "run_link": logged.run_link,
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "windows": result.to_dict()["windows"],
+        "threshold_folds": result.to_dict()["threshold_folds"],
     }
     create_markdown_artifact(
         markdown=summary_markdown(summary, tracking, evaluation),
@@ -306,6 +321,10 @@ def summary_markdown(
         "",
         f"* Rows: train {rows.get('train')}, holdout {rows.get('holdout')} "
         f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
+        f"* Time {summary['windows']['reason']}.",
+        f"* Threshold: {summary['threshold_folds']['method']} over "
+        f"{len(summary['threshold_folds']['folds'])} purged rolling-origin fold(s); the folds' "
+        f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
         f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
         "same holdout.",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
@@ -338,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
     parser.add_argument("--min-f1", type=float, default=None, help="promotion gate (default 0.7)")
+    parser.add_argument(
+        "--holdout-days", type=int, default=None, help="holdout as-of days (default: sized)"
+    )
+    parser.add_argument(
+        "--validation-days", type=int, default=None, help="threshold fold days (default: sized)"
+    )
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
@@ -350,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         model_name=args.model_name,
         experiment=args.experiment,
+        holdout_days=args.holdout_days,
+        validation_days=args.validation_days,
     )
     print(json.dumps(summary, allow_nan=False))
     return 0

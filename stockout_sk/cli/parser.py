@@ -51,6 +51,35 @@ def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
 
 
+def _days(text: str) -> int:
+    """A whole number of days ≥ 1 (argparse names the option in its error)."""
+    message = f"must be a whole number of days ≥ 1, got {text!r}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _window_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--holdout-days",
+        type=_days,
+        default=None,
+        help="latest as-of days held out for the evaluation (default: $STOCKOUT_HOLDOUT_DAYS, "
+        "else sized from the history: 21 on a long one, fewer on a short one, never below 7)",
+    )
+    p.add_argument(
+        "--validation-days",
+        type=_days,
+        default=None,
+        help="as-of days of each fold the threshold is chosen on (default: "
+        "$STOCKOUT_VALIDATION_DAYS, else sized from the history: 14, never below 7)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation).
 
@@ -107,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_args(p)
     _horizon_arg(p)
+    _window_args(p)
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
     p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
@@ -119,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, func, text)
         _data_args(p)
         _horizon_arg(p)
+        _window_args(p)
         p.add_argument(
             "--min-f1",
             type=float,

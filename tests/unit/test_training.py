@@ -124,7 +124,14 @@ def result(chain, tmp_path_factory) -> TrainingResult:
 
 def test_report_has_the_evaluate_json_shape(result):
     payload = result.to_dict()
-    assert set(payload) == {"model", "baselines", "rows", "positive_rate"}
+    assert set(payload) == {
+        "model",
+        "baselines",
+        "rows",
+        "positive_rate",
+        "windows",
+        "threshold_folds",
+    }
     assert set(payload["baselines"]) == {"rule", "velocity"}
     for block in (payload["model"], *payload["baselines"].values()):
         assert list(block) == list(METRIC_KEYS)
