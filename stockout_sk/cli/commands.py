@@ -143,6 +143,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Train on each rolling origin and score the days after it (no registry)."""
+    from stockout_sk.backtest import run_backtest
+
+    config = _model_config(args)
+    chain = _load(args.data, None, args.chunksize)
+    report = run_backtest(
+        chain,
+        config,
+        folds=args.folds,
+        window_days=args.window_days,
+        origins=args.origin,
+        top_share=args.top_share,
+        plain=not args.no_plain,
+        out_dir=args.out,
+        data=str(args.data),
+        progress=say,
+    )
+    print(report.table())
+    if args.out:
+        print(f"\nbacktest.json, backtest.md and backtest.png written to {args.out}")
+    if args.json:
+        emit_json(report.to_dict())
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
     from flows.run_pipeline import run

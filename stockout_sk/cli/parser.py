@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stockout_sk import __version__
 from stockout_sk.cli.commands import (
+    cmd_backtest,
     cmd_build_dataset,
     cmd_evaluate,
     cmd_monitor,
@@ -52,8 +53,8 @@ def _horizon_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _days(text: str) -> int:
-    """A whole number of days ≥ 1 (argparse names the option in its error)."""
-    message = f"must be a whole number of days ≥ 1, got {text!r}"
+    """A whole number ≥ 1 (argparse names the option in its error)."""
+    message = f"must be a whole number ≥ 1, got {text!r}"
     try:
         value = int(text)
     except ValueError:
@@ -160,6 +161,47 @@ def build_parser() -> argparse.ArgumentParser:
             "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
         )
         _json_arg(p)
+
+    p = add(
+        "backtest",
+        cmd_backtest,
+        "train on each rolling origin as `train` would, score the days after it: the model "
+        "against a plain LightGBM and both baselines, per fold and on average (no registry)",
+    )
+    _data_args(p)
+    _horizon_arg(p)
+    _window_args(p)
+    p.add_argument(
+        "--folds",
+        type=_days,
+        default=4,
+        help="origins (the last K whose scored windows tile the latest matured days)",
+    )
+    p.add_argument(
+        "--window-days",
+        type=_days,
+        default=None,
+        help="as-of days scored after each origin (default: the horizon)",
+    )
+    p.add_argument(
+        "--origin",
+        action="append",
+        default=None,
+        metavar="DATE",
+        help="an explicit export end day (repeat for several); replaces --folds",
+    )
+    p.add_argument(
+        "--top-share",
+        type=float,
+        default=0.05,
+        help="recall is also read in this top share of the ranked list",
+    )
+    p.add_argument("--no-plain", action="store_true", help="skip the plain LightGBM")
+    p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
+    p.add_argument(
+        "--out", type=Path, help="write backtest.json, backtest.md and backtest.png here"
+    )
+    _json_arg(p)
 
     p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")
     p.add_argument("action", choices=("show", "promote", "rollback"))

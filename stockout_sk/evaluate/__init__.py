@@ -30,6 +30,7 @@ from stockout_sk.evaluate.metrics import (
     EvaluationWarning,
     choose_threshold,
     classification_metrics,
+    recall_at_top,
 )
 from stockout_sk.evaluate.splits import TimeSplit, rolling_folds, time_split, validation_split
 from stockout_sk.evaluate.thresholds import THRESHOLD_METHODS, FoldThreshold, fold_threshold
@@ -64,6 +65,7 @@ __all__ = [
     "evaluate_holdout",
     "fold_threshold",
     "plan_windows",
+    "recall_at_top",
     "rolling_folds",
     "rule_baseline",
     "rule_decision",

@@ -21,7 +21,7 @@ from stockout_sk.training.evaluation import (
 )
 from stockout_sk.training.fit import fit_model, refit_on_all
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
-from stockout_sk.training.prepare import Prepared, prepare
+from stockout_sk.training.prepare import Prepared, prepare, split_dataset
 
 __all__ = [
     "FittedModel",
@@ -33,6 +33,7 @@ __all__ = [
     "model_velocity",
     "prepare",
     "refit_on_all",
+    "split_dataset",
     "split_xy",
     "train_and_evaluate",
 ]

@@ -12,7 +12,7 @@ from stockout_sk.config import ModelConfig
 from stockout_sk.evaluate import TimeSplit, WindowPlan, check_activity, plan_windows, time_split
 from stockout_sk.labels import LabelledDataset, build_dataset
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["Prepared", "prepare", "split_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,20 @@ def prepare(chain, config: ModelConfig) -> Prepared:
     how many, and the run logs why. A holdout without a single flow is refused
     (:class:`~stockout_sk.evaluate.InactiveWindowError`).
     """
-    dataset = build_dataset(chain, horizon=config.horizon)
+    return split_dataset(build_dataset(chain, horizon=config.horizon), chain, config)
+
+
+def split_dataset(dataset: LabelledDataset, chain, config: ModelConfig) -> Prepared:
+    """:func:`prepare` on a labelled table already built (a backtest cuts one table per origin).
+
+    Parameters
+    ----------
+    dataset : LabelledDataset
+        Matured rows only.
+    chain : ChainData
+        Its ``flows`` (the activity check) and history bounds, as the table's export had them.
+    config : ModelConfig
+    """
     dates = dataset.frame["Date"]
     plan = plan_windows(
         dates.nunique(),
