@@ -1,11 +1,13 @@
-"""The rolling-origin backtest: train as of each origin, score the days that follow.
+"""One fold of the rolling-origin backtest: train as of an origin, score what came after.
 
 Each origin ``T`` is an export that ended on day ``T``: the rows whose label had matured by then
 (as-of ``≤ T − N``) and the flows up to ``T``. The product's own steps run on it — windows sized
 from that history, the threshold chosen on purged folds, the refit on every matured row when
-``config.refit`` — and the deployed model scores the next ``window_days`` as-of days exactly as
-the API would have: the raw fields of each day, the history it carried at ``T``. The same rows
-are scored by the plain LightGBM (:mod:`.plain`) and both baselines.
+``config.refit`` — and the deployed model scores the morning list of day ``T`` (every
+branch×item as of ``T``), whose labels say what happened in the ``N`` days after the export.
+With ``window_days > 1`` it also scores the next days' rows with the same model, as a model that
+is not retrained would: their history stops at ``T`` (stale by up to ``window_days − 1`` days).
+The same rows are scored by the plain LightGBM (:mod:`.plain`) and both baselines.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class FoldResult:
     export_days : int
         Calendar days of that export (first day of the history to ``origin``).
     scored : (Timestamp, Timestamp)
-        First and last as-of day scored (the days after the origin).
+        First and last as-of day scored (from the origin on).
     windows : WindowPlan
         The windows the origin's history allowed.
     fit_rows : dict
@@ -120,24 +122,26 @@ class FoldResult:
 
 
 def plan_origins(
-    asof_days: pd.DatetimeIndex, *, folds: int, window_days: int
+    asof_days: pd.DatetimeIndex, *, folds: int, window_days: int = 1, step_days: int = 7
 ) -> list[pd.Timestamp]:
-    """The last ``folds`` origins whose scored windows tile the latest matured as-of days.
+    """The last ``folds`` origins, ``step_days`` apart, whose scored days have matured labels.
 
-    Origin *k* scores ``(T_k, T_k + window_days]``; the last window ends on the last matured
-    as-of day and the windows follow one another.
+    Origin *k* scores the as-of days ``T_k … T_k + window_days − 1``; the last one ends on the
+    last matured as-of day.
 
     Examples
     --------
     >>> days = pd.date_range("2024-01-01", "2024-03-31", freq="D")
-    >>> [str(t.date()) for t in plan_origins(days, folds=2, window_days=7)]
-    ['2024-03-17', '2024-03-24']
+    >>> [str(t.date()) for t in plan_origins(days, folds=3)]
+    ['2024-03-17', '2024-03-24', '2024-03-31']
+    >>> [str(t.date()) for t in plan_origins(days, folds=2, window_days=7, step_days=7)]
+    ['2024-03-18', '2024-03-25']
     """
     folds = check_int(folds, "folds", caller="plan_origins")
     window_days = check_int(window_days, "window_days", caller="plan_origins")
-    last = pd.DatetimeIndex(asof_days).max()
-    step = pd.Timedelta(days=window_days)
-    return [last - step * (folds - k) for k in range(folds)]
+    step = pd.Timedelta(days=check_int(step_days, "step_days", caller="plan_origins"))
+    last = pd.DatetimeIndex(asof_days).max() - pd.Timedelta(days=window_days - 1)
+    return [last - step * (folds - 1 - k) for k in range(folds)]
 
 
 def chain_until(chain, origin: pd.Timestamp):
@@ -170,18 +174,18 @@ def run_fold(
     plain: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> FoldResult:
-    """Train as of ``origin`` (the product's steps) and score the next ``window_days`` days."""
+    """Train as of ``origin`` (the product's steps) and score ``window_days`` as-of days from it."""
     started = time.perf_counter()
     say = progress or logger.info
     horizon = config.horizon
     frame = dataset.frame
     matured = frame[frame["Date"] <= origin - pd.Timedelta(days=horizon)].reset_index(drop=True)
-    end = origin + pd.Timedelta(days=window_days)
-    scored = frame[(frame["Date"] > origin) & (frame["Date"] <= end)].reset_index(drop=True)
+    end = origin + pd.Timedelta(days=window_days - 1)
+    scored = frame[(frame["Date"] >= origin) & (frame["Date"] <= end)].reset_index(drop=True)
     if scored.empty:
         raise ValueError(
-            f"backtest fold {number}: no matured row after the origin {origin.date()} "
-            f"(the labels of {origin.date()}+1..{end.date()} need {horizon} more days of history)"
+            f"backtest fold {number}: no matured row from the origin {origin.date()} on "
+            f"(the labels of {origin.date()}..{end.date()} need {horizon} more days of history)"
         )
     at_origin = chain_until(chain, origin)
     prepared = split_dataset(
@@ -272,12 +276,13 @@ def origins_of(
     *,
     folds: int,
     window_days: int,
+    step_days: int,
     origins: Sequence[pd.Timestamp | str] | None,
 ) -> list[pd.Timestamp]:
     """The origins asked for, or :func:`plan_origins` on the table's as-of days."""
     if origins:
-        return [pd.Timestamp(o).normalize() for o in origins]
+        return sorted(pd.Timestamp(o).normalize() for o in origins)
     days = pd.DatetimeIndex(dataset.frame["Date"].drop_duplicates())
     if days.empty:
         raise ValueError("backtest: the labelled table is empty; nothing to train or score")
-    return plan_origins(days, folds=folds, window_days=window_days)
+    return plan_origins(days, folds=folds, window_days=window_days, step_days=step_days)

@@ -129,7 +129,10 @@ def fit_plain(
 
 def _fit(X: pd.DataFrame, y: np.ndarray, flows, transfers, config: ModelConfig) -> PlainModel:
     history = HistoryFeatures(
-        windows=(7, 28), history_days=config.history_days, horizon=config.horizon
+        windows=(7, 28),
+        history_days=config.history_days,
+        horizon=config.horizon,
+        censored_demand=False,
     )
     calendar = CalendarFeatures().fit(X)
     features = history.fit_transform(X, flows=flows, transfers=transfers)

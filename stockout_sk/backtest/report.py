@@ -69,7 +69,7 @@ class BacktestReport:
     folds : list of FoldResult
         Oldest origin first.
     horizon, window_days : int
-        Label horizon and as-of days scored after each origin.
+        Label horizon and as-of days scored from each origin on.
     top_share : float
         The share of the ranked list ``recall_at_top`` looks at.
     refit : bool
@@ -187,9 +187,14 @@ class BacktestReport:
             lines.append(f"pipeline − {MODEL_LABELS[other]}: " + "; ".join(parts))
         lines.append(
             f"(means over {len(self.folds)} fold(s); intervals: 90% Student-t of the mean over "
-            f"folds; each fold scores the {self.window_days} as-of days after its origin)"
+            f"folds; each fold scores {self._scored_text()})"
         )
         return "\n".join(lines)
+
+    def _scored_text(self) -> str:
+        if self.window_days == 1:
+            return f"the morning list of its origin (next {self.horizon} days)"
+        return f"{self.window_days} as-of days from its origin"
 
     def figure(self) -> Figure:
         """One figure: PR-AUC and F1 of every model, fold by fold."""
@@ -212,7 +217,7 @@ class BacktestReport:
             ax.set(
                 ylim=(0.0, 1.02),
                 xlabel="origin (export end)",
-                title=f"{title} on the {self.window_days} days after each origin",
+                title=f"{title}: {self._scored_text()}",
             )
             ax.grid(alpha=0.3)
         axes[0].legend(loc="lower left", fontsize="small")

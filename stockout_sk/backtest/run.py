@@ -25,8 +25,9 @@ def run_backtest(
     chain,
     config: ModelConfig | None = None,
     *,
-    folds: int = 4,
-    window_days: int | None = None,
+    folds: int = 6,
+    window_days: int = 1,
+    step_days: int = 7,
     origins: Sequence[pd.Timestamp | str] | None = None,
     top_share: float = DEFAULT_TOP_SHARE,
     plain: bool = True,
@@ -34,7 +35,7 @@ def run_backtest(
     data: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> BacktestReport:
-    """Train on each rolling origin and score the days after it.
+    """Train on each rolling origin and score its morning list against the days after it.
 
     Parameters
     ----------
@@ -42,11 +43,15 @@ def run_backtest(
         The whole history (:func:`stockout_sk.ingest.load_chain`).
     config : ModelConfig, optional
         The product's settings (windows, threshold method, refit …).
-    folds : int, default 4
-        Origins, when ``origins`` is not given: the last ``folds`` whose scored windows follow
-        one another up to the last matured as-of day (:func:`plan_origins`).
-    window_days : int, optional
-        As-of days scored after each origin; default the horizon N.
+    folds : int, default 6
+        Origins, when ``origins`` is not given: the last ``folds``, ``step_days`` apart, up to
+        the last as-of day whose label has matured (:func:`plan_origins`).
+    window_days : int, default 1
+        As-of days scored from each origin on: ``1`` is the morning list of the export's last
+        day (what a daily retrain serves); more also scores the next days with the same model,
+        whose history then lags by up to ``window_days − 1`` days.
+    step_days : int, default 7
+        Days between two planned origins.
     origins : sequence of dates, optional
         Explicit export end days (e.g. "what if we had exported 60 days").
     top_share : float, default 0.05
@@ -73,17 +78,19 @@ def run_backtest(
     """
     config = config or ModelConfig()
     folds = check_int(folds, "folds", caller="run_backtest")
-    window_days = check_int(window_days or config.horizon, "window_days", caller="run_backtest")
+    window_days = check_int(window_days, "window_days", caller="run_backtest")
     top_share = check_finite(top_share, "top_share", caller="run_backtest")
     if not 0.0 < top_share <= 1.0:
         raise ValueError(f"run_backtest: top_share must be in (0, 1], got {top_share!r}.")
     dataset = build_table(chain, config)
-    chosen = origins_of(dataset, folds=folds, window_days=window_days, origins=origins)
+    chosen = origins_of(
+        dataset, folds=folds, window_days=window_days, step_days=step_days, origins=origins
+    )
     say = progress or logger.info
     say(
         f"backtest: {len(chosen)} origin(s) {', '.join(str(o.date()) for o in chosen)}; each "
-        f"trains as `stockout-sk train` would on the export ending that day and scores the "
-        f"next {window_days} day(s)"
+        f"trains as `stockout-sk train` would on the export ending that day and scores "
+        f"{window_days} as-of day(s) from it against the {config.horizon} days that follow"
     )
     results = []
     for number, origin in enumerate(chosen, start=1):

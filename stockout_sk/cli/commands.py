@@ -154,6 +154,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         config,
         folds=args.folds,
         window_days=args.window_days,
+        step_days=args.step_days,
         origins=args.origin,
         top_share=args.top_share,
         plain=not args.no_plain,

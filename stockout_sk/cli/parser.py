@@ -165,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "backtest",
         cmd_backtest,
-        "train on each rolling origin as `train` would, score the days after it: the model "
-        "against a plain LightGBM and both baselines, per fold and on average (no registry)",
+        "train on each rolling origin as `train` would and score that day's morning list "
+        "against the N days after it: the model against a plain LightGBM and both baselines, "
+        "per fold and on average (no registry)",
     )
     _data_args(p)
     _horizon_arg(p)
@@ -174,14 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--folds",
         type=_days,
-        default=4,
-        help="origins (the last K whose scored windows tile the latest matured days)",
+        default=6,
+        help="origins: the last K, --step-days apart, whose labels have matured",
     )
+    p.add_argument("--step-days", type=_days, default=7, help="days between two origins")
     p.add_argument(
         "--window-days",
         type=_days,
-        default=None,
-        help="as-of days scored after each origin (default: the horizon)",
+        default=1,
+        help="as-of days scored from each origin on (1: its morning list; more: the next days "
+        "too, with the same model and a history that lags behind)",
     )
     p.add_argument(
         "--origin",

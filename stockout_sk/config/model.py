@@ -52,6 +52,10 @@ class ModelConfig:
         Once the holdout has judged the model, fit the same settings (and threshold) on every
         matured row, holdout and purge weeks included, and register that: the freshest weeks
         are the ones the evaluated model never saw (:func:`stockout_sk.training.refit_on_all`).
+    censored_demand : bool
+        History features that know the sales of out-of-stock days understate demand: the share
+        of recent days out of stock, the velocity over in-stock days, the lost sales and the
+        demand they add up to (:class:`~stockout_sk.features.history.HistoryFeatures`).
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree
         LightGBM settings.
     n_jobs : int
@@ -85,6 +89,7 @@ class ModelConfig:
     threshold_folds: int = 3
     threshold_method: str = "pooled"
     refit: bool = True
+    censored_demand: bool = True
     n_estimators: int = 150
     learning_rate: float = 0.08
     num_leaves: int = 15

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import FLOW_COLUMNS, TRANSFER_COLUMNS
-from stockout_sk.features.columns import column, factorize
+from stockout_sk.features.columns import Columns, as_columns, column, factorize, n_rows
 
 #: Up to this many values a lookup compares them all; above, each distinct value once.
 SMALL_LOOKUP = 64
@@ -135,6 +135,64 @@ def daily_state(
         cum_net=cum_inflow - cum_outflow - cum_sold,
     )
     return state, branches, items
+
+
+def carried_tail(full: State, keep: int) -> dict[str, object]:
+    """The fitted running sums of the last ``keep`` days of ``full`` (the carried history).
+
+    The dominant partners are carried apart
+    (:func:`~stockout_sk.features._history_partners.carried_partners`).
+    Running sums are made relative to the tail's first day: that keeps their float32 values
+    small and exact.
+    """
+    first = full.n_days - keep  # column offset of the tail's first day
+    base_cols = slice(first, full.n_days + 1)
+
+    def tail(cum: np.ndarray) -> np.ndarray:
+        part = cum[:, base_cols]
+        return (part - part[:, :1]).astype(np.float32)
+
+    return {
+        "start_day_": full.start + first,
+        "last_day_": full.last_day,
+        "cum_inflow_": tail(full.cum_inflow),
+        "cum_outflow_": tail(full.cum_outflow),
+        "cum_sold_": tail(full.cum_sold),
+        "cum_inflow_days_": tail(full.cum_inflow_days),
+        "last_inflow_day_": full.last_inflow_day[:, first:].copy(),
+        "cum_branch_inflow_": tail(full.cum_branch_inflow),
+        "cum_chain_inflow_": tail(full.cum_chain_inflow),
+        "cum_item_sold_": tail(full.cum_item_sold),
+        "cum_net_": tail(full.cum_net),
+    }
+
+
+def in_blocks(
+    X, compute: Callable[[Columns], Columns], *, inputs: set[str], block_rows: int
+) -> Columns:
+    """``compute`` on ``X``, a large table in blocks of ``block_rows`` rows.
+
+    Every feature of a row depends on that row alone, so blocks give the same values while the
+    working arrays (rows × windows, rows × lags, lookups) stay the size of one block: on a
+    training table of millions of rows they, not the output, set the peak memory. Columns named
+    in ``inputs`` pass through as they are.
+    """
+    n = n_rows(X)
+    if n <= block_rows:
+        return compute(X)
+    X = as_columns(X)
+    out: Columns | None = None
+    for begin in range(0, n, block_rows):
+        rows = slice(begin, min(begin + block_rows, n))
+        block = compute(Columns({c: v[rows] for c, v in X.items()}))
+        if out is None:
+            out = Columns.following(X)
+            for name, values in block.items():
+                out[name] = X[name] if name in inputs else np.empty(n, dtype=values.dtype)
+        for name, values in block.items():
+            if name not in inputs:
+                out[name][rows] = values
+    return out
 
 
 def running_sum(daily: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -296,7 +297,7 @@ def test_fit_model_chooses_the_threshold_on_a_training_side_window(chain_and_tab
     assert len(folds) == CONFIG.threshold_folds
     assert end == train["Date"].max() == last_train_day
     assert (end - start).days == CONFIG.threshold_folds * CONFIG.validation_days - 1
-    for earlier, later in zip(folds, folds[1:], strict=False):
+    for earlier, later in itertools.pairwise(folds):
         assert pd.Timestamp(later["start"]) == pd.Timestamp(earlier["end"]) + pd.Timedelta(days=1)
     for fold in folds:
         span = pd.Timestamp(fold["end"]) - pd.Timestamp(fold["start"])
