@@ -137,36 +137,6 @@ def daily_state(
     return state, branches, items
 
 
-def carried_tail(full: State, keep: int) -> dict[str, object]:
-    """The fitted running sums of the last ``keep`` days of ``full`` (the carried history).
-
-    The dominant partners are carried apart
-    (:func:`~stockout_sk.features._history_partners.carried_partners`).
-    Running sums are made relative to the tail's first day: that keeps their float32 values
-    small and exact.
-    """
-    first = full.n_days - keep  # column offset of the tail's first day
-    base_cols = slice(first, full.n_days + 1)
-
-    def tail(cum: np.ndarray) -> np.ndarray:
-        part = cum[:, base_cols]
-        return (part - part[:, :1]).astype(np.float32)
-
-    return {
-        "start_day_": full.start + first,
-        "last_day_": full.last_day,
-        "cum_inflow_": tail(full.cum_inflow),
-        "cum_outflow_": tail(full.cum_outflow),
-        "cum_sold_": tail(full.cum_sold),
-        "cum_inflow_days_": tail(full.cum_inflow_days),
-        "last_inflow_day_": full.last_inflow_day[:, first:].copy(),
-        "cum_branch_inflow_": tail(full.cum_branch_inflow),
-        "cum_chain_inflow_": tail(full.cum_chain_inflow),
-        "cum_item_sold_": tail(full.cum_item_sold),
-        "cum_net_": tail(full.cum_net),
-    }
-
-
 def in_blocks(
     X, compute: Callable[[Columns], Columns], *, inputs: set[str], block_rows: int
 ) -> Columns:

@@ -25,7 +25,7 @@ stock), so the model's monotone constraints keep holding:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -43,15 +43,17 @@ _CHUNK_ROWS = 200_000
 def censored_demand(
     state: State,
     at: AsOf,
-    *,
     windows: Sequence[int],
     horizon: int,
+    features: Mapping[str, np.ndarray],
+    *,
     quantity: np.ndarray,
     reserved: np.ndarray,
     safety: np.ndarray,
-    velocity_short: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The censored-demand features of each row (see the module docstring), NaN where unknown.
+
+    ``features`` are the row's features computed so far (``velocity_short`` is read).
 
     A row without a date inside the state, or (in the carried tail) without a full long window
     of history before it, gets NaN; in the full training history the window is cut at the
@@ -104,6 +106,7 @@ def censored_demand(
     for values in result.values():
         values[bad] = np.nan
     scale = np.maximum(safety, 1.0)
+    velocity_short = features["velocity_short"]
     projected = quantity - reserved - horizon * np.fmax(demand, velocity_short) - safety
     result["demand_projected_headroom_ratio"] = np.where(bad, np.nan, projected / scale)
     return result

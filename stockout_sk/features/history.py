@@ -35,7 +35,6 @@ from stockout_sk.features._history_arrays import (
     STATE_CACHE,
     State,
     cached_state,
-    carried_tail,
     check_columns,
     daily_state,
     empty_flows,
@@ -245,8 +244,25 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def _keep_tail(self, full: State) -> None:
         """Keep ``history_days + max(windows)`` days of the state as fitted attributes."""
         keep = min(self.history_days + max(self.windows), full.n_days)
-        for attr, value in carried_tail(full, keep).items():
-            setattr(self, attr, value)
+        first = full.n_days - keep  # column offset of the tail's first day
+        base_cols = slice(first, full.n_days + 1)
+
+        def tail(cum: np.ndarray) -> np.ndarray:
+            # Relative to the tail's start keeps the float32 values small and exact.
+            part = cum[:, base_cols]
+            return (part - part[:, :1]).astype(np.float32)
+
+        self.start_day_ = full.start + first
+        self.last_day_ = full.last_day
+        self.cum_inflow_ = tail(full.cum_inflow)
+        self.cum_outflow_ = tail(full.cum_outflow)
+        self.cum_sold_ = tail(full.cum_sold)
+        self.cum_inflow_days_ = tail(full.cum_inflow_days)
+        self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
+        self.cum_branch_inflow_ = tail(full.cum_branch_inflow)
+        self.cum_chain_inflow_ = tail(full.cum_chain_inflow)
+        self.cum_item_sold_ = tail(full.cum_item_sold)
+        self.cum_net_ = tail(full.cum_net)
         for attr, (code, ids) in carried_partners(full.partners, self.start_day_).items():
             setattr(self, f"{attr}_index_", code)
             setattr(self, f"{attr}_ids_", ids)
@@ -361,16 +377,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             out[name] = vocabulary.take(codes)
             remember_factorized(out, name, codes, vocabulary)  # the hashing step reuses it
         if self.censored_demand:
-            out.update(
-                censored_demand(
-                    state,
-                    at,
-                    windows=self.windows,
-                    horizon=self.horizon,
-                    velocity_short=out["velocity_short"],
-                    **stock,
-                )
-            )
+            out.update(censored_demand(state, at, self.windows, self.horizon, out, **stock))
         return out
 
     def risk_directions(self) -> dict[str, int]:
