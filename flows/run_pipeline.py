@@ -1,6 +1,7 @@
 """The main job as a Prefect 3 flow.
 
-ingest → validate → build-dataset → train → evaluate → register → promote. Each step is a task
+ingest → validate → build-dataset → train → evaluate → register → promote → (when promoted)
+refit on every matured row → register the refit as production. Each step is a task
 that calls one library function (:mod:`stockout_sk.ingest`, :mod:`stockout_sk.training`,
 :mod:`stockout_sk.registry`); the flow only wires them and reports.
 
@@ -39,11 +40,13 @@ from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
+    RefitRegistration,
     TrackingInfo,
     configure_tracking,
     decide_promotion,
     log_durations,
     log_training,
+    register_refit,
 )
 from stockout_sk.training import (
     FittedModel,
@@ -52,6 +55,7 @@ from stockout_sk.training import (
     evaluate_fitted,
     fit_model,
     prepare,
+    refit_on_all,
     split_xy,
 )
 from stockout_sk.vocabulary import Alias
@@ -152,6 +156,27 @@ def promote(
     )
 
 
+@task(name="refit", cache_policy=NO_CACHE)
+def refit(
+    fitted: FittedModel, prepared: Prepared, chain: ChainData, checkpoint_dir: str
+) -> FittedModel:
+    """The promoted model's settings and threshold, refitted on every matured row."""
+    return refit_on_all(fitted, prepared.dataset.frame, chain, checkpoint_dir=checkpoint_dir)
+
+
+@task(name="register-refit", cache_policy=NO_CACHE)
+def register_deployed(
+    logged: LoggedTraining,
+    decision: PromotionDecision,
+    result: TrainingResult,
+    refitted: FittedModel,
+    settings: Settings,
+    data_dir: str,
+) -> RefitRegistration:
+    """Register the refit as the next version and give it ``production`` (not retried)."""
+    return register_refit(logged, decision, result, refitted, settings, data_dir=data_dir)
+
+
 @flow(name="run-pipeline", log_prints=False)
 def run_pipeline(
     data_dir: str = DEFAULT_DATA_DIR,
@@ -195,10 +220,12 @@ def run_pipeline(
     -------
     dict
         ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
-        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings", "windows",
-        "threshold_folds"}`` — ``metrics`` and ``baselines`` are the blocks of
-        ``EvaluationReport.to_dict()``; ``timings`` the seconds per step; ``windows`` and
-        ``threshold_folds`` what ``evaluate --json`` says of them.
+        "aliases": {"production", "staging"}, "deployed", "min_f1", "run_link", "timings",
+        "windows", "threshold_folds"}`` — ``metrics`` and ``baselines`` are the blocks of
+        ``EvaluationReport.to_dict()`` (the evaluated version's holdout); ``deployed`` the
+        refit registered after the gate passed (``RefitRegistration.to_dict()``, ``None``
+        when the gate kept the version in staging or ``refit`` is off); ``timings`` the seconds
+        per step; ``windows`` and ``threshold_folds`` what ``evaluate --json`` says of them.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -253,6 +280,19 @@ def run_pipeline(
         dict(timings),
     )
     decision = timed("promote", promote, logged, result, settings)
+    deployed = None
+    if decision.promoted and config.refit:
+        refitted = timed("refit", refit, fitted, prepared, chain, checkpoint_dir)
+        deployed = timed(
+            "register_refit",
+            register_deployed,
+            logged,
+            decision,
+            result,
+            refitted,
+            settings,
+            data_dir,
+        )
     timings["flow_body"] = time.perf_counter() - started
     log_durations(
         logged.run_id,
@@ -269,7 +309,8 @@ def run_pipeline(
         "baselines": evaluation["baselines"],
         "decision": decision.decision,
         "reason": decision.reason,
-        "aliases": decision.aliases,
+        "aliases": deployed.aliases if deployed else decision.aliases,
+        "deployed": deployed.to_dict() if deployed else None,
         "min_f1": decision.min_f1,
         "run_link": logged.run_link,
         "timings": {k: round(v, 3) for k, v in timings.items()},
@@ -327,6 +368,7 @@ def summary_markdown(
         f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
         f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
         "same holdout.",
+        f"* Deployed: {_deployed_text(summary.get('deployed'))}",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
         f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
         f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
@@ -338,6 +380,16 @@ def summary_markdown(
     ]
     lines += [f"| {step} | {seconds:.2f} |" for step, seconds in summary["timings"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _deployed_text(deployed: dict[str, Any] | None) -> str:
+    if not deployed:
+        return "nothing new (the evaluated version is the only one of this run)."
+    rows = deployed["fit_rows"]
+    return (
+        f"version {deployed['version']}, the refit of version {deployed['refit_of']} on "
+        f"{rows['rows']:,} matured rows ({rows['start']}..{rows['end']})."
+    )
 
 
 def run(**parameters: Any) -> dict[str, Any]:

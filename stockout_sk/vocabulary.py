@@ -115,10 +115,13 @@ class Tag(_Word):
     WINDOWS = "stockout.windows"
     THRESHOLD_METHOD = "stockout.threshold_method"
     THRESHOLD_SPREAD = "stockout.threshold_spread"
-    # Version: the rows its pipeline was fitted on.
+    # Version: the rows its pipeline was fitted on; a refit and the evaluated version it
+    # refits (run and both versions).
     FIT_ROWS = "stockout.fit_rows"
     FIT_START = "stockout.fit_start"
     FIT_END = "stockout.fit_end"
+    REFIT_OF = "stockout.refit_of"
+    REFIT_VERSION = "stockout.refit_version"
     # The promotion gate and operator moves (run and version).
     DECISION = "stockout.decision"
     REASON = "stockout.reason"

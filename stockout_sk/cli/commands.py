@@ -190,6 +190,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
         f"({summary['reason']}); aliases {summary['aliases']}"
     )
+    if summary.get("deployed"):
+        deployed = summary["deployed"]
+        rows = deployed["fit_rows"]
+        say(
+            f"deployed v{deployed['version']}: v{deployed['refit_of']} refitted on every matured "
+            f"row ({rows['rows']:,} rows, {rows['start']}..{rows['end']})"
+        )
     if args.json:
         emit_json(summary)
     return 0

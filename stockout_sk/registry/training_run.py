@@ -225,13 +225,20 @@ def log_durations(
         client.log_metric(run_id, f"duration_{step}_s", float(seconds))
 
 
-def _log_model(fitted: FittedModel, model_name: str, example: pd.DataFrame, trained_at: str) -> str:
+def _log_model(
+    fitted: FittedModel,
+    model_name: str,
+    example: pd.DataFrame,
+    trained_at: str,
+    *,
+    name: str = MODEL_ARTIFACT,
+) -> str:
     """Log and register the fitted pipeline in the active run; the new version number."""
     pipeline = fitted.pipeline
     try:
         info = mlflow.sklearn.log_model(
             pipeline,
-            name=MODEL_ARTIFACT,
+            name=name,
             registered_model_name=model_name,
             signature=model_signature(),
             input_example=example,
