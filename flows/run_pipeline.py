@@ -34,19 +34,18 @@ from flows.common import (
     ingest,
     run_with_startup_timeout,
 )
+from flows.refit import deployed_text, refit, register_deployed
 from stockout_sk.config import ModelConfig, Settings, load_model_config
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
-    RefitRegistration,
     TrackingInfo,
     configure_tracking,
     decide_promotion,
     log_durations,
     log_training,
-    register_refit,
 )
 from stockout_sk.training import (
     FittedModel,
@@ -55,7 +54,6 @@ from stockout_sk.training import (
     evaluate_fitted,
     fit_model,
     prepare,
-    refit_on_all,
     split_xy,
 )
 from stockout_sk.vocabulary import Alias
@@ -154,27 +152,6 @@ def promote(
         y_holdout,
         settings,
     )
-
-
-@task(name="refit", cache_policy=NO_CACHE)
-def refit(
-    fitted: FittedModel, prepared: Prepared, chain: ChainData, checkpoint_dir: str
-) -> FittedModel:
-    """The promoted model's settings and threshold, refitted on every matured row."""
-    return refit_on_all(fitted, prepared.dataset.frame, chain, checkpoint_dir=checkpoint_dir)
-
-
-@task(name="register-refit", cache_policy=NO_CACHE)
-def register_deployed(
-    logged: LoggedTraining,
-    decision: PromotionDecision,
-    result: TrainingResult,
-    refitted: FittedModel,
-    settings: Settings,
-    data_dir: str,
-) -> RefitRegistration:
-    """Register the refit as the next version and give it ``production`` (not retried)."""
-    return register_refit(logged, decision, result, refitted, settings, data_dir=data_dir)
 
 
 @flow(name="run-pipeline", log_prints=False)
@@ -368,7 +345,7 @@ def summary_markdown(
         f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
         f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
         "same holdout.",
-        f"* Deployed: {_deployed_text(summary.get('deployed'))}",
+        f"* Deployed: {deployed_text(summary.get('deployed'))}",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
         f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
         f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
@@ -380,16 +357,6 @@ def summary_markdown(
     ]
     lines += [f"| {step} | {seconds:.2f} |" for step, seconds in summary["timings"].items()]
     return "\n".join(lines) + "\n"
-
-
-def _deployed_text(deployed: dict[str, Any] | None) -> str:
-    if not deployed:
-        return "nothing new (the evaluated version is the only one of this run)."
-    rows = deployed["fit_rows"]
-    return (
-        f"version {deployed['version']}, the refit of version {deployed['refit_of']} on "
-        f"{rows['rows']:,} matured rows ({rows['start']}..{rows['end']})."
-    )
 
 
 def run(**parameters: Any) -> dict[str, Any]:
