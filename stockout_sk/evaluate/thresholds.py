@@ -75,7 +75,10 @@ class FoldThreshold:
 
     def describe(self) -> str:
         """One line for the log and the evaluation summary."""
-        own = ", ".join(f"{f['threshold']:.3f}" for f in self.folds)
+        own = ", ".join(
+            "n/a (one class)" if f["threshold"] is None else f"{f['threshold']:.3f}"
+            for f in self.folds
+        )
         spread = self.spread.get("range")
         spread_text = "n/a" if spread is None else f"{spread:.3f}"
         return (

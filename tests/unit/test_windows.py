@@ -258,6 +258,7 @@ def test_one_class_folds_are_left_out_of_the_median_and_the_spread():
     assert choice.threshold == choose_threshold([0, 1, 1], [0.1, 0.6, 0.8])
     assert choice.spread["range"] == 0.0
     assert choice.folds[1]["start"] == "c"
+    assert "cuts n/a (one class), 0.350" in choice.describe()
 
 
 def test_all_one_class_folds_warn():
