@@ -39,6 +39,7 @@ def runs(
 
     chain_dir = tmp_path_factory.mktemp("refit-chain")
     generate_chain(chain_dir, branches=3, items=15, days=100, seed=2)
+    # The second run sets its holdout through the flow's parameter (the CLI's --holdout-days).
     return {
         name: run_pipeline(
             data_dir=str(chain_dir),
@@ -47,8 +48,9 @@ def runs(
             min_f1=0.2,
             model_name=MODEL,
             tracking_uri=settings.tracking_uri,
+            holdout_days=holdout_days,
         )
-        for name in ("first", "second")
+        for name, holdout_days in (("first", None), ("second", 10))
     }
 
 
@@ -104,6 +106,15 @@ def test_the_gate_rescores_production_s_evaluated_version_not_its_refit(runs, cl
 
     second = runs["second"]
     assert second["version"] == "3"
+    assert second["windows"]["holdout_days"] == 10
+    assert second["windows"]["chosen"]["holdout_days"] == "set"
+    params = client.get_run(second["run_id"]).data.params
+    assert params["window_holdout_days"] == "10"
+    assert (
+        client.get_run(second["run_id"])
+        .data.tags["stockout.windows"]
+        .startswith("windows: holdout 10 (set)")
+    )
     assert client.get_model_version(MODEL, "3").tags["stockout.compared_with"] == "2"
     production_f1 = float(client.get_model_version(MODEL, "3").tags["stockout.production_f1"])
     holdout = pd.read_csv(
