@@ -9,6 +9,7 @@ import pandas as pd
 
 from stockout_sk.config import ModelConfig
 from stockout_sk.evaluate import (
+    THRESHOLD_METHODS,
     WindowPlan,
     check_activity,
     fold_threshold,
@@ -63,6 +64,11 @@ def fit_model(
         (:class:`~stockout_sk.evaluate.InactiveWindowError`).
     """
     config = config or ModelConfig()
+    if config.threshold_method not in THRESHOLD_METHODS:  # before any fit, not after the folds
+        raise ValueError(
+            f"ModelConfig.threshold_method must be one of {THRESHOLD_METHODS}, got "
+            f"{config.threshold_method!r}"
+        )
     X, y = split_xy(train)
     if len(np.unique(y)) < 2:
         raise ValueError(

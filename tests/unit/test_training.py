@@ -18,7 +18,7 @@ from stockout_sk.evaluate import (
 )
 from stockout_sk.ingest import load_chain
 from stockout_sk.synth import generate_chain
-from stockout_sk.training import TrainingResult, prepare, train_and_evaluate
+from stockout_sk.training import TrainingResult, fit_model, prepare, train_and_evaluate
 
 pytestmark = pytest.mark.unit
 
@@ -287,3 +287,9 @@ def test_without_refit_the_deployed_model_is_the_evaluated_one(chain):
     result = train_and_evaluate(chain, config, checkpoint_dir=None, deploy=True)
     assert result.deployed is result.fitted
     assert result.fitted.fit_rows["refit"] is False
+
+
+def test_an_unknown_threshold_method_fails_before_any_fit(chain):
+    train = prepare(chain, CONFIG).train
+    with pytest.raises(ValueError, match="threshold_method must be one of"):
+        fit_model(train, chain, CONFIG.with_overrides(threshold_method="mean"))
