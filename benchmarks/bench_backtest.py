@@ -268,7 +268,11 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
 
 def run_all(args, config: ModelConfig, workdir: Path) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
-    for seed in args.replay_seeds:
+    replay_seeds = args.replay_seeds
+    if replay_seeds and not DEFAULT_FILE.is_file():
+        print(f"skipping the real-demand replays: {DEFAULT_FILE} is not here", flush=True)
+        replay_seeds = []
+    for seed in replay_seeds:
         data = workdir / f"replay-{seed}"
         if not (data / "stock_current.csv").exists():
             write_replay(data, stores=args.stores, seed=seed)
