@@ -61,7 +61,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realdata_replay import CREDIT, write_replay
+from realdata_replay import CREDIT, DEFAULT_FILE, write_replay
 
 from stockout_sk.backtest import MODEL_LABELS, FoldResult, mean_interval, run_backtest
 from stockout_sk.config import ModelConfig
