@@ -32,7 +32,8 @@ pipeline's paired margin over each model with its interval and the folds where i
   scores (``pooled``, ``median``, ``last`` = one window, the old choice);
 * the refit: PR-AUC and F1 of the deployed refit against the evaluated (gated) model it came from;
 * ``--variant NAME:field=value,...`` reruns everything with ModelConfig overrides (e.g.
-  ``--variant no-censored:censored_demand=False``) and prints its margins beside the default.
+  ``--variant no-censored:censored_demand=False``), prints its tables beside the default's and
+  the default's margin over it, fold by fold on the same folds.
 
 Usage::
 
@@ -246,6 +247,31 @@ def print_summary(title: str, summary: dict[str, Any]) -> None:
             )
 
 
+def variant_margins(results: dict[str, Any]) -> dict[str, Any]:
+    """Default − each other variant: the pipeline's PR-AUC and F1 on the same folds."""
+    base = results["default"]["records"]
+    out: dict[str, Any] = {}
+    for name, result in results.items():
+        if name == "default":
+            continue
+        out[name] = {}
+        for part, keep in (
+            ("replay", lambda r: r["chain"].startswith("replay")),
+            ("simulated", lambda r: r["chain"].startswith("sim")),
+            ("all", lambda r: True),
+        ):
+            pairs = [(a, b) for a, b in zip(base, result["records"], strict=True) if keep(a)]
+            if pairs:
+                out[name][part] = {
+                    metric: paired(
+                        [a["metrics"]["model"][metric] for a, _ in pairs],
+                        [b["metrics"]["model"][metric] for _, b in pairs],
+                    )
+                    for metric in ("pr_auc", "f1")
+                }
+    return out
+
+
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     name, _, body = text.partition(":")
     overrides: dict[str, Any] = {}
@@ -335,9 +361,27 @@ def main(argv: list[str] | None = None) -> int:
         for part in (*parts, "replay", "simulated", "all"):
             if result["summary"][part]["folds"]:
                 print_summary(f"{name} — {part}", result["summary"][part])
+    compared = variant_margins(results)
+    for name, parts in compared.items():
+        print(f"\n=== default − {name}: the pipeline, fold by fold (same folds)")
+        for part, metrics in parts.items():
+            print(
+                f"  {part:<10}"
+                + "; ".join(
+                    f"{metric} {_fmt(d['mean'], '+.4f')} [{_fmt(d['low'], '+.4f')}, "
+                    f"{_fmt(d['high'], '+.4f')}], ≥ on {d['wins']}/{d['n']}"
+                    for metric, d in metrics.items()
+                )
+            )
     seconds = time.perf_counter() - wall
     print(f"\nwall time {seconds:.0f} s; load average after: {loadavg()}")
-    print("BENCH " + json.dumps({"bench": "backtest", "variants": results, "seconds": seconds}))
+    payload = {
+        "bench": "backtest",
+        "variants": results,
+        "versus_default": compared,
+        "seconds": seconds,
+    }
+    print("BENCH " + json.dumps(payload))
     return 0
 
 
