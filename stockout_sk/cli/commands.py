@@ -16,20 +16,24 @@ from stockout_sk.cli.output import drift_table, emit_json, metrics_table, say
 from stockout_sk.contract import DATE
 from stockout_sk.vocabulary import Source
 
-#: Fewest as-of days the purged splits leave to fit on (``time_split``'s ``min_train_days``).
-_MIN_TRAIN_DAYS = 28
+#: Longest history ``_min_history_days`` searches for (windows set beyond it are not checked).
+_MAX_ASOF_DAYS = 3660
 
 
 def _model_config(args: argparse.Namespace):
-    """The model settings with the command line's overrides."""
-    from stockout_sk.config import ModelConfig
+    """The model settings: the environment's windows, then the command line's overrides."""
+    from stockout_sk.config import load_model_config
 
-    overrides = {"horizon": getattr(args, "horizon", None)}
+    overrides = {
+        "horizon": getattr(args, "horizon", None),
+        "holdout_days": getattr(args, "holdout_days", None),
+        "validation_days": getattr(args, "validation_days", None),
+    }
     if getattr(args, "n_estimators", None):
         overrides["n_estimators"] = args.n_estimators
     if getattr(args, "checkpoint_dir", None):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
-    return ModelConfig().with_overrides(**overrides)
+    return load_model_config(**overrides)
 
 
 def _csv_format(args: argparse.Namespace):
@@ -57,14 +61,27 @@ def _load(args: argparse.Namespace, out: Path | None):
 
 
 def _min_history_days(config) -> int:
-    """Days of history training needs (horizon-based; see the README's "Input data").
+    """Days of export training needs: the shortest history ``evaluate.plan_windows`` accepts.
 
-    The outer purged split holds out ``holdout_days`` as-of days after a purge gap of
-    ``horizon``; the training side keeps ``validation_days`` after another gap, and at least
-    ``_MIN_TRAIN_DAYS`` as-of days to fit on (``stockout_sk.evaluate.time_split``'s default);
-    the last as-of day needs ``horizon`` more days for its label to mature.
+    ``plan_windows`` sizes the holdout, the purge gaps, the threshold folds and the training
+    span from the as-of days there are (shrinking them to their floors on a short export, or
+    keeping the sizes ``--holdout-days`` / ``--validation-days`` set); the export needs
+    ``horizon`` more days than the as-of days, for the last label to mature.
     """
-    return config.holdout_days + config.validation_days + _MIN_TRAIN_DAYS + 3 * config.horizon
+    from stockout_sk.evaluate import NotEnoughHistoryError, plan_windows
+
+    for asof_days in range(1, _MAX_ASOF_DAYS + 1):
+        try:
+            plan_windows(
+                asof_days,
+                horizon=config.horizon,
+                holdout_days=config.holdout_days,
+                validation_days=config.validation_days,
+            )
+        except NotEnoughHistoryError:
+            continue
+        return asof_days + config.horizon
+    return _MAX_ASOF_DAYS + config.horizon
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -180,6 +197,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = args.out
     result = train_and_evaluate(chain, config, out_dir=out)
     payload = result.to_dict()
+    say(result.prepared.windows.reason)
+    say(result.fitted.validation["description"])
     print(metrics_table(payload))
     if out:
         print(f"\nplots and summary written to {out}")
@@ -188,25 +207,64 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Train on each rolling origin and score the days after it (no registry)."""
+    from stockout_sk.backtest import run_backtest
+
+    config = _model_config(args)
+    chain = _load(args, None)
+    report = run_backtest(
+        chain,
+        config,
+        folds=args.folds,
+        window_days=args.window_days,
+        step_days=args.step_days,
+        origins=args.origin,
+        top_share=args.top_share,
+        plain=not args.no_plain,
+        out_dir=args.out,
+        data=str(args.data),
+        progress=say,
+    )
+    print(report.table())
+    if args.out:
+        print(f"\nbacktest.json, backtest.md and backtest.png written to {args.out}")
+    if args.json:
+        emit_json(report.to_dict())
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
     from flows.run_pipeline import run
 
+    # The windows from the environment and the options, checked before any work starts.
+    config = _model_config(args)
     csv_format = _csv_format(args)  # a bad --encoding fails before Prefect starts
     summary = run(
         data_dir=str(args.data),
         horizon=args.horizon,
         min_f1=args.min_f1,
         out_dir=str(args.out),
+        holdout_days=config.holdout_days,
+        validation_days=config.validation_days,
         encoding=csv_format.encoding,
         delimiter=csv_format.delimiter,
         chunksize=args.chunksize,
     )
+    say(summary["windows"]["reason"])
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
         f"({summary['reason']}); aliases {summary['aliases']}"
     )
+    if summary.get("deployed"):
+        deployed = summary["deployed"]
+        rows = deployed["fit_rows"]
+        say(
+            f"deployed v{deployed['version']}: v{deployed['refit_of']} refitted on every matured "
+            f"row ({rows['rows']:,} rows, {rows['start']}..{rows['end']})"
+        )
     if args.json:
         emit_json(summary)
     return 0

@@ -14,7 +14,7 @@ configuration table.
 """
 
 from stockout_sk.config.csv_format import CsvFormat, load_csv_format
-from stockout_sk.config.model import ModelConfig
+from stockout_sk.config.model import WINDOW_ENV, ModelConfig, load_model_config
 from stockout_sk.config.monitoring import MonitoringConfig
 from stockout_sk.config.settings import (
     DEFAULT_EXPERIMENT,
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_MODEL_NAME",
     "MONITORING_EXPERIMENT",
+    "WINDOW_ENV",
     "CsvFormat",
     "ModelConfig",
     "MonitoringConfig",
@@ -41,6 +42,7 @@ __all__ = [
     "Settings",
     "default_tracking_uri",
     "load_csv_format",
+    "load_model_config",
     "load_schedules",
     "load_serving_settings",
     "load_settings",

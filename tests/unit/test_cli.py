@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from stockout_sk.cli import build_parser, main
-from stockout_sk.cli.commands import _csv_format, _min_history_days
+from stockout_sk.cli.commands import _csv_format, _min_history_days, _model_config
 from stockout_sk.config import CsvFormat, ModelConfig
 
 pytestmark = pytest.mark.unit
@@ -14,6 +14,7 @@ pytestmark = pytest.mark.unit
 #: Every command that reads the six exports, with its other required arguments.
 DATA_COMMANDS = {
     "validate": [],
+    "backtest": [],
     "build-dataset": ["--out", "t.parquet"],
     "evaluate": [],
     "train": [],
@@ -53,8 +54,21 @@ def test_a_bad_option_is_refused_before_any_work_naming_the_option(tmp_path, cap
     assert "--encoding: unknown encoding 'klingon'" in capsys.readouterr().err
 
 
-def test_validate_asks_for_the_history_the_purged_splits_need():
-    # holdout 21 + validation 14 + 28 training as-of days, a purge gap of the horizon after each
-    # training side, and the horizon for the last label to mature.
-    assert _min_history_days(ModelConfig()) == 21 + 14 + 28 + 3 * 7
-    assert _min_history_days(ModelConfig(horizon=14)) == 21 + 14 + 28 + 3 * 14
+def test_validate_asks_evaluate_for_the_shortest_history_it_can_train_on():
+    from stockout_sk.evaluate import NotEnoughHistoryError, plan_windows
+
+    for config in (ModelConfig(), ModelConfig(horizon=14), ModelConfig(holdout_days=30)):
+        days = _min_history_days(config)
+        asof = days - config.horizon
+        windows = {"holdout_days": config.holdout_days, "validation_days": config.validation_days}
+        plan_windows(asof, horizon=config.horizon, **windows)  # fits
+        with pytest.raises(NotEnoughHistoryError):
+            plan_windows(asof - 1, horizon=config.horizon, **windows)
+    # Floors on a short export: holdout 7 + purge 7 + a fold of 7 + purge 7 + 14 training days,
+    # plus the horizon for the last label.
+    assert _min_history_days(ModelConfig()) == 7 + 7 + 7 + 7 + 14 + 7
+
+
+def test_validate_takes_the_window_options_train_takes():
+    args = build_parser().parse_args(["validate", "--data", "d", "--holdout-days", "30"])
+    assert _min_history_days(_model_config(args)) > _min_history_days(ModelConfig())
