@@ -12,7 +12,11 @@ then runs in its own fresh Python process, so the peak resident memory it report
   chunk's own size, not with the number of transaction lines — memory follows the distinct
   branch×item×day keys (printed beside the line counts);
 * optionally (``--naive``) the memory a plain ``pd.read_csv(dtype=str)`` of the whole sales file
-  takes, for contrast.
+  takes, for contrast;
+* with ``--compare REF`` instead: ``load_chain`` of this checkout and of git revision ``REF``
+  (e.g. ``main``) side by side, ``--repeats`` pairs in alternating order (ABBA, so that a machine
+  whose speed drifts favours neither), with the median and range of each side's time and peak
+  memory and of the per-pair ratios.
 
 ``RSS after imports`` is the child's resident memory before the step (interpreter, numpy,
 pandas); ``peak RSS`` includes it.
@@ -21,7 +25,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_dataset.py [--branches 50] [--items 1000] [--days 365]
         [--seed 1] [--clean] [--data DIR] [--workdir /tmp/stockout-bench]
-        [--chunksizes 50000,500000] [--naive] [--regenerate]
+        [--chunksizes 50000,500000] [--naive] [--regenerate] [--compare REF --repeats 3]
 
 Prints a table and, last, one JSON line with every number. Exits 0 (the machine may be busy:
 the load averages are printed with each result).
@@ -33,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -146,15 +151,17 @@ def child_load(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     chain = load_chain(args.data, chunksize=args.chunksize)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     peak = peak_rss_mb()
     report = chain.report
     return {
         "step": "load_chain",
         "chunksize": args.chunksize,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rss_after_imports_mb": base,
         "peak_rss_mb": peak,
         "rss_end_mb": rss_mb(),
@@ -234,10 +241,11 @@ CHILDREN = {
 }
 
 
-def run_child(args: list[str], script: str | Path | None = None) -> dict:
-    """Run ``script`` (default: this one) as a child; its last stdout line is the JSON result."""
+def run_child(args: list[str], script: str | Path | None = None, code: Path = REPO) -> dict:
+    """Run ``script`` (default: this one) as a child importing ``stockout_sk`` from ``code``;
+    its last stdout line is the JSON result."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
     # stderr is inherited: the child's progress lines and any traceback show as they happen.
     done = subprocess.run(
         [sys.executable, str(Path(script or __file__).resolve()), *args],
@@ -249,6 +257,79 @@ def run_child(args: list[str], script: str | Path | None = None) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"child {args[:2]} failed (exit {done.returncode}); see its error above")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- compare
+def code_at(ref: str, workdir: Path) -> Path:
+    """The ``stockout_sk`` package of git revision ``ref``, extracted under ``workdir``."""
+    sha = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    out = Path(workdir) / f"code-{sha}"
+    if not (out / "stockout_sk" / "__init__.py").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", ref, "stockout_sk"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
+    """``load_chain`` of this checkout vs ``args.compare``, in ABBA order; prints the table."""
+    sides = {"this checkout": REPO, args.compare: code_at(args.compare, args.workdir)}
+    names = list(sides)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for i in range(args.repeats):
+        for name in names if i % 2 == 0 else names[::-1]:
+            print(f"running load_chain ({name}), pair {i + 1}/{args.repeats} …", file=sys.stderr)
+            child = ["--child", "load", *common, "--chunksize", str(args.chunksize)]
+            runs[name].append(run_child(child, code=sides[name]))
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):8.1f} [{min(values):.1f}–{max(values):.1f}]"
+
+    print(f"\nload_chain side by side, {args.repeats} pair(s), chunksize {args.chunksize:,}")
+    print(
+        f"{'code':<24}{'seconds median [range]':>28}{'CPU seconds median [range]':>32}"
+        f"{'peak RSS MB median [range]':>32}"
+    )
+    for name in names:
+        secs = [r["seconds"] for r in runs[name]]
+        cpu = [r["cpu_seconds"] for r in runs[name]]
+        peaks = [r["peak_rss_mb"] for r in runs[name]]
+        print(f"{name:<24}{spread(secs):>28}{spread(cpu):>32}{spread(peaks):>32}")
+    a, b = names
+    time_ratio = [x["seconds"] / y["seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
+    cpu_ratio = [x["cpu_seconds"] / y["cpu_seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
+    peak_ratio = [
+        x["peak_rss_mb"] / y["peak_rss_mb"] for x, y in zip(runs[a], runs[b], strict=True)
+    ]
+    print(
+        f"ratio {a} / {b}: time {statistics.median(time_ratio):.2f} "
+        f"[{min(time_ratio):.2f}–{max(time_ratio):.2f}], CPU time "
+        f"{statistics.median(cpu_ratio):.2f} [{min(cpu_ratio):.2f}–{max(cpu_ratio):.2f}], "
+        "peak memory "
+        f"{statistics.median(peak_ratio):.2f} [{min(peak_ratio):.2f}–{max(peak_ratio):.2f}]"
+    )
+    same = all(
+        (x["read"], x["flow_rows"], x["transfer_rows"])
+        == (y["read"], y["flow_rows"], y["transfer_rows"])
+        for x, y in zip(runs[a], runs[b], strict=True)
+    )
+    print(f"same records read and same flow/transfer rows on both sides: {same}")
+    load = [r["loadavg"][0] for side in runs.values() for r in side]
+    print(f"1-minute load average at the end of the runs: {min(load):.1f}–{max(load):.1f}")
+    return {
+        "compare": args.compare,
+        "runs": runs,
+        "time_ratio": time_ratio,
+        "cpu_ratio": cpu_ratio,
+        "peak_ratio": peak_ratio,
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -272,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--naive", action="store_true", help="also a whole-file read_csv of sales, for contrast"
     )
+    parser.add_argument(
+        "--compare", metavar="REF", help="time load_chain against git revision REF instead"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs with --compare")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -296,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     files = data_summary(data)
     common = ["--data", str(data), "--horizon", str(args.horizon)]
     sizes = [int(s) for s in args.chunksizes.split(",") if s.strip()]
+
+    if args.compare:
+        for name, f in files.items():
+            print(f"  {name:<26}{f['lines'] - 1:>12,} lines {f['mb']:>9.1f} MB")
+        result = compare(args, data, common)
+        print(json.dumps({"bench": "dataset-compare", "data": str(data), "files": files, **result}))
+        return 0
 
     plan = [("load_chain", "load", args.chunksize), ("build-dataset", "dataset", args.chunksize)]
     plan += [(f"load_chain chunksize {s:,}", "load", s) for s in sizes]

@@ -17,7 +17,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
-from stockout_sk.config import ServingSettings, Settings, load_serving_settings, load_settings
+from stockout_sk.config import (
+    ServingSettings,
+    Settings,
+    load_csv_format,
+    load_serving_settings,
+    load_settings,
+)
 from stockout_sk.ingest import ChainData, load_chain
 
 __all__ = [
@@ -42,7 +48,15 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Nothing is cached by input hash (NO_CACHE), here or in the flows' other tasks: the inputs are
 # DataFrames and fitted pipelines, expensive to hash and never worth reusing across runs.
 @task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def ingest(data_dir: str, out_dir: str | None = None) -> ChainData:
+def ingest(
+    data_dir: str,
+    out_dir: str | None = None,
+    *,
+    horizon: int = 7,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunksize: int = 100_000,
+) -> ChainData:
     """Read the six CSV exports (retried: the data folder may sit on a network share).
 
     Parameters
@@ -51,8 +65,23 @@ def ingest(data_dir: str, out_dir: str | None = None) -> ChainData:
         Folder with the six CSV files.
     out_dir : str, optional
         The rejects and the validation report go to ``<out_dir>/ingest``; default: not written.
+    horizon : int
+        The label horizon: a run of more than ``max(28, 3 × horizon)`` days with no activity
+        cuts the history (see :func:`stockout_sk.ingest.load_chain`).
+    encoding, delimiter : str, optional
+        The exports' encoding and delimiter; default ``STOCKOUT_CSV_ENCODING`` /
+        ``STOCKOUT_CSV_DELIMITER``, else detected per file.
+    chunksize : int
+        CSV rows per chunk.
     """
-    return load_chain(data_dir, out_dir=None if out_dir is None else Path(out_dir) / "ingest")
+    csv_format = load_csv_format(encoding=encoding, delimiter=delimiter)
+    return load_chain(
+        data_dir,
+        out_dir=None if out_dir is None else Path(out_dir) / "ingest",
+        chunksize=chunksize,
+        csv_format=csv_format,
+        horizon=horizon,
+    )
 
 
 def _given(**values: Any) -> dict[str, Any]:

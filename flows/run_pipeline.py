@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,9 @@ def run_pipeline(
     tracking_uri: str | None = None,
     holdout_days: int | None = None,
     validation_days: int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunksize: int = 100_000,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -192,6 +196,10 @@ def run_pipeline(
         The holdout and each threshold fold, in as-of days; default ``STOCKOUT_HOLDOUT_DAYS`` /
         ``STOCKOUT_VALIDATION_DAYS``, else sized from the history
         (:func:`stockout_sk.evaluate.plan_windows`).
+    encoding, delimiter : str, optional
+        The exports' encoding and delimiter (see :func:`flows.common.ingest`).
+    chunksize : int
+        CSV rows per chunk.
 
     Returns
     -------
@@ -235,7 +243,10 @@ def run_pipeline(
         timings[step] = time.perf_counter() - start
         return value
 
-    chain = timed("ingest", ingest, data_dir, str(out))
+    read = partial(
+        ingest, horizon=horizon, encoding=encoding, delimiter=delimiter, chunksize=chunksize
+    )
+    chain = timed("ingest", read, data_dir, str(out))
     chain_report = timed("validate", validate, chain)
     prepared = timed("dataset", build_dataset, chain, config)
     log.info("%s", prepared.windows.reason)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
-__all__ = ["utc_now"]
+__all__ = ["utc_now", "utc_today"]
 
 
 def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
@@ -15,3 +15,8 @@ def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
     one second and their order matters (the API's model swaps and polls).
     """
     return datetime.now(UTC).isoformat(timespec=timespec)
+
+
+def utc_today() -> date:
+    """Today's date in UTC: what a date in the data may not lie after (plus a day of grace)."""
+    return datetime.now(UTC).date()

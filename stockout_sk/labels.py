@@ -36,7 +36,8 @@ class StockPanel:
     ----------
     keys : pd.DataFrame
         One row per branch×item: BranchID, ItemCode, ReservedQuantity, SafetyStockLevel,
-        anchor_day (index of ``date(LastUpdatedAt)`` in ``days``), first_day (first usable day:
+        anchor_day (index of ``date(LastUpdatedAt)`` in ``days``; −1 before the first day, the
+        last day's index after it), first_day (first usable day:
         the branch's opening date or the start of the history).
     days : pd.DatetimeIndex
         Every calendar day of the observed history.
@@ -87,12 +88,9 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
     n_days = len(days)
     keys = snapshot[[*KEY_FIELDS, *QUANTITY_FIELDS]].reset_index(drop=True)
     anchor = ((snapshot["LastUpdatedAt"].dt.normalize() - days[0]).dt.days).to_numpy()
-    if len(anchor) and (anchor.min() < 0 or anchor.max() >= n_days):
-        raise ValueError(
-            "stock_current.csv: LastUpdatedAt outside the observed history "
-            f"{days[0].date()}..{days[-1].date()}; the history bounds must include every snapshot"
-        )
-    keys["anchor_day"] = anchor.astype(np.int64)
+    # A LastUpdatedAt outside the history (ingestion reports it) anchors at the nearest end: no
+    # flow lies between it and the history, so the stock there is exactly CurrentQuantity.
+    keys["anchor_day"] = np.clip(anchor, -1, n_days - 1).astype(np.int64)
 
     # Map each flow row to (key index, day index); flows of IDs not in the snapshot (a warehouse,
     # a supplier, an item never stocked) cannot be anchored and are only counted.
@@ -107,7 +105,9 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
 
     running = np.cumsum(net, axis=1)
     rows = np.arange(len(keys))
-    at_anchor = running[rows, keys["anchor_day"].to_numpy()]
+    # C(L) with C(−1) = 0: the running sum before the first day is zero.
+    before_first = np.zeros((len(keys), 1))
+    at_anchor = np.hstack([before_first, running])[rows, keys["anchor_day"].to_numpy() + 1]
     stock = (
         keys["CurrentQuantity"].to_numpy(dtype=np.float64)[:, None] + running - at_anchor[:, None]
     )

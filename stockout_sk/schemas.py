@@ -60,6 +60,10 @@ class FileSchema:
         Quantity columns for which a negative value is meaningless, so the row is rejected.
     key : tuple of str
         Columns that identify a row uniquely; duplicates of the key are quarantined.
+    past_dates : tuple of str
+        Date columns that record what has already happened (a sale, a movement, a stock count):
+        a value after today is a typo and its row is quarantined. A branch's opening date may
+        lie ahead.
 
     Examples
     --------
@@ -78,6 +82,7 @@ class FileSchema:
     nullable: tuple[str, ...] = ()
     nonnegative: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
+    past_dates: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A schema is a constant written by hand: catch typos where they are made.
@@ -90,6 +95,7 @@ class FileSchema:
             "nullable",
             "nonnegative",
             "key",
+            "past_dates",
         ):
             unknown = [c for c in getattr(self, field_name) if c not in known]
             if unknown:
@@ -106,6 +112,11 @@ class FileSchema:
             raise ValueError(
                 f"FileSchema {self.name!r}: nonnegative {self.nonnegative!r} must be quantity "
                 f"columns {self.quantity_columns!r}."
+            )
+        if not set(self.past_dates) <= set(self.date_columns):
+            raise ValueError(
+                f"FileSchema {self.name!r}: past_dates {self.past_dates!r} must be date "
+                f"columns {self.date_columns!r}."
             )
 
     @property
@@ -146,6 +157,7 @@ STOCK_MOVEMENT = FileSchema(
     # The direction of a movement is carried by From/To; a negative quantity has no meaning.
     nonnegative=("QuantityMoved",),
     key=("MovementID",),
+    past_dates=("Date",),
 )
 
 STOCK_CURRENT = FileSchema(
@@ -176,6 +188,7 @@ STOCK_CURRENT = FileSchema(
     # that is a data-quality finding, not a reason to lose the snapshot anchor.
     nonnegative=("ReservedQuantity", "SafetyStockLevel"),
     key=("BranchID", "ItemCode"),
+    past_dates=("LastUpdatedAt",),
 )
 
 SALES_TRANSACTIONS = FileSchema(
@@ -197,6 +210,7 @@ SALES_TRANSACTIONS = FileSchema(
     # A negative QuantitySold is a return: it puts stock back, so it is kept (and counted).
     nonnegative=(),
     key=(),
+    past_dates=("Date",),
 )
 
 ITEM_MASTER = FileSchema(

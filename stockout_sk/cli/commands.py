@@ -14,8 +14,10 @@ from pathlib import Path
 
 from stockout_sk.cli.output import drift_table, emit_json, metrics_table, say
 from stockout_sk.contract import DATE
-from stockout_sk.schemas import STOCK_CURRENT
 from stockout_sk.vocabulary import Source
+
+#: Longest history ``_min_history_days`` searches for (windows set beyond it are not checked).
+_MAX_ASOF_DAYS = 3660
 
 
 def _model_config(args: argparse.Namespace):
@@ -34,15 +36,52 @@ def _model_config(args: argparse.Namespace):
     return load_model_config(**overrides)
 
 
-def _load(data: Path, out: Path | None, chunksize: int):
-    """Ingest a data directory, saying what was read and how long it took."""
+def _csv_format(args: argparse.Namespace):
+    """The exports' encoding and delimiter: ``--encoding``/``--delimiter`` over the environment."""
+    from stockout_sk.config import load_csv_format
+
+    return load_csv_format(encoding=args.encoding, delimiter=args.delimiter)
+
+
+def _load(args: argparse.Namespace, out: Path | None):
+    """Ingest ``--data``, saying what was read and how long it took."""
     from stockout_sk.ingest import load_chain
 
     started = time.perf_counter()
-    chain = load_chain(data, out_dir=out, chunksize=chunksize)
+    chain = load_chain(
+        args.data,
+        out_dir=out,
+        chunksize=args.chunksize,
+        csv_format=_csv_format(args),
+        horizon=getattr(args, "horizon", 7),
+    )
     say(chain.report.format())
-    say(f"ingested {data} in {time.perf_counter() - started:.1f}s")
+    say(f"ingested {args.data} in {time.perf_counter() - started:.1f}s")
     return chain
+
+
+def _min_history_days(config) -> int:
+    """Days of export training needs: the shortest history ``evaluate.plan_windows`` accepts.
+
+    ``plan_windows`` sizes the holdout, the purge gaps, the threshold folds and the training
+    span from the as-of days there are (shrinking them to their floors on a short export, or
+    keeping the sizes ``--holdout-days`` / ``--validation-days`` set); the export needs
+    ``horizon`` more days than the as-of days, for the last label to mature.
+    """
+    from stockout_sk.evaluate import NotEnoughHistoryError, plan_windows
+
+    for asof_days in range(1, _MAX_ASOF_DAYS + 1):
+        try:
+            plan_windows(
+                asof_days,
+                horizon=config.horizon,
+                holdout_days=config.holdout_days,
+                validation_days=config.validation_days,
+            )
+        except NotEnoughHistoryError:
+            continue
+        return asof_days + config.horizon
+    return _MAX_ASOF_DAYS + config.horizon
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -70,34 +109,59 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check the six CSVs and print the per-file report; 1 when the data is not usable."""
-    from stockout_sk.ingest import load_chain
+    """Check the six CSVs and print the per-file report; 1 when the data is not fit to train on.
 
-    chain = load_chain(args.data, out_dir=args.out, chunksize=args.chunksize)
+    ``usable`` (= ``ok`` in the JSON, = exit 0) means every row is accounted for and no finding
+    blocks training: quarantined rows are expected in real exports, and listed in ``rejects/``.
+    The report is written to ``--out`` also when a fatal error stops ingestion.
+    """
+    from stockout_sk.ingest import DataContractError, load_chain
+
+    config = _model_config(args)
+    try:
+        chain = load_chain(
+            args.data,
+            out_dir=args.out,
+            chunksize=args.chunksize,
+            csv_format=_csv_format(args),
+            horizon=config.horizon,
+            min_history_days=_min_history_days(config),
+        )
+    except DataContractError as exc:
+        say(f"error: {exc}")
+        if args.out:
+            say(f"validation_report.json (with the error) written under {args.out}")
+        if args.json:
+            report = exc.report.to_dict() if exc.report is not None else {"error": str(exc)}
+            emit_json({**report, "ok": False, "usable": False})
+        return 1
     report = chain.report
     print(report.format())
     if args.out:
         print(f"\nrejects and validation_report.json written under {args.out}")
-    # Usable: every row is accounted for and there is a snapshot to anchor stock on. Quarantined
-    # rows are expected in real exports (they are in rejects/); a fatal contract problem raised
-    # DataContractError above and exits 1 from main().
-    snapshot_file = STOCK_CURRENT.filename
-    snapshot = next((f for f in report.files.values() if f.file == snapshot_file), None)
-    usable = report.reconciled and snapshot is not None and snapshot.accepted > 0
-    if not usable:
-        print(f"\nnot usable: rows do not reconcile or {snapshot_file} has no accepted row")
-    elif not report.ok:
-        print("\nusable; some rows were quarantined (see the rejects files)")
+    rejected = sum(f.rejected for f in report.files.values())
+    if not report.usable:
+        print("\nNOT USABLE for training:")
+        if not report.reconciled:
+            print(
+                "  - rows do not reconcile (read != accepted + rejected): a bug, please report it"
+            )
+        for finding in report.blocking:
+            print(f"  - {finding.file + ': ' if finding.file else ''}{finding.message}")
+    elif rejected:
+        print(f"\nusable; {rejected:,} row(s) were quarantined (see the rejects files)")
+    else:
+        print("\nusable; every row was accepted")
     if args.json:
-        emit_json({**report.to_dict(), "usable": usable})
-    return 0 if usable else 1
+        emit_json(report.to_dict())
+    return 0 if report.usable else 1
 
 
 def cmd_build_dataset(args: argparse.Namespace) -> int:
     """Write the labelled point-in-time table (.csv or .parquet)."""
     from stockout_sk.labels import build_dataset
 
-    chain = _load(args.data, args.rejects, args.chunksize)
+    chain = _load(args, args.rejects)
     dataset = build_dataset(chain, horizon=args.horizon)
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +192,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Fit on the training window and score the purged holdout (no registry)."""
     from stockout_sk.training import train_and_evaluate
 
-    chain = _load(args.data, None, args.chunksize)
+    chain = _load(args, None)
     config = _model_config(args)
     out = args.out
     result = train_and_evaluate(chain, config, out_dir=out)
@@ -148,7 +212,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from stockout_sk.backtest import run_backtest
 
     config = _model_config(args)
-    chain = _load(args.data, None, args.chunksize)
+    chain = _load(args, None)
     report = run_backtest(
         chain,
         config,
@@ -176,6 +240,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     # The windows from the environment and the options, checked before any work starts.
     config = _model_config(args)
+    csv_format = _csv_format(args)  # a bad --encoding fails before Prefect starts
     summary = run(
         data_dir=str(args.data),
         horizon=args.horizon,
@@ -183,6 +248,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         out_dir=str(args.out),
         holdout_days=config.holdout_days,
         validation_days=config.validation_days,
+        encoding=csv_format.encoding,
+        delimiter=csv_format.delimiter,
+        chunksize=args.chunksize,
     )
     say(summary["windows"]["reason"])
     print(metrics_table({**summary, "model": summary["metrics"]}))
@@ -249,7 +317,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     """The morning list: every branch×item of stock_current scored with the production model."""
     from stockout_sk.scoring import score_chain
 
-    morning, (csv_path, html_path) = score_chain(args.data, args.out, chunksize=args.chunksize)
+    morning, (csv_path, html_path) = score_chain(
+        args.data, args.out, chunksize=args.chunksize, csv_format=_csv_format(args)
+    )
     summary = morning.summary()
     scored_by = (
         f"{summary['model_name']} v{summary['model_version']}"
@@ -269,7 +339,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     """Judge the production model on a later period; roll back or fall back on a breach."""
     from stockout_sk.monitoring import run_cme
 
-    report = run_cme(args.data, dry_run=args.dry_run, out_dir=args.out, chunksize=args.chunksize)
+    report = run_cme(
+        args.data,
+        dry_run=args.dry_run,
+        out_dir=args.out,
+        chunksize=args.chunksize,
+        csv_format=_csv_format(args),
+    )
     print(drift_table(report))
     say(
         f"{report.model_name} v{report.model_version} on {report.data['rows']:,} rows "

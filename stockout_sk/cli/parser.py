@@ -42,6 +42,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="directory holding the six CSV exports")
     p.add_argument("--chunksize", type=int, default=100_000, help="rows per CSV chunk")
+    p.add_argument(
+        "--encoding",
+        help="encoding of the CSV files, e.g. cp1256 (Arabic Windows), utf-16, latin-1 (default: "
+        "$STOCKOUT_CSV_ENCODING, else detected per file: byte-order mark, UTF-16, else UTF-8)",
+    )
+    p.add_argument(
+        "--delimiter",
+        help="field delimiter: one character or comma, semicolon, tab, pipe (default: "
+        "$STOCKOUT_CSV_DELIMITER, else detected from each file's header)",
+    )
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
@@ -118,9 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(p)
 
-    p = add("validate", cmd_validate, "check the six CSVs and print the per-file report")
+    p = add(
+        "validate",
+        cmd_validate,
+        "check the six CSVs and print the per-file report; exit 1 when the data is not fit to "
+        "train on (a fatal error, or a blocking finding: training would fail or lie, or the "
+        "export's dates are wrong)",
+    )
     _data_args(p)
     p.add_argument("--out", type=Path, help="write rejects/<file>.csv and the report here")
+    _horizon_arg(p)
+    _window_args(p)  # the history training needs depends on them
     _json_arg(p)
 
     p = add("build-dataset", cmd_build_dataset, "write the labelled point-in-time table")

@@ -5,12 +5,15 @@
   cron schedules, read from the environment by the ``load_*`` functions, never at import
   (:mod:`stockout_sk.config.settings`);
 * :class:`MonitoringConfig` — thresholds and windows of monitoring
-  (:mod:`stockout_sk.config.monitoring`).
+  (:mod:`stockout_sk.config.monitoring`);
+* :class:`CsvFormat` — the encoding and delimiter of the CSV exports, per run
+  (:mod:`stockout_sk.config.csv_format`).
 
 Every environment variable the system reads is documented on these classes and in the README's
 configuration table.
 """
 
+from stockout_sk.config.csv_format import CsvFormat, load_csv_format
 from stockout_sk.config.model import WINDOW_ENV, ModelConfig, load_model_config
 from stockout_sk.config.monitoring import MonitoringConfig
 from stockout_sk.config.settings import (
@@ -31,12 +34,14 @@ __all__ = [
     "DEFAULT_MODEL_NAME",
     "MONITORING_EXPERIMENT",
     "WINDOW_ENV",
+    "CsvFormat",
     "ModelConfig",
     "MonitoringConfig",
     "Schedules",
     "ServingSettings",
     "Settings",
     "default_tracking_uri",
+    "load_csv_format",
     "load_model_config",
     "load_schedules",
     "load_serving_settings",

@@ -6,22 +6,34 @@ What it guarantees (see ``docs/ARCHITECTURE.md`` for the output contract):
   columns of :mod:`stockout_sk.schemas`; all six headers are checked before any row is read, and a
   violation raises :class:`DataContractError` naming the file, the column and the columns found.
 * **Nothing disappears silently.** Every record is accepted or rejected with a reason; rejected
-  rows go to ``<out_dir>/rejects/<file>.csv`` (all original columns + ``reason`` + ``line``), and
-  ``read == accepted + rejected`` is checked for every file.
+  rows go to ``<out_dir>/rejects/<file>.csv`` (all original columns + ``reason`` + ``line``, the
+  physical line, + ``raw`` for a line that could not be split into columns), and
+  ``read == accepted + rejected`` is checked for every file, as is the count of physical lines.
+* **Lines before records.** A line with the wrong number of fields, an unbalanced quote or
+  undecodable bytes is quarantined on its own, wherever it is; the CSV parser only sees lines
+  already checked (:mod:`~stockout_sk.ingest.records`).
+* **Real export formats.** Encoding (BOM, UTF-16, else UTF-8, or the run's) and delimiter (the
+  one that splits the header into the contract's columns, or the run's) per file
+  (:class:`~stockout_sk.config.CsvFormat`).
+* **One history.** Dates after today, stretches cut off by long runs without activity and flows
+  after the snapshot are quarantined (:mod:`~stockout_sk.ingest.timeline`).
 * **Bounded memory.** Sales and movements are read in chunks and aggregated per chunk to daily
   branch×item sums; memory follows the number of distinct keys, not of lines.
 * **Dates decided per column**, from the day/month evidence of the whole column.
 
 Modules: ``report`` (the report types and the contract error), ``chain`` (:class:`ChainData`),
-``header`` (header → column mapping), ``quantities`` (lenient numbers), ``scan`` (one file,
-chunk by chunk), ``dedup`` (duplicate keys), ``aggregate`` (daily sums and flows), ``tables``
-(one typed table per file), ``findings`` (cross-file checks), ``load`` (:func:`load_chain`).
+``encoding``, ``records`` (lines → records), ``reader`` (one file, block by block), ``header``
+(encoding, delimiter, header → column mapping), ``quantities`` (lenient numbers), ``scan`` (one
+file, chunk by chunk) and ``scan_findings``, ``dedup`` (duplicate keys), ``aggregate`` (daily
+sums and flows), ``tables`` (one typed table per file), ``timeline`` (the history's days),
+``findings`` (cross-file checks), ``load`` (:func:`load_chain`).
 """
 
 from stockout_sk.ingest.chain import ChainData
-from stockout_sk.ingest.load import load_chain
+from stockout_sk.ingest.load import load_chain, max_gap_days
 from stockout_sk.ingest.report import (
     REJECT_LINE_COLUMN,
+    REJECT_RAW_COLUMN,
     REJECT_REASON_COLUMN,
     REPORT_FILENAME,
     DataContractError,
@@ -32,6 +44,7 @@ from stockout_sk.ingest.report import (
 
 __all__ = [
     "REJECT_LINE_COLUMN",
+    "REJECT_RAW_COLUMN",
     "REJECT_REASON_COLUMN",
     "REPORT_FILENAME",
     "ChainData",
@@ -40,4 +53,5 @@ __all__ = [
     "Finding",
     "ValidationReport",
     "load_chain",
+    "max_gap_days",
 ]

@@ -2,7 +2,9 @@
 
 Each check is a small function returning its findings (none or one, two for the unknown branches
 of sales and snapshot); :func:`_chain_findings` runs them in a fixed order. A finding never
-rejects a row: the data is kept and a person is told.
+rejects a row: the data is kept and a person is told. :func:`_training_findings` adds the
+*blocking* ones: data on which training would fail or lie (no sales, no movements, a history
+too short for the label or the training windows).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, CURRENT_QUANTITY, DATE, ITEM_CODE, KEY_FIELDS
 from stockout_sk.ingest.aggregate import _FROM_BRANCH_ID, _TO_BRANCH_ID
-from stockout_sk.ingest.report import Finding
-from stockout_sk.ingest.tables import _MovementStats
+from stockout_sk.ingest.report import Finding, ValidationReport
+from stockout_sk.ingest.tables import _MovementStats, _SnapshotStats
 from stockout_sk.schemas import (
     BRANCHES,
     EMPLOYEES,
@@ -37,6 +39,7 @@ def _chain_findings(
     sold: pd.DataFrame,
     flows: pd.DataFrame,
     movement_stats: _MovementStats,
+    snapshot_stats: _SnapshotStats,
     returns: int,
 ) -> list[Finding]:
     """Every cross-file check on the accepted tables, in report order."""
@@ -55,6 +58,7 @@ def _chain_findings(
         *_sales_returns(returns),
         *_self_transfers(movement_stats.self_transfers),
         *_conflicting_duplicates(movement_stats.conflicting_duplicates),
+        *_conflicting_snapshot_rows(snapshot_stats),
         *_empty_snapshot(stock),
     ]
 
@@ -234,6 +238,7 @@ def _empty_snapshot(stock: pd.DataFrame) -> list[Finding]:
             "empty_snapshot",
             "no stock_current row was accepted: stock cannot be reconstructed",
             severity="warning",
+            blocking=True,
             file=STOCK_CURRENT.filename,
             count=0,
         )
@@ -284,6 +289,73 @@ def _conflicting_duplicates(conflicting: int) -> list[Finding]:
             count=conflicting,
         )
     ]
+
+
+def _conflicting_snapshot_rows(stats: _SnapshotStats) -> list[Finding]:
+    """Snapshot keys given twice with the same LastUpdatedAt and different quantities."""
+    if not stats.conflicting:
+        return []
+    return [
+        Finding(
+            "conflicting_duplicates",
+            f"{stats.conflicting} stock_current row(s) repeat a BranchID×ItemCode with the same "
+            f"LastUpdatedAt but different quantities: {', '.join(stats.examples)}. The later "
+            "line is kept, which may be the wrong count: fix the export",
+            severity="warning",
+            file=STOCK_CURRENT.filename,
+            count=stats.conflicting,
+        )
+    ]
+
+
+# --- what training needs ------------------------------------------------------------------------
+def _training_findings(
+    report: ValidationReport, *, horizon: int, min_history_days: int | None
+) -> list[Finding]:
+    """Blocking findings: an empty sales or movements file, a history too short to train on."""
+    out = []
+    for filename, what in (
+        (SALES_TRANSACTIONS.filename, "no sale: sales velocity is zero everywhere"),
+        (STOCK_MOVEMENT.filename, "no movement: stock never receives a delivery"),
+    ):
+        rep = report.files.get(filename)
+        if rep is not None and rep.accepted == 0:
+            why = (
+                "holds no data row (header only)"
+                if rep.read == 0
+                else (f"has no accepted row (all {rep.read:,} quarantined)")
+            )
+            out.append(
+                Finding(
+                    f"empty_{filename.removesuffix('.csv')}",
+                    f"{why}: {what}, and the model and the baselines would be "
+                    "trained and judged on that — training will fail or lie",
+                    severity="warning",
+                    file=filename,
+                    count=0,
+                    blocking=True,
+                )
+            )
+    start, end = pd.Timestamp(report.history_start), pd.Timestamp(report.history_end)
+    days = (end - start).days + 1
+    needed = horizon + 1 if min_history_days is None else max(min_history_days, horizon + 1)
+    if days < needed:
+        why = (
+            f"no label can mature (a label looks {horizon} days ahead)"
+            if days <= horizon
+            else f"training needs at least {needed} days for its windows"
+        )
+        out.append(
+            Finding(
+                "history_too_short",
+                f"the history has {days} day(s) ({start.date()}..{end.date()}): {why}; export "
+                "a longer history",
+                severity="warning",
+                count=days,
+                blocking=True,
+            )
+        )
+    return out
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from stockout_sk.clock import utc_today
+from stockout_sk.config import CsvFormat, load_csv_format
 from stockout_sk.contract import DATE
 from stockout_sk.ingest.aggregate import _build_flows
 from stockout_sk.ingest.chain import ChainData
-from stockout_sk.ingest.findings import _chain_findings
+from stockout_sk.ingest.findings import _chain_findings, _training_findings
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.tables import (
@@ -19,7 +22,9 @@ from stockout_sk.ingest.tables import (
     _load_movements,
     _load_sales,
     _load_stock_current,
+    _requarantine,
 )
+from stockout_sk.ingest.timeline import _decide_timeline
 from stockout_sk.params import check_int
 from stockout_sk.schemas import (
     BRANCHES,
@@ -31,9 +36,26 @@ from stockout_sk.schemas import (
     STOCK_MOVEMENT,
 )
 
-__all__ = ["load_chain"]
+__all__ = ["MIN_GAP_DAYS", "load_chain", "max_gap_days"]
 
 logger = logging.getLogger(__name__)
+
+#: The shortest run of days with no activity at all that cuts the history (see ``max_gap_days``).
+MIN_GAP_DAYS = 28
+#: Dates may lie this many days after today's UTC date (a chain east of UTC is a day ahead).
+_TODAY_GRACE_DAYS = 1
+
+
+def max_gap_days(horizon: int) -> int:
+    """The longest run of days with no sale, movement or snapshot inside one history.
+
+    ``max(28, 3 × horizon)``: four weeks without a single transaction anywhere in a chain is an
+    outage or a typo, never trade; a long horizon needs proportionally more room.
+
+    >>> max_gap_days(7), max_gap_days(14)
+    (28, 42)
+    """
+    return max(MIN_GAP_DAYS, 3 * check_int(horizon, "horizon", caller="max_gap_days"))
 
 
 def load_chain(
@@ -41,6 +63,10 @@ def load_chain(
     *,
     out_dir: str | Path | None = None,
     chunksize: int = 100_000,
+    csv_format: CsvFormat | None = None,
+    horizon: int = 7,
+    today: date | str | None = None,
+    min_history_days: int | None = None,
 ) -> ChainData:
     """Read, validate and aggregate the six CSV files of a chain.
 
@@ -50,12 +76,25 @@ def load_chain(
         Directory holding ``stock_movement.csv``, ``stock_current.csv``,
         ``sales_transactions.csv``, ``item_master.csv``, ``employees.csv`` and ``branches.csv``.
     out_dir : str or Path, optional
-        Where to write ``rejects/<file>.csv`` (every rejected row with ``reason`` and ``line``)
-        and ``validation_report.json``. ``None`` writes nothing; the counts are still in
-        ``ChainData.report``.
+        Where to write ``rejects/<file>.csv`` (every rejected row with ``reason``, ``line`` and,
+        for lines that could not be split into columns, ``raw``) and ``validation_report.json``
+        (always, also when a fatal error stops ingestion). ``None`` writes nothing; the counts
+        are still in ``ChainData.report``.
     chunksize : int, default=100_000
         Rows per chunk when reading. Peak memory follows the distinct branch×item×day keys plus
         one chunk; the result does not depend on it.
+    csv_format : CsvFormat, optional
+        Encoding and delimiter; default: ``STOCKOUT_CSV_ENCODING`` / ``STOCKOUT_CSV_DELIMITER``,
+        else detected per file (byte-order mark, UTF-16 NUL pattern, the header's delimiter).
+    horizon : int, default=7
+        The label horizon N: a run of more than ``max(28, 3 × N)`` days with no activity cuts
+        the history (:func:`max_gap_days`).
+    today : date or str, optional
+        Sales, movements and ``LastUpdatedAt`` dated more than a day after it are quarantined;
+        default: today's UTC date.
+    min_history_days : int, optional
+        A shorter history is a blocking finding (training would fail); ``None``: only a history
+        no longer than the horizon is (no label could mature).
 
     Returns
     -------
@@ -65,10 +104,12 @@ def load_chain(
     Raises
     ------
     DataContractError
-        A file is missing, empty, not UTF-8 or not a readable CSV, a required column is missing,
-        or no row carries a usable date.
+        A file is missing, empty, undecodable or not a readable CSV, a required column is
+        missing, the dates do not form one history, or no row carries a usable date. The
+        validation report is written all the same, with the error.
     ValueError
-        ``chunksize`` is not a positive integer.
+        ``chunksize`` or ``horizon`` is not a positive integer, or the CSV settings in the
+        environment are invalid.
 
     Examples
     --------
@@ -76,7 +117,38 @@ def load_chain(
     >>> print(chain.report.format())  # doctest: +SKIP
     """
     chunksize = check_int(chunksize, "chunksize", caller="load_chain", type_error=ValueError)
-    data_dir = Path(data_dir)
+    horizon = check_int(horizon, "horizon", caller="load_chain", type_error=ValueError)
+    csv_format = load_csv_format() if csv_format is None else csv_format
+    latest_day = pd.Timestamp(utc_today() if today is None else today).normalize()
+    latest_day += pd.Timedelta(days=_TODAY_GRACE_DAYS)
+    report = ValidationReport()
+    scans: dict[str, _FileScan] = {}
+    try:
+        data_dir = _check_files(Path(data_dir))
+        rejects_dir = None
+        if out_dir is not None:
+            rejects_dir = Path(out_dir) / "rejects"
+            rejects_dir.mkdir(parents=True, exist_ok=True)
+        for name, schema in SCHEMAS.items():
+            scans[name] = _FileScan(
+                schema, data_dir, rejects_dir, chunksize, csv_format, latest_day
+            )
+        chain = _load(scans, report, horizon, min_history_days)
+    except DataContractError as exc:
+        exc.report = report
+        report.error = str(exc)
+        report.files = {s.schema.filename: s.report for s in scans.values()}
+        report.findings = [f for s in scans.values() for f in s.findings] + report.findings
+        _write_report(report, out_dir)
+        raise
+    _write_report(report, out_dir)
+    for f in report.findings:
+        if f.severity == "warning":
+            logger.warning("%s%s", f"{f.file}: " if f.file else "", f.message)
+    return chain
+
+
+def _check_files(data_dir: Path) -> Path:
     if not data_dir.is_dir():
         raise DataContractError(
             f"data directory {str(data_dir)!r} does not exist or is not a directory; point it at "
@@ -89,31 +161,54 @@ def load_chain(
             f"missing input file(s) {missing!r} in {str(data_dir)!r} (found CSV files: {found!r}); "
             "all six files of the contract are required, even if some are only headers."
         )
+    return data_dir
 
-    rejects_dir = None
-    if out_dir is not None:
-        rejects_dir = Path(out_dir) / "rejects"
-        rejects_dir.mkdir(parents=True, exist_ok=True)
 
-    scans = {name: _FileScan(s, data_dir, rejects_dir, chunksize) for name, s in SCHEMAS.items()}
+def _load(
+    scans: dict[str, _FileScan],
+    report: ValidationReport,
+    horizon: int,
+    min_history_days: int | None,
+) -> ChainData:
     for scan in scans.values():  # every header before any row: fail fast on the contract
         scan.open_header()
     for scan in scans.values():
         scan.decide_dates()
 
     # Re-aggregate partial sums when they exceed a few chunks' worth of rows (and double).
-    min_rows = 4 * chunksize
+    min_rows = 4 * scans[SALES_TRANSACTIONS.name].chunksize
     branches = _load_keyed_table(scans[BRANCHES.name])
     items = _load_keyed_table(scans[ITEM_MASTER.name])
     employees = _load_keyed_table(scans[EMPLOYEES.name])
-    stock = _load_stock_current(scans[STOCK_CURRENT.name])
+    stock, snapshot_stats = _load_stock_current(scans[STOCK_CURRENT.name])
     transfers, movement_stats = _load_movements(scans[STOCK_MOVEMENT.name], min_rows)
-    sold, returns = _load_sales(scans[SALES_TRANSACTIONS.name], min_rows)
+    sold, returns, sale_days = _load_sales(scans[SALES_TRANSACTIONS.name], min_rows)
+
+    timeline = _decide_timeline(
+        {
+            STOCK_MOVEMENT.filename: movement_stats.days.series(),
+            SALES_TRANSACTIONS.filename: sale_days.series(),
+        },
+        stock,
+        max_gap_days=max_gap_days(horizon),
+    )
+    for filename, reasons in timeline.drop.items():
+        is_movement = filename == STOCK_MOVEMENT.filename
+        scan = scans[STOCK_MOVEMENT.name if is_movement else SALES_TRANSACTIONS.name]
+        logger.warning(
+            "%s: quarantining the rows of %d day(s) cut off the history", filename, len(reasons)
+        )
+        _requarantine(scan, reasons, movements=is_movement)
+        if is_movement:
+            transfers = transfers[~transfers[DATE].isin(reasons.index)].reset_index(drop=True)
+        else:
+            sold = sold[~sold[DATE].isin(reasons.index)].reset_index(drop=True)
     flows = _build_flows(transfers, sold)
 
-    file_reports = {scan.schema.filename: scan.finish() for scan in scans.values()}
-    findings = [f for scan in scans.values() for f in scan.findings]
-    findings += _chain_findings(
+    report.files = {scan.schema.filename: scan.finish() for scan in scans.values()}
+    report.findings = [f for scan in scans.values() for f in scan.findings]
+    report.findings += timeline.findings
+    report.findings += _chain_findings(
         branches=branches,
         items=items,
         employees=employees,
@@ -122,31 +217,20 @@ def load_chain(
         sold=sold,
         flows=flows,
         movement_stats=movement_stats,
+        snapshot_stats=snapshot_stats,
         returns=returns,
     )
-
-    observed = pd.concat(
-        [transfers[DATE], sold[DATE], stock["LastUpdatedAt"].dt.normalize()],
-        ignore_index=True,
-    ).dropna()
-    report = ValidationReport(files=file_reports, findings=findings)
-    if len(observed):
-        history_start, history_end = observed.min(), observed.max()
-        report.history_start = history_start.date().isoformat()
-        report.history_end = history_end.date().isoformat()
-    if out_dir is not None:
-        path = Path(out_dir) / REPORT_FILENAME
-        path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
-        logger.info("validation report written to %s", path)
-    for f in findings:
-        if f.severity == "warning":
-            logger.warning("%s%s", f"{f.file}: " if f.file else "", f.message)
-    if not len(observed):
+    if timeline.start is None:
         raise DataContractError(
             f"no usable dated row in {STOCK_MOVEMENT.filename}, {SALES_TRANSACTIONS.filename} or "
-            f"{STOCK_CURRENT.filename} under {str(data_dir)!r}; see the reject reasons:\n"
-            f"{report.format()}"
+            f"{STOCK_CURRENT.filename} under {scans[STOCK_CURRENT.name].path.parent}; see the "
+            f"reject reasons:\n{report.format()}"
         )
+    report.history_start = timeline.start.date().isoformat()
+    report.history_end = timeline.end.date().isoformat()
+    report.findings += _training_findings(
+        report, horizon=horizon, min_history_days=min_history_days
+    )
     return ChainData(
         stock_current=stock,
         flows=flows,
@@ -155,6 +239,15 @@ def load_chain(
         items=items,
         employees=employees,
         report=report,
-        history_start=pd.Timestamp(history_start),
-        history_end=pd.Timestamp(history_end),
+        history_start=pd.Timestamp(timeline.start),
+        history_end=pd.Timestamp(timeline.end),
     )
+
+
+def _write_report(report: ValidationReport, out_dir: str | Path | None) -> None:
+    if out_dir is None:
+        return
+    path = Path(out_dir) / REPORT_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
+    logger.info("validation report written to %s", path)

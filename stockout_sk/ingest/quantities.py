@@ -6,18 +6,48 @@ import numpy as np
 import pandas as pd
 
 _THOUSANDS_RE = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
-#: Status of a parsed quantity: a number, blank, not a number, a number with thousands separators.
-_QTY_OK, _QTY_MISSING, _QTY_NON_NUMERIC, _QTY_THOUSANDS = 0, 1, 2, 3
+#: Status of a parsed quantity: a number, blank, not a number, a number with thousands
+#: separators, a number written in Arabic-Indic (or Persian) digits.
+_QTY_OK, _QTY_MISSING, _QTY_NON_NUMERIC, _QTY_THOUSANDS, _QTY_ARABIC_DIGITS = 0, 1, 2, 3, 4
+#: Arabic-Indic (U+0660..) and Persian (U+06F0..) digits, the Arabic decimal and thousands
+#: separators, and the direction marks that often travel with them in right-to-left text.
+_ARABIC_DIGITS = str.maketrans(
+    {
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        "\u066b": ".",
+        "\u066c": ",",
+        "\u200e": None,
+        "\u200f": None,
+        "\u061c": None,
+    }
+)
 
 
 def _parse_quantities(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Lenient numbers: float64 values and a status per row (ok / missing / non-numeric / 1,234).
+    """Lenient numbers: float64 values and a status per row.
 
     ``1,234`` and ``1,234.5`` are read with a thousands separator because the grouping proves
     it; anything else with a comma (``1,5``, ``12,34``) is ambiguous and rejected, as are
-    non-finite values.
+    non-finite values. Arabic-Indic and Persian digits (``١٢``, ``۱۲``, ``٣٫٥``) are numbers.
     """
     stripped = values.str.strip()
+    numbers, status = _parse_ascii(stripped)
+    failed = np.flatnonzero(status == _QTY_NON_NUMERIC)
+    if len(failed):
+        candidates = stripped.iloc[failed]
+        translated = candidates.str.translate(_ARABIC_DIGITS)
+        changed = (translated != candidates).to_numpy(dtype=bool)
+        if changed.any():
+            again, again_status = _parse_ascii(translated[changed])
+            idx = failed[changed]
+            ok = again_status != _QTY_NON_NUMERIC
+            numbers[idx[ok]] = again[ok]
+            status[idx[ok]] = _QTY_ARABIC_DIGITS
+    return numbers, status
+
+
+def _parse_ascii(stripped: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = stripped.to_numpy(dtype=object)
     numbers = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=np.float64)
     status = np.full(len(text), _QTY_OK, dtype=np.int8)

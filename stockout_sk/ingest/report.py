@@ -1,8 +1,14 @@
 """What ingestion read, accepted, rejected and noticed: the report types and the contract error.
 
-:class:`ValidationReport` is written to ``<out_dir>/`` :data:`REPORT_FILENAME` and printed by
-``stockout-sk validate``; every rejected row goes to ``<out_dir>/rejects/<file>.csv`` with its
-original columns plus :data:`REJECT_REASON_COLUMN` and :data:`REJECT_LINE_COLUMN`.
+:class:`ValidationReport` is written to ``<out_dir>/`` :data:`REPORT_FILENAME` (always, also when
+a fatal error stops ingestion: then with the error) and printed by ``stockout-sk validate``;
+every rejected row goes to ``<out_dir>/rejects/<file>.csv`` with its original columns plus
+:data:`REJECT_REASON_COLUMN`, :data:`REJECT_LINE_COLUMN` (the physical line of the file) and
+:data:`REJECT_RAW_COLUMN` (the line as read, for lines that could not be split into columns).
+
+One meaning of "ok": :attr:`ValidationReport.usable` — every row accounted for, a snapshot to
+anchor stock on, and no *blocking* finding (what would make training fail or lie). Quarantined
+rows do not make data unusable; they are what :attr:`ValidationReport.clean` counts.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any, Literal
 
 __all__ = [
     "REJECT_LINE_COLUMN",
+    "REJECT_RAW_COLUMN",
     "REJECT_REASON_COLUMN",
     "REPORT_FILENAME",
     "DataContractError",
@@ -23,6 +30,7 @@ __all__ = [
 #: Columns appended to every rejects file.
 REJECT_REASON_COLUMN = "reason"
 REJECT_LINE_COLUMN = "line"
+REJECT_RAW_COLUMN = "raw"
 #: Name of the JSON summary written to ``out_dir``.
 REPORT_FILENAME = "validation_report.json"
 
@@ -32,7 +40,14 @@ class DataContractError(ValueError):
 
     The message names the file, the column (when one is at fault), what was found, and how to fix
     it. Row-level problems are never raised: those rows are quarantined and reported.
+
+    Attributes
+    ----------
+    report : ValidationReport or None
+        What was read before the error, with the error in it (set by ``load_chain``).
     """
+
+    report: ValidationReport | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,11 @@ class Finding:
         The file concerned, if one.
     count : int or None
         How many rows / keys / IDs the finding is about.
+    blocking : bool
+        The data is not fit to train on as it is: training would fail or lie (an empty sales
+        file, a history too short for the windows), or the export's dates are wrong (rows dated
+        after today or after the snapshot, a stretch cut off the history). ``stockout-sk
+        validate`` reports the data as not usable.
     """
 
     code: str
@@ -58,12 +78,14 @@ class Finding:
     severity: Literal["info", "warning"] = "info"
     file: str | None = None
     count: int | None = None
+    blocking: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return {
             "code": self.code,
             "severity": self.severity,
+            "blocking": self.blocking,
             "file": self.file,
             "count": None if self.count is None else int(self.count),
             "message": self.message,
@@ -81,7 +103,8 @@ class FileReport:
     path : str
         Where it was read from.
     read : int
-        Records read (every non-blank line after the header, malformed ones included).
+        Records read (every non-blank line after the header, malformed ones included; a record
+        whose quoted field holds a line break is one record over several lines).
     accepted : int
         Records that made it into :class:`ChainData`.
     rejected : int
@@ -90,6 +113,14 @@ class FileReport:
         Rejected because their key was already seen (e.g. the same ``MovementID`` exported twice).
     blank_lines : int
         Fully blank lines, skipped (not records).
+    lines : int
+        Physical lines of the file, the header's included.
+    encoding : str or None
+        The codec the file was read with (``utf-8``, ``utf-16-le``, ``cp1256`` …).
+    bom : bool
+        The file starts with a byte-order mark.
+    delimiter : str or None
+        The field delimiter (detected from the header unless the run named one).
     reasons : dict of str to int
         Rejected records per reason.
     columns : list of str
@@ -112,6 +143,10 @@ class FileReport:
     rejected: int = 0
     duplicates: int = 0
     blank_lines: int = 0
+    lines: int = 0
+    encoding: str | None = None
+    bom: bool = False
+    delimiter: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
@@ -143,6 +178,10 @@ class FileReport:
             "rejected": int(self.rejected),
             "duplicates": int(self.duplicates),
             "blank_lines": int(self.blank_lines),
+            "lines": int(self.lines),
+            "encoding": self.encoding,
+            "bom": self.bom,
+            "delimiter": self.delimiter,
             "reconciled": self.reconciled,
             "reasons": {str(k): int(v) for k, v in self.top_reasons(len(self.reasons))},
             "columns": list(self.columns),
@@ -173,28 +212,51 @@ class ValidationReport:
         Non-fatal observations (external IDs, day-first decisions, keys absent from the snapshot…).
     history_start, history_end : str or None
         First and last calendar day observed (ISO), when any.
+    error : str or None
+        The fatal error that stopped ingestion (the report then holds what was read before it).
     """
 
     files: dict[str, FileReport] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     history_start: str | None = None
     history_end: str | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Training may go on: no fatal error, every file reconciles, and no finding says
+        training would fail or lie (an empty snapshot is one). Quarantined rows are no reason
+        to stop: they are in the rejects files."""
+        return self.error is None and bool(self.files) and self.reconciled and not self.blocking
 
     @property
     def ok(self) -> bool:
-        """Every file reconciles and no row was rejected (findings are informational)."""
-        return all(f.ok for f in self.files.values())
+        """The one meaning of "ok": :attr:`usable` (``validate`` exits 0 exactly when it holds)."""
+        return self.usable
+
+    @property
+    def clean(self) -> bool:
+        """No fatal error, every file reconciles and no row was rejected."""
+        return self.error is None and all(f.ok for f in self.files.values())
 
     @property
     def reconciled(self) -> bool:
         """Every file satisfies ``read == accepted + rejected``."""
         return all(f.reconciled for f in self.files.values())
 
+    @property
+    def blocking(self) -> list[Finding]:
+        """The findings that would make training fail or lie."""
+        return [f for f in self.findings if f.blocking]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict, as written to ``validation_report.json``."""
         return {
             "ok": self.ok,
+            "usable": self.usable,
+            "clean": self.clean,
             "reconciled": self.reconciled,
+            "error": self.error,
             "history_start": self.history_start,
             "history_end": self.history_end,
             "files": {name: rep.to_dict() for name, rep in self.files.items()},
@@ -232,8 +294,11 @@ class ValidationReport:
         unreconciled = [f.file for f in self.files.values() if not f.reconciled]
         if unreconciled:
             lines.append(f"NOT RECONCILED (read != accepted + rejected): {unreconciled}")
+        if self.error is not None:
+            lines.append(f"FATAL: {self.error}")
         lines.append("findings:" if self.findings else "findings: none")
         for f in self.findings:
             where = f"{f.file}: " if f.file else ""
-            lines.append(f"  [{f.severity}] {where}{f.message}")
+            tag = "BLOCKING" if f.blocking else f.severity
+            lines.append(f"  [{tag}] {where}{f.message}")
         return "\n".join(lines)

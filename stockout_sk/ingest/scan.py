@@ -4,49 +4,55 @@
 day-first or month-first from the evidence of the *whole* column
 (:func:`stockout_sk.dates.dayfirst_evidence`), then the main pass that types every chunk with
 that one decision and hands the valid rows on. Every record is accepted or rejected with a
-reason; lines with the wrong number of fields are rejected too, fully blank lines are only
-counted.
+reason; lines that cannot be split into the header's columns (the wrong number of fields, an
+unbalanced quote, bytes that do not decode) are rejected by the reader
+(:mod:`~stockout_sk.ingest.records`) with their text, a header repeated mid-file is rejected
+as such, and blank lines are only counted.
 
-Line numbers in the rejects files are 1-based with the header on line 1; they match the physical
-line unless a quoted field spans several lines. A malformed line (wrong number of fields) is
-recorded with its line number and empty fields, since pandas does not hand its text back.
+Line numbers in the rejects files are the physical lines of the file (1-based, the header on
+line 1), also after quoted fields holding line breaks.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import warnings
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from stockout_sk.config import CsvFormat
 from stockout_sk.dates import DayfirstEvidence, dayfirst_evidence, parse_dates
-from stockout_sk.ingest.header import _encoding_error, _read_header
+from stockout_sk.ingest.header import _Header, _read_header
 from stockout_sk.ingest.quantities import (
+    _QTY_ARABIC_DIGITS,
     _QTY_MISSING,
     _QTY_NON_NUMERIC,
     _QTY_THOUSANDS,
     _parse_quantities,
 )
+from stockout_sk.ingest.reader import _Reader
+from stockout_sk.ingest.records import _Parsed, _Shape
 from stockout_sk.ingest.report import (
     REJECT_LINE_COLUMN,
+    REJECT_RAW_COLUMN,
     REJECT_REASON_COLUMN,
-    DataContractError,
     FileReport,
     Finding,
 )
+from stockout_sk.ingest.scan_findings import _line_findings
 from stockout_sk.schemas import FileSchema
 
 logger = logging.getLogger(__name__)
 
 _PROGRESS_EVERY_CHUNKS = 10
-_BAD_LINE_RE = re.compile(r"Skipping line (?P<line>\d+): (?P<what>[^\n]*)")
+#: Blocks are sized to hold about ``chunksize`` lines, within these bounds (bytes).
+_MIN_BLOCK, _MAX_BLOCK = 1 << 16, 1 << 26
+HEADER_REPEATED = "header repeated"
 
 
 @dataclass
@@ -58,112 +64,104 @@ class _Chunk:
     lines: np.ndarray
 
 
+@dataclass
+class _LineEvents:
+    """What the reader saw beyond good records, for the findings (a few examples each)."""
+
+    unbalanced: list[tuple[int, int]] = field(default_factory=list)
+    multiline: list[tuple[int, int]] = field(default_factory=list)
+    undecodable: list[tuple[int, int, int]] = field(default_factory=list)
+    header_repeats: list[int] = field(default_factory=list)
+    extra_lines: int = 0  # lines beyond the first of multi-line records
+
+
 class _FileScan:
-    """Reads one file: header check, date evidence, chunks, validation, rejects, counts."""
+    """Reads one file: header check, date evidence, chunks, validation, rejects, counts.
+
+    Parameters
+    ----------
+    schema : FileSchema
+    data_dir : Path
+    rejects_dir : Path or None
+    chunksize : int
+    csv_format : CsvFormat, optional
+        Encoding and delimiter asked for by the run (``None`` fields are detected).
+    latest_day : pandas.Timestamp, optional
+        The last calendar day a past date (:attr:`FileSchema.past_dates`) may fall on; later
+        rows are quarantined.
+    """
 
     def __init__(
-        self, schema: FileSchema, data_dir: Path, rejects_dir: Path | None, chunksize: int
+        self,
+        schema: FileSchema,
+        data_dir: Path,
+        rejects_dir: Path | None,
+        chunksize: int,
+        csv_format: CsvFormat | None = None,
+        latest_day: pd.Timestamp | None = None,
     ) -> None:
         self.schema = schema
         self.path = data_dir / schema.filename
         self.rejects_path = None if rejects_dir is None else rejects_dir / schema.filename
         self.chunksize = chunksize
+        self.csv_format = csv_format or CsvFormat()
+        self.latest_day = latest_day
         self.report = FileReport(
             file=schema.filename,
             path=str(self.path),
             rejects_path=None if self.rejects_path is None else str(self.rejects_path),
         )
         self.findings: list[Finding] = []
+        self.header = _Header(names=[])
         self.names: list[str] = []
         self.colmap: dict[str, str] = {}
         self.dayfirst: dict[str, bool | None] = {}
-        self._bad_lines: list[int] = []
-        self._records = 0
+        self.events = _LineEvents()
+        self._clean_blocks: dict[int, int] = {}  # found by the first pass, skipped by the next
         self._chunks = 0
-        self._thousands: Counter[str] = Counter()
+        self._counts: Counter[tuple[str, str]] = Counter()
 
     # header ------------------------------------------------------------------------------------
     def open_header(self) -> None:
         """Check the file exists and its header carries the required columns; map the names."""
-        header = _read_header(self.schema, self.path)
+        header = _read_header(self.schema, self.path, self.csv_format)
+        self.header = header
         self.names = header.names
         self.colmap = header.colmap
         self.report.columns = list(header.names)
         self.report.missing_optional = header.missing_optional
         self.report.extra_columns = header.extra_columns
+        self.report.encoding = header.encoding.codec
+        self.report.bom = header.encoding.skip > 0
+        self.report.delimiter = header.delimiter
         self.findings.extend(header.findings)
         if self.rejects_path is not None:
             # Rejects start empty (header only) on every run: a clean run leaves a clean file.
-            pd.DataFrame(columns=[*self.names, REJECT_REASON_COLUMN, REJECT_LINE_COLUMN]).to_csv(
-                self.rejects_path, index=False
-            )
+            columns = [*self.names, REJECT_REASON_COLUMN, REJECT_LINE_COLUMN, REJECT_RAW_COLUMN]
+            pd.DataFrame(columns=columns).to_csv(self.rejects_path, index=False)
 
     # raw reading -------------------------------------------------------------------------------
-    def _iter_raw(self, usecols: list[int] | None = None) -> Iterator[pd.DataFrame]:
-        """Raw string chunks; malformed lines are registered (main pass) instead of lost."""
-        main_pass = usecols is None
-        try:
-            reader = pd.read_csv(
-                self.path,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                chunksize=self.chunksize,
-                encoding="utf-8-sig",
-                skip_blank_lines=False,  # blank lines must still count for line numbers
-                index_col=False,
-                on_bad_lines="warn",
-                usecols=usecols,
-            )
-            with reader:
-                while True:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always", pd.errors.ParserWarning)
-                        try:
-                            chunk = next(reader)
-                        except StopIteration:
-                            break
-                    for w in caught:
-                        if issubclass(w.category, pd.errors.ParserWarning):
-                            if main_pass:
-                                self._register_bad_lines(str(w.message))
-                        else:
-                            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-                    yield chunk
-        except pd.errors.ParserError as exc:
-            raise DataContractError(
-                f"{self.schema.filename}: the CSV cannot be tokenized ({exc}) in {self.path}; "
-                "usually an unbalanced quote — check the quoting of the line named."
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise _encoding_error(self.schema.filename, self.path, exc) from exc
-
-    def _register_bad_lines(self, message: str) -> None:
-        found = [(int(m["line"]), m["what"].strip()) for m in _BAD_LINE_RE.finditer(message)]
-        if not found:
-            warnings.warn(message, pd.errors.ParserWarning, stacklevel=3)
-            return
-        lines = np.array([line for line, _ in found], dtype=np.int64)
-        reasons = np.array([f"malformed line: {what}" for _, what in found], dtype=object)
-        self._bad_lines.extend(int(x) for x in lines)
-        self._bad_lines.sort()
-        raw = pd.DataFrame({n: [""] * len(found) for n in self.names}, dtype="str")
-        self.report.read += len(found)
-        self.reject(raw, lines, reasons)
-
-    def _line_numbers(self, first_record: int, n: int) -> np.ndarray:
-        """1-based source lines of records ``first_record .. first_record + n - 1``.
-
-        Record ``k`` (0-based, malformed lines excluded) sits on line ``k + 2`` plus the number of
-        malformed lines before it; malformed line ``j`` (sorted) has ``b_j - j - 2`` records
-        before it.
-        """
-        k = np.arange(first_record, first_record + n, dtype=np.int64)
-        if not self._bad_lines:
-            return k + 2
-        bad = np.asarray(self._bad_lines, dtype=np.int64)
-        records_before = bad - np.arange(len(bad)) - 2
-        return k + 2 + np.searchsorted(records_before, k, side="right")
+    def _parsed(self, usecols: list[int] | None = None) -> Iterator[_Parsed]:
+        """The file's blocks of records (each checked for its number of fields)."""
+        text_like = set(self.schema.text_columns) - set(self.schema.id_columns)
+        contract = {self.colmap[c]: c for c in self.colmap}
+        newline_ok = np.array(
+            [contract.get(n, n) in text_like or n not in contract for n in self.names]
+        )
+        shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols)
+        block = int(np.clip(self.chunksize * self.header.line_bytes, _MIN_BLOCK, _MAX_BLOCK))
+        reader = _Reader(
+            self.path,
+            self.schema.filename,
+            self.header.encoding,
+            shape,
+            self.header.lines,
+            block,
+            self._clean_blocks,
+        )
+        yield from reader
+        if usecols is None:
+            self.report.lines = reader.lines
 
     # first pass --------------------------------------------------------------------------------
     def decide_dates(self) -> None:
@@ -173,11 +171,9 @@ class _FileScan:
             return
         positions = [self.names.index(self.colmap[c]) for c in present]
         evidence = {c: DayfirstEvidence() for c in present}
-        for chunk in self._iter_raw(usecols=positions):
-            # usecols returns the columns in file order, whatever the order asked for.
-            chunk.columns = [self.names[p] for p in sorted(positions)]
+        for parsed in self._parsed(usecols=positions):
             for c in present:
-                evidence[c] = evidence[c] + dayfirst_evidence(chunk[self.colmap[c]])
+                evidence[c] = evidence[c] + dayfirst_evidence(parsed.frame[self.colmap[c]])
         for c in present:
             decision = evidence[c].decide(column=c)
             self.dayfirst[c] = decision.dayfirst
@@ -200,28 +196,60 @@ class _FileScan:
 
     # main pass ---------------------------------------------------------------------------------
     def chunks(self) -> Iterator[_Chunk]:
-        """Valid rows chunk by chunk; invalid rows are rejected on the way."""
+        """Valid rows chunk by chunk; invalid rows are rejected and counted on the way."""
         logger.info("%s: reading %s", self.schema.filename, self.path)
-        for raw in self._iter_raw():
-            if raw.shape[1] != len(self.names):
-                raise DataContractError(
-                    f"{self.schema.filename}: pandas read {raw.shape[1]} columns but the header "
-                    f"has {len(self.names)} ({self.names!r}) in {self.path}; check the header's "
-                    "quoting and delimiters."
-                )
-            raw.columns = self.names
-            n = len(raw)
-            first = self._records
-            self._records += n
-            raw.index = pd.RangeIndex(first, first + n)
-            lines = self._line_numbers(first, n)
-            blank = self._blank(raw)
-            if blank.any():
-                self.report.blank_lines += int(blank.sum())
-                raw, lines = raw[~blank], lines[~blank]
+        return self._valid_chunks(record=True)
+
+    def replay(self) -> Iterator[_Chunk]:
+        """The same valid rows again, with no counting or rejecting (for a second decision)."""
+        return self._valid_chunks(record=False)
+
+    def _valid_chunks(self, *, record: bool) -> Iterator[_Chunk]:
+        for parsed in self._parsed():
+            if record:
+                self._record_lines(parsed)
+            for start in range(0, len(parsed.frame), self.chunksize):
+                raw = parsed.frame.iloc[start : start + self.chunksize]
+                lines = parsed.lines[start : start + self.chunksize]
+                yield self._validated(raw, lines, record=record)
+
+    def _record_lines(self, parsed: _Parsed) -> None:
+        """Count and quarantine what the reader could not split into columns."""
+        self.report.blank_lines += parsed.blank
+        events = self.events
+        events.unbalanced += parsed.unbalanced
+        events.multiline += parsed.multiline
+        events.undecodable += parsed.undecodable
+        events.extra_lines += sum(last - first for first, last in parsed.multiline)
+        if parsed.bad:
+            n = len(parsed.bad)
+            empty = pd.DataFrame({c: [""] * n for c in self.names}, dtype="str")
+            self.report.read += n
+            self.reject(
+                empty,
+                np.array([b.line for b in parsed.bad], dtype=np.int64),
+                np.array([b.reason for b in parsed.bad], dtype=object),
+                raw_text=[b.text for b in parsed.bad],
+            )
+
+    def _validated(self, raw: pd.DataFrame, lines: np.ndarray, *, record: bool) -> _Chunk:
+        n = len(raw)
+        raw = raw.set_axis(pd.RangeIndex(n))
+        first = raw.iloc[:, 0].str.strip() if raw.shape[1] else pd.Series(dtype="str")
+        blank = self._blank(raw, first)
+        if blank.any():
+            raw, lines, first = raw[~blank].reset_index(drop=True), lines[~blank], first[~blank]
+        typed, reason, counts = self._validate(raw)
+        repeated = self._repeated_header(raw, first)
+        if repeated.any():
+            reason = reason.copy()
+            reason[repeated] = [f"{HEADER_REPEATED} at line {x}" for x in lines[repeated]]
+        bad = reason != ""
+        if record:
+            self.report.blank_lines += int(blank.sum())
             self.report.read += len(raw)
-            typed, reason = self._validate(raw)
-            bad = reason != ""
+            self._counts.update(counts)
+            self.events.header_repeats += [int(x) for x in lines[repeated]]
             if bad.any():
                 self.reject(raw[bad], lines[bad], reason[bad])
             self._chunks += 1
@@ -232,22 +260,40 @@ class _FileScan:
                     self.report.read,
                     self.report.rejected,
                 )
-            yield _Chunk(raw=raw[~bad], typed=typed[~bad], lines=lines[~bad])
+        return _Chunk(raw=raw[~bad], typed=typed[~bad], lines=lines[~bad])
 
-    def _blank(self, raw: pd.DataFrame) -> np.ndarray:
+    def _blank(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
         if raw.shape[1] == 0 or len(raw) == 0:
             return np.zeros(len(raw), dtype=bool)
-        # A whitespace-only line arrives as whitespace in the first field and "" elsewhere.
-        blank = raw.iloc[:, 0].str.strip().eq("").to_numpy(dtype=bool)
-        if raw.shape[1] > 1:
-            blank = blank & (raw.iloc[:, 1:] == "").all(axis=1).to_numpy(dtype=bool)
+        # A row of empty fields (",,,,") is a blank line of a spreadsheet export, not a record.
+        blank = first.eq("").to_numpy(dtype=bool)
+        for col in raw.columns[1:]:
+            if not blank.any():
+                break
+            blank = blank & raw[col].str.strip().eq("").to_numpy(dtype=bool)
         return blank
 
-    def _validate(self, raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """Typed columns in contract order and the first reason each row is unusable ("" = ok)."""
+    def _repeated_header(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
+        """Rows equal to the header, field by field: a concatenated export."""
+        fields = self.header.fields
+        if not len(raw) or len(fields) != raw.shape[1]:
+            return np.zeros(len(raw), dtype=bool)
+        same = first.eq(fields[0]).to_numpy(dtype=bool)
+        for j in range(1, len(fields)):
+            if not same.any():
+                break
+            same = same & raw.iloc[:, j].str.strip().eq(fields[j]).to_numpy(dtype=bool)
+        return same
+
+    def _validate(
+        self, raw: pd.DataFrame
+    ) -> tuple[pd.DataFrame, np.ndarray, Counter[tuple[str, str]]]:
+        """Typed columns in contract order, the first reason each row is unusable ("" = ok), and
+        what was counted on the way (``(what, column) → rows``)."""
         schema = self.schema
         n = len(raw)
         reason = np.full(n, "", dtype=object)
+        counts: Counter[tuple[str, str]] = Counter()
 
         def flag(condition: np.ndarray, text: str) -> None:
             nonlocal reason
@@ -263,19 +309,25 @@ class _FileScan:
                     continue
                 parsed = parse_dates(raw[source], column=col, dayfirst=self.dayfirst.get(col))
                 typed[col] = parsed.values
-                info = self.report.dates[col]
-                info["formats"].update(parsed.formats)
-                info["offset_dropped"] += parsed.n_offset_dropped
+                counts.update({("format:" + f, col): k for f, k in parsed.formats.items()})
+                counts[("offset_dropped", col)] += parsed.n_offset_dropped
                 if col in required:
                     flag(parsed.missing.to_numpy(), f"missing {col}")
                 flag(parsed.unparseable.to_numpy(), f"unparseable {col}")
+                if col in schema.past_dates and self.latest_day is not None:
+                    today = (self.latest_day - pd.Timedelta(days=1)).date()
+                    next_day = self.latest_day + pd.Timedelta(days=1)
+                    after = (parsed.values >= next_day).to_numpy(dtype=bool)
+                    flag(after, f"{col} after today ({today}): a typo in the year?")
+                    counts[(f"future:{today}", col)] += int(after.sum())
             elif col in schema.quantity_columns:
                 if source is None:
                     typed[col] = np.full(n, np.nan)
                     continue
                 values, status = _parse_quantities(raw[source])
                 typed[col] = values
-                self._thousands[col] += int((status == _QTY_THOUSANDS).sum())
+                counts[("thousands", col)] += int((status == _QTY_THOUSANDS).sum())
+                counts[("arabic_digits", col)] += int((status == _QTY_ARABIC_DIGITS).sum())
                 if col in required:
                     flag(status == _QTY_MISSING, f"missing {col}")
                 flag(status == _QTY_NON_NUMERIC, f"non-numeric {col}")
@@ -289,10 +341,16 @@ class _FileScan:
                 typed[col] = stripped
                 if col in required:
                     flag(stripped.eq("").to_numpy(dtype=bool), f"missing {col}")
-        return pd.DataFrame(typed, index=raw.index), reason
+        return pd.DataFrame(typed, index=raw.index), reason, counts
 
     # bookkeeping -------------------------------------------------------------------------------
-    def reject(self, raw: pd.DataFrame, lines: np.ndarray, reason: str | np.ndarray) -> None:
+    def reject(
+        self,
+        raw: pd.DataFrame,
+        lines: np.ndarray,
+        reason: str | np.ndarray,
+        raw_text: list[str] | None = None,
+    ) -> None:
         """Quarantine rows: count them per reason and append them to the rejects file."""
         n = len(raw)
         if n == 0:
@@ -306,6 +364,7 @@ class _FileScan:
             out = raw.reset_index(drop=True)
             out[REJECT_REASON_COLUMN] = np.asarray(reasons)
             out[REJECT_LINE_COLUMN] = np.asarray(lines, dtype=np.int64)
+            out[REJECT_RAW_COLUMN] = "" if raw_text is None else raw_text
             out = out.sort_values(REJECT_LINE_COLUMN, kind="stable")
             out.to_csv(self.rejects_path, mode="a", header=False, index=False)
 
@@ -321,37 +380,19 @@ class _FileScan:
                 f"{rep.file}: read {rep.read} != accepted {rep.accepted} + rejected "
                 f"{rep.rejected}; ingestion lost track of rows (please report this bug)."
             )
-        for col, n in self._thousands.items():
-            if n:
-                self.findings.append(
-                    Finding(
-                        "thousands_separator",
-                        f"{n} {col} value(s) used a thousands separator (e.g. '1,234'); read as "
-                        "numbers",
-                        file=rep.file,
-                        count=n,
-                    )
-                )
-        for col, info in rep.dates.items():
-            if info["offset_dropped"]:
-                self.findings.append(
-                    Finding(
-                        "timezone_dropped",
-                        f"{info['offset_dropped']} {col} value(s) carried a timezone offset; the "
-                        "offset was dropped and the wall-clock date kept",
-                        file=rep.file,
-                        count=info["offset_dropped"],
-                    )
-                )
-        if rep.blank_lines:
-            self.findings.append(
-                Finding(
-                    "blank_lines",
-                    f"{rep.blank_lines} blank line(s) skipped",
-                    file=rep.file,
-                    count=rep.blank_lines,
-                )
+        counted = self.header.lines + rep.read + rep.blank_lines + self.events.extra_lines
+        if rep.lines != counted:
+            raise AssertionError(
+                f"{rep.file}: {rep.lines} physical lines, but header {self.header.lines} + "
+                f"records {rep.read} + blank {rep.blank_lines} + continuation lines "
+                f"{self.events.extra_lines} = {counted} (please report this bug)."
             )
+        for (what, col), n in self._counts.items():
+            if what.startswith("format:"):
+                rep.dates[col]["formats"][what.removeprefix("format:")] += n
+            elif what == "offset_dropped":
+                rep.dates[col]["offset_dropped"] += n
+        self.findings += _line_findings(rep, self.events, self._counts, self.header.encoding)
         logger.info(
             "%s: read %d, accepted %d, rejected %d (duplicates %d)",
             rep.file,

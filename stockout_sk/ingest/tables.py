@@ -1,22 +1,36 @@
 """One typed table per file: which copy of a duplicated key wins, and the daily sums.
 
 * branches, items, employees (small): the first row of a key wins;
-* the stock snapshot: one row per branch×item, the latest ``LastUpdatedAt`` wins;
+* the stock snapshot: one row per branch×item, the latest ``LastUpdatedAt`` wins; two rows of
+  one key with the same ``LastUpdatedAt`` but different quantities are a *conflict* (the later
+  line is kept, and the finding says so);
 * movements: ``MovementID`` de-duplicated across the whole file, summed per day × from × to ×
   item chunk by chunk;
 * sales: summed per branch × item × day chunk by chunk.
 
-Later copies of a key are rejected (and counted as duplicates) through the file's scan.
+Later copies of a key are rejected (and counted as duplicates) through the file's scan. Sales and
+movements also count their accepted rows per day (:class:`_DayCounts`), for the history's time
+line (:mod:`~stockout_sk.ingest.timeline`); the rows of days it cuts off are quarantined by
+:func:`_requarantine`, which reads the file again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE, KEY_FIELDS, TRANSFER_COLUMNS
+from stockout_sk.contract import (
+    BRANCH_ID,
+    DATE,
+    ITEM_CODE,
+    KEY_FIELDS,
+    QUANTITY_FIELDS,
+    TRANSFER_COLUMNS,
+)
 from stockout_sk.ingest.aggregate import (
     _DT,
     _F64,
@@ -32,8 +46,10 @@ from stockout_sk.ingest.aggregate import (
     _empty_frame,
 )
 from stockout_sk.ingest.dedup import _SeenKeys
-from stockout_sk.ingest.scan import _FileScan
+from stockout_sk.ingest.scan import _Chunk, _FileScan
 from stockout_sk.schemas import FileSchema
+
+_LAST_UPDATED_AT = "LastUpdatedAt"
 
 
 def _typed_output(frame: pd.DataFrame, schema: FileSchema) -> pd.DataFrame:
@@ -76,14 +92,23 @@ def _load_keyed_table(scan: _FileScan) -> pd.DataFrame:
     return _typed_output(typed, scan.schema)
 
 
-def _load_stock_current(scan: _FileScan) -> pd.DataFrame:
+@dataclass
+class _SnapshotStats:
+    """Duplicate snapshot keys whose copies disagree: how many, and a few ``key (lines)``."""
+
+    conflicting: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+def _load_stock_current(scan: _FileScan) -> tuple[pd.DataFrame, _SnapshotStats]:
     """One row per BranchID×ItemCode: the latest LastUpdatedAt wins (then the later line)."""
     typed, raw, lines = _collect(scan)
+    stats = _SnapshotStats()
     if len(typed):
         order = np.lexsort(
             (
                 lines,
-                typed["LastUpdatedAt"].to_numpy(dtype="datetime64[ns]").astype(np.int64),
+                typed[_LAST_UPDATED_AT].to_numpy(dtype="datetime64[ns]").astype(np.int64),
                 typed[ITEM_CODE].to_numpy(dtype=object).astype(str),
                 typed[BRANCH_ID].to_numpy(dtype=object).astype(str),
             )
@@ -91,16 +116,69 @@ def _load_stock_current(scan: _FileScan) -> pd.DataFrame:
         typed, raw, lines = typed.iloc[order], raw.iloc[order], lines[order]
         superseded = typed.duplicated(list(KEY_FIELDS), keep="last").to_numpy(dtype=bool)
         if superseded.any():
-            scan.reject(
-                raw[superseded],
-                lines[superseded],
-                f"duplicate {'×'.join(KEY_FIELDS)} (a later LastUpdatedAt is kept)",
-            )
+            reasons = _superseded_reasons(typed, lines, superseded, stats)
+            scan.reject(raw[superseded], lines[superseded], reasons)
             scan.report.duplicates += int(superseded.sum())
             typed = typed[~superseded]
     scan.accept(len(typed))
     out = _typed_output(typed, scan.schema)
-    return out.sort_values(list(KEY_FIELDS), kind="stable", ignore_index=True)
+    return out.sort_values(list(KEY_FIELDS), kind="stable", ignore_index=True), stats
+
+
+def _superseded_reasons(
+    typed: pd.DataFrame, lines: np.ndarray, superseded: np.ndarray, stats: _SnapshotStats
+) -> np.ndarray:
+    """Why each superseded copy lost: older, identical, or in conflict with the kept copy."""
+    key = "×".join(KEY_FIELDS)
+    groups = typed.groupby(list(KEY_FIELDS), sort=False)
+    kept_at = groups[_LAST_UPDATED_AT].transform("last").to_numpy()
+    kept_line = (
+        pd.Series(lines, index=typed.index)
+        .groupby([typed[c] for c in KEY_FIELDS], sort=False)
+        .transform("last")
+        .to_numpy()
+    )
+    same_time = typed[_LAST_UPDATED_AT].to_numpy() == kept_at
+    same_values = np.ones(len(typed), dtype=bool)
+    for col in QUANTITY_FIELDS:
+        values = typed[col].to_numpy(dtype=np.float64)
+        kept = groups[col].transform("last").to_numpy(dtype=np.float64)
+        same_values &= (values == kept) | (np.isnan(values) & np.isnan(kept))
+    conflict = superseded & same_time & ~same_values
+    reasons = np.where(
+        same_time,
+        f"duplicate {key} (identical to the copy kept)",
+        f"duplicate {key} (a later LastUpdatedAt is kept)",
+    ).astype(object)
+    reasons[conflict] = (
+        f"conflicting duplicate {key}: same LastUpdatedAt, different quantities (the later "
+        "line is kept)"
+    )
+    stats.conflicting = int(conflict.sum())
+    for i in np.flatnonzero(conflict)[:5]:
+        stats.examples.append(
+            f"{typed[BRANCH_ID].iat[i]}×{typed[ITEM_CODE].iat[i]} (lines {lines[i]} and "
+            f"{kept_line[i]})"
+        )
+    return reasons[superseded]
+
+
+class _DayCounts:
+    """Accepted rows per calendar day of one file (a few hundred days: a small counter)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[pd.Timestamp] = Counter()
+
+    def add(self, days: pd.Series) -> None:
+        self._counts.update(days.value_counts(sort=False).to_dict())
+
+    def series(self) -> pd.Series:
+        """Rows per day (``datetime64[ns]`` index), sorted by day."""
+        if not self._counts:
+            return pd.Series(dtype=np.int64, index=pd.DatetimeIndex([], dtype="datetime64[ns]"))
+        out = pd.Series(self._counts, dtype=np.int64).sort_index()
+        out.index = pd.DatetimeIndex(out.index).as_unit("ns")
+        return out
 
 
 @dataclass
@@ -109,19 +187,27 @@ class _MovementStats:
 
     conflicting_duplicates: int = 0
     self_transfers: int = 0
+    days: _DayCounts = field(default_factory=_DayCounts)
 
 
-def _load_movements(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
-    """Daily transfers (day × from × to × item), MovementID de-duplicated across the file."""
+def _accepted_movements(chunks: Iterator[_Chunk]) -> Iterator[tuple[_Chunk, np.ndarray, int]]:
+    """Each chunk with its duplicate-MovementID mask (across the file) and its conflicts."""
     seen = _SeenKeys()
-    stats = _MovementStats()
-    acc = _Aggregator(_TRANSFER_KEYS, [_QUANTITY_MOVED], _TRANSFER_DTYPES, min_rows)
     content_cols = list(TRANSFER_COLUMNS)
-    for chunk in scan.chunks():
+    for chunk in chunks:
         t = chunk.typed
         keys = pd.util.hash_array(t["MovementID"].to_numpy(dtype=object))
         content = pd.util.hash_pandas_object(t[content_cols], index=False).to_numpy()
         duplicate, conflicting = seen.mark(keys, content)
+        yield chunk, duplicate, conflicting
+
+
+def _load_movements(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
+    """Daily transfers (day × from × to × item), MovementID de-duplicated across the file."""
+    stats = _MovementStats()
+    acc = _Aggregator(_TRANSFER_KEYS, [_QUANTITY_MOVED], _TRANSFER_DTYPES, min_rows)
+    for chunk, duplicate, conflicting in _accepted_movements(scan.chunks()):
+        t = chunk.typed
         stats.conflicting_duplicates += conflicting
         if duplicate.any():
             scan.reject(chunk.raw[duplicate], chunk.lines[duplicate], "duplicate MovementID")
@@ -129,8 +215,10 @@ def _load_movements(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _Move
             t = t[~duplicate]
         scan.accept(len(t))
         stats.self_transfers += int((t[_FROM_BRANCH_ID] == t[_TO_BRANCH_ID]).sum())
+        days = t[DATE].dt.normalize()
+        stats.days.add(days)
         daily = (
-            t.assign(**{DATE: t[DATE].dt.normalize()})
+            t.assign(**{DATE: days})
             .groupby(_TRANSFER_KEYS, sort=False, as_index=False)[_QUANTITY_MOVED]
             .sum()
         )
@@ -142,21 +230,24 @@ def _load_movements(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _Move
     )
 
 
-def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int]:
-    """Daily sold quantity per branch × item × day; also the number of return lines (< 0)."""
+def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
+    """Daily sold quantity per branch × item × day; the return lines (< 0); rows per day."""
     keys = [BRANCH_ID, ITEM_CODE, DATE]
     acc = _Aggregator(keys, [_SOLD], _SOLD_DTYPES, min_rows)
     returns = 0
+    day_counts = _DayCounts()
     for chunk in scan.chunks():
         t = chunk.typed
         scan.accept(len(t))
         returns += int((t["QuantitySold"] < 0).sum())
+        days = t[DATE].dt.normalize()
+        day_counts.add(days)
         daily = (
             pd.DataFrame(
                 {
                     BRANCH_ID: t[BRANCH_ID],
                     ITEM_CODE: t[ITEM_CODE],
-                    DATE: t[DATE].dt.normalize(),
+                    DATE: days,
                     _SOLD: t["QuantitySold"],
                 }
             )
@@ -164,4 +255,32 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int]:
             .sum()
         )
         acc.add(daily)
-    return acc.result(), returns
+    return acc.result(), returns, day_counts
+
+
+def _requarantine(scan: _FileScan, reasons: pd.Series, *, movements: bool) -> int:
+    """Move the accepted rows of the days in ``reasons`` (day → reason) to the rejects.
+
+    The file is read again (:meth:`_FileScan.replay`): the same rows are valid, and for
+    movements the same copies of a duplicated MovementID are the accepted ones.
+
+    Returns
+    -------
+    int
+        Rows moved from accepted to rejected.
+    """
+    moved = 0
+    chunks: Iterator[tuple[_Chunk, np.ndarray | None, int]] = (
+        _accepted_movements(scan.replay()) if movements else ((c, None, 0) for c in scan.replay())
+    )
+    for chunk, duplicate, _ in chunks:
+        day = chunk.typed[DATE].dt.normalize()
+        hit = day.isin(reasons.index).to_numpy(dtype=bool)
+        if duplicate is not None:
+            hit = hit & ~duplicate
+        if hit.any():
+            why = reasons.reindex(day[hit]).to_numpy(dtype=object)
+            scan.reject(chunk.raw[hit], chunk.lines[hit], why)
+            moved += int(hit.sum())
+    scan.report.accepted -= moved
+    return moved

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stockout_sk.config import MonitoringConfig, Settings, load_settings
+from stockout_sk.config import CsvFormat, MonitoringConfig, Settings, load_settings
 from stockout_sk.ingest import ChainData, load_chain
 from stockout_sk.monitoring.assessment import assess
 from stockout_sk.monitoring.model_reference import ModelReference, load_reference
@@ -28,6 +28,7 @@ def run_cme(
     out_dir: str | Path | None = None,
     chunksize: int = 100_000,
     log_to_mlflow: bool = True,
+    csv_format: CsvFormat | None = None,
 ) -> MonitoringReport:
     """Monitor the production model on new data: evaluate, measure drift, decide, act, report.
 
@@ -53,6 +54,9 @@ def run_cme(
         CSV rows per chunk when ``data`` is a directory.
     log_to_mlflow : bool, default=True
         Log the run to the ``stockout-monitoring`` experiment.
+    csv_format : CsvFormat, optional
+        Encoding and delimiter when ``data`` is a directory (default: the environment, else
+        detected).
 
     Returns
     -------
@@ -79,7 +83,7 @@ def run_cme(
     config = config or MonitoringConfig()
     if isinstance(data, str | Path):
         source = str(data)
-        chain = load_chain(data, chunksize=chunksize)
+        chain = load_chain(data, chunksize=chunksize, csv_format=csv_format)
     else:
         source, chain = "ChainData", data
     if model is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from stockout_sk.config import ServingSettings, load_serving_settings
+from stockout_sk.config import CsvFormat, ServingSettings, load_serving_settings
 from stockout_sk.ingest import load_chain
 from stockout_sk.scoring.morning_list import MorningList, build_morning_list
 from stockout_sk.scoring.page import render_html
@@ -67,6 +67,7 @@ def score_chain(
     *,
     chunksize: int = 100_000,
     top_reasons: int = 3,
+    csv_format: CsvFormat | None = None,
 ) -> tuple[MorningList, tuple[Path, Path]]:
     """Read the chain, score it with the production model, write the CSV and the HTML page.
 
@@ -82,6 +83,8 @@ def score_chain(
         Rows per CSV chunk when reading.
     top_reasons : int
         Contributions per row.
+    csv_format : CsvFormat, optional
+        Encoding and delimiter of the exports (default: the environment, else detected).
 
     Returns
     -------
@@ -89,7 +92,7 @@ def score_chain(
         ``(MorningList, (csv_path, html_path))``.
     """
     output_paths(out)  # a bad --out fails before the expensive steps
-    chain = load_chain(data_dir, chunksize=chunksize)
+    chain = load_chain(data_dir, chunksize=chunksize, csv_format=csv_format)
     snapshot = resolve_snapshot(settings)
     morning = build_morning_list(chain, snapshot, top_reasons=top_reasons)
     return morning, write_morning_list(morning, out)

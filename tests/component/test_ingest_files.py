@@ -8,7 +8,10 @@ line, a malformed line, and one bad row of each reject reason.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +47,7 @@ STOCK = [
     "LastUpdatedAt",
     "001,Olaya,007,حليب,50,5,10,2024-03-05T18:00:00+03:00",  # line 2
     '002,"Jeddah, Corniche",007,Milk,"1,200",0,20,05/03/2024 09:00',  # line 3: ambiguous d/m
-    "001,Olaya,ITM2,Bread,5,0,2,2024-03-04 08:00",  # line 4
+    "001,Olaya,ITM2,Bread,5,0,2,2024-03-13 08:00",  # line 4: the latest snapshot day
     "001,Olaya,007,حليب,40,5,10,2024-03-03",  # line 5: older copy of line 2 -> rejected
     "003,Dammam,ITM2,Bread,abc,0,2,2024-03-05",  # line 6: non-numeric CurrentQuantity
     "003,Dammam,007,Milk,10,-1,2,2024-03-05",  # line 7: negative ReservedQuantity
@@ -189,8 +192,14 @@ def test_reconciliation_per_file(loaded):
         assert rep.read == rep.accepted + rep.rejected
         assert sum(rep.reasons.values()) == rep.rejected
     assert loaded.report.reconciled
-    assert not loaded.report.ok
+    # Quarantined rows do not make the data unusable; "ok" is usable, "clean" is no rejects.
+    assert loaded.report.ok
+    assert loaded.report.usable
+    assert not loaded.report.clean
     assert loaded.report.files["sales_transactions.csv"].blank_lines == 1
+    # Physical lines: the header, every record, the blank line.
+    assert loaded.report.files["sales_transactions.csv"].lines == len(SALES)
+    assert loaded.report.files["stock_movement.csv"].lines == len(MOVEMENTS)
 
 
 def test_reject_reasons_per_file(loaded):
@@ -235,6 +244,7 @@ def test_rejects_files_hold_original_rows_reason_and_line(loaded, tmp_path):
         "QuantityMoved",
         "reason",
         "line",
+        "raw",
     ]
     got = list(
         zip(rejects["MovementID"], rejects["reason"], rejects["line"].astype(int), strict=True)
@@ -254,6 +264,10 @@ def test_rejects_files_hold_original_rows_reason_and_line(loaded, tmp_path):
     assert Path(source[0]).read_text("utf-8-sig").splitlines()[source[1] - 1].startswith("M6,")
     row = rejects.set_index("MovementID").loc["M6"]
     assert row["Date"] == "not a date"
+    # A line that cannot be split into the columns keeps its text in "raw".
+    malformed = rejects[rejects["reason"].str.startswith("malformed")]
+    assert malformed["raw"].tolist() == [MOVEMENTS[13]]
+    assert (rejects.loc[rejects["MovementID"] != "", "raw"] == "").all()
 
     sales = pd.read_csv(
         tmp_path / "out" / "rejects" / "sales_transactions.csv", dtype=str, keep_default_na=False
@@ -317,7 +331,7 @@ def test_stock_current_latest_snapshot_wall_clock_and_dtypes(loaded):
     assert sc["CurrentQuantity"].tolist() == [50.0, 5.0, 1200.0]
     assert sc["LastUpdatedAt"].tolist() == [
         D("2024-03-05 18:00"),  # +03:00 dropped, not converted
-        D("2024-03-04 08:00"),
+        D("2024-03-13 08:00"),
         D("2024-03-05 09:00"),  # 05/03 ambiguous -> day-first by default
     ]
     assert sc["LastUpdatedAt"].dtype == np.dtype("datetime64[ns]")
@@ -420,8 +434,8 @@ def test_missing_required_column_names_file_column_and_found_columns(tmp_path):
 
 
 def test_headers_are_checked_before_any_row_is_read(tmp_path):
-    # Movements (read before sales) cannot be tokenized; the missing sales column must win.
-    broken_movements = [MOVEMENTS[0], 'M1,"2024-03-01,WH,,001,,007,,1']
+    # Movements (read before sales) hold an unbalanced quote; the missing sales column must win.
+    broken_movements = [MOVEMENTS[0], 'M1,"2024-03-01,WH,,001,,007,,1', *MOVEMENTS[2:4]]
     data = write_chain(
         tmp_path / "d",
         stock_movement=broken_movements,
@@ -429,9 +443,14 @@ def test_headers_are_checked_before_any_row_is_read(tmp_path):
     )
     with pytest.raises(DataContractError, match="QuantitySold"):
         load_chain(data)
+    # On its own, the unbalanced quote costs its line only (it used to make the file fatal).
     ok_sales = write_chain(tmp_path / "e", stock_movement=broken_movements)
-    with pytest.raises(DataContractError, match=r"stock_movement\.csv.*tokenized"):
-        load_chain(ok_sales)
+    chain = load_chain(ok_sales)
+    rep = chain.report.files["stock_movement.csv"]
+    assert (rep.read, rep.accepted, rep.rejected) == (3, 2, 1)
+    assert list(rep.reasons) == [
+        "unbalanced quote: a quoted field opened on this line does not close on it"
+    ]
 
 
 def test_optional_columns_may_be_absent_and_headers_are_matched_loosely(tmp_path):
@@ -449,11 +468,16 @@ def test_optional_columns_may_be_absent_and_headers_are_matched_loosely(tmp_path
     assert {"column_renamed", "extra_columns", "optional_columns_absent"} <= codes
 
 
-def test_not_utf8_is_a_contract_error(tmp_path):
+def test_a_file_in_another_encoding_is_fatal_and_names_it(tmp_path):
     data = write_chain(tmp_path / "d")
-    (data / "item_master.csv").write_bytes("ItemCode,ArabicName\n007,\xe9\n".encode("latin-1"))
-    with pytest.raises(DataContractError, match=r"item_master\.csv.*UTF-8"):
+    lines = ["ItemCode,ArabicName", *(f"{i:03d},café crème {i}" for i in range(20))]
+    (data / "item_master.csv").write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(DataContractError, match=r"item_master\.csv: not valid UTF-8") as err:
         load_chain(data)
+    message = str(err.value)
+    assert "line 2, byte 8 of the line" in message  # "000,caf" then the \xe9
+    assert "--encoding latin-1" in message
+    assert "byte 130933" not in message
 
 
 def test_empty_file_is_a_contract_error(tmp_path):
@@ -475,3 +499,247 @@ def test_header_only_files_are_fine(tmp_path):
     assert list(chain.employees.columns) == ["EmployeeID", "FullName", "Department", "BranchID"]
     assert chain.flows["sold"].sum() == 0
     assert chain.report.files["sales_transactions.csv"].read == 0
+
+
+# --- broken copies of sample_data (issues #16 and #17) ------------------------------------------
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+TODAY = "2026-12-05"
+
+
+@pytest.fixture(scope="module")
+def sample_chain():
+    """The untouched sample, read once: what every broken copy is compared with."""
+    return load_chain(SAMPLE, today=TODAY)
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    out = tmp_path / "sample"
+    out.mkdir()
+    for path in SAMPLE.glob("*.csv"):
+        (out / path.name).write_bytes(path.read_bytes())
+    return out
+
+
+def lines_of(path: Path) -> list[str]:
+    """The file's physical lines, line ends kept (a BOM stays on the first)."""
+    return path.read_text("utf-8").splitlines(keepends=True)
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    path.write_bytes("".join(lines).encode("utf-8"))
+
+
+def rejects_of(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / "rejects" / name, dtype=str, keep_default_na=False)
+
+
+def test_a_year_typo_never_stretches_the_history(sample_copy, sample_chain, tmp_path):
+    # 30 sales rows typed 2031 (after today) and 20 typed 2021 (a stretch years before the rest):
+    # the history stayed 2021..2031 before, and a holdout in the empty years scored F1 ≈ 1.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    iso = [i for i, line in enumerate(lines) if line.startswith("2024-0")]
+    future, past = iso[100:3100:100], iso[5000:7000:100]
+    for i in future:
+        lines[i] = "2031" + lines[i][4:]
+    for i in past:
+        lines[i] = "2021" + lines[i][4:]
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    assert (chain.history_start, chain.history_end) == (
+        sample_chain.history_start,
+        sample_chain.history_end,
+    )
+    rep = chain.report.files["sales_transactions.csv"]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert rep.read == original.read
+    assert rep.rejected == original.rejected + len(future) + len(past)
+    assert rep.reasons["Date after today (2026-12-05): a typo in the year?"] == len(future)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    cut = rejects[rejects["reason"].str.startswith("dated 2021-")]
+    assert sorted(cut["line"].astype(int)) == [i + 1 for i in past]
+    codes = {f.code: f for f in chain.report.findings}
+    assert codes["future_dates"].blocking
+    assert codes["history_trimmed"].blocking
+    assert not chain.report.usable
+
+
+def test_last_updated_at_in_the_future_is_quarantined(sample_copy, sample_chain):
+    path = sample_copy / "stock_current.csv"
+    lines = lines_of(path)
+    for i in range(1, 11):
+        lines[i] = lines[i].replace("2024-07-28", "2030-07-28")
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, today=TODAY)
+    assert chain.history_end == sample_chain.history_end
+    rep = chain.report.files["stock_current.csv"]
+    assert rep.reasons["LastUpdatedAt after today (2026-12-05): a typo in the year?"] == 10
+    assert len(chain.stock_current) == len(sample_chain.stock_current) - 10
+
+
+def test_a_header_only_sales_file_is_a_blocking_finding(sample_copy):
+    path = sample_copy / "sales_transactions.csv"
+    write_lines(path, lines_of(path)[:1])
+    chain = load_chain(sample_copy, today=TODAY)
+    (empty,) = [f for f in chain.report.findings if f.code == "empty_sales_transactions"]
+    assert empty.blocking
+    assert "training will fail or lie" in empty.message
+    assert not chain.report.usable
+    assert not chain.report.to_dict()["ok"]
+
+
+def test_an_unbalanced_quote_loses_no_transaction(sample_copy, sample_chain, tmp_path):
+    # Line 101 opens a quote in its last field. pandas merged it with the next line into one
+    # rejected record: one real transaction vanished and `read` dropped, with no finding.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    lines[100] = lines[100].rstrip("\n")[:-1] + '"1\n'
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rep = chain.report.files["sales_transactions.csv"]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert (rep.read, rep.accepted) == (original.read, original.accepted - 1)
+    assert rep.lines == len(lines)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    (quote,) = rejects[rejects["reason"].str.startswith("unbalanced quote")].itertuples()
+    assert (int(quote.line), quote.raw) == (101, lines[100].rstrip("\n"))
+    (finding,) = [f for f in chain.report.findings if f.code == "unbalanced_quote"]
+    assert "line 101 (would merge lines 101–102)" in finding.message
+    # The next line's transaction is there: its day's sales are one line short, no more.
+    sold = chain.flows["sold"].sum()
+    assert sold == sample_chain.flows["sold"].sum() - 1
+
+
+def test_a_ragged_first_row_does_not_shift_later_rows(sample_copy, sample_chain, tmp_path):
+    # With one field too many on the first data row, pandas switched to truncation mode and read
+    # a later 8-field line with shifted values (QuantitySold 12 instead of 3), warning only.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    lines[1] = lines[1].rstrip("\n") + ",EXTRA\n"
+    fields = lines[600].split(",")
+    lines[600] = ",".join([*fields[:2], "x", *fields[2:]])
+    write_lines(path, lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw ParserWarning may leak
+        chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    malformed = rejects[rejects["reason"] == "malformed line: expected 7 fields, saw 8"]
+    assert sorted(malformed["line"].astype(int)) == [2, 601]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert chain.report.files["sales_transactions.csv"].accepted == original.accepted - 2
+    quantities = [float(lines[1].split(",")[6]), float(fields[-1])]
+    assert chain.flows["sold"].sum() == sample_chain.flows["sold"].sum() - sum(quantities)
+
+
+def test_reject_line_numbers_are_physical_lines(sample_copy, tmp_path):
+    # A quoted line break and an unbalanced quote on line 101: every reject after
+    # them still names the physical line of the file that holds its row.
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    j = next(i for i in range(50, 5000) if '"' not in lines[i])
+    fields = lines[j].split(",")
+    fields[5] = f'"{fields[5]}\nsecond line"'
+    lines[j] = ",".join(fields)
+    lines[100] = lines[100].rstrip("\n")[:-1] + '"1\n'
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    physical = path.read_text("utf-8").split("\n")
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    checked = rejects[rejects["InvoiceNumber"] != ""]
+    assert len(checked) >= 5
+    for row in checked.itertuples():
+        assert row.InvoiceNumber in physical[int(row.line) - 1], row
+    (multi,) = [f for f in chain.report.findings if f.code == "multiline_records"]
+    assert f"lines {j + 1}–{j + 2}" in multi.message
+
+
+def test_a_stray_byte_quarantines_its_line_only(sample_copy, sample_chain, tmp_path):
+    path = sample_copy / "sales_transactions.csv"
+    data = path.read_bytes().split(b"\n")
+    data[3000] = data[3000].replace(b"2024", b"2024\xe9", 1)
+    path.write_bytes(b"\n".join(data))
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert chain.report.files["sales_transactions.csv"].accepted == original.accepted - 1
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    (bad,) = rejects[rejects["reason"] == "not valid UTF-8"].itertuples()
+    assert int(bad.line) == 3001
+    assert "\\xe9" in bad.raw
+    (finding,) = [f for f in chain.report.findings if f.code == "undecodable_bytes"]
+    assert "line 3001 byte 5" in finding.message
+
+
+def test_conflicting_snapshot_duplicates_are_flagged(sample_copy, tmp_path):
+    path = sample_copy / "stock_current.csv"
+    lines = lines_of(path)
+    copy = lines[5].split(",")
+    copy[4] = "777"
+    write_lines(path, [*lines, ",".join(copy), lines[7]])
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    rep = chain.report.files["stock_current.csv"]
+    assert (
+        rep.reasons[
+            "conflicting duplicate BranchID×ItemCode: same LastUpdatedAt, different quantities "
+            "(the later line is kept)"
+        ]
+        == 1
+    )
+    assert rep.reasons["duplicate BranchID×ItemCode (identical to the copy kept)"] == 1
+    (finding,) = [f for f in chain.report.findings if f.code == "conflicting_duplicates"]
+    assert finding.file == "stock_current.csv"
+    assert f"(lines 6 and {len(lines) + 1})" in finding.message
+
+
+def test_real_export_formats(sample_copy, sample_chain, monkeypatch):
+    """cp1256, UTF-16 with a BOM, semicolons, tabs, a repeated header and Arabic-Indic digits:
+    read as the same chain once the run names the encoding."""
+    items = (sample_copy / "item_master.csv").read_text("utf-8-sig")
+    (sample_copy / "item_master.csv").write_bytes(items.encode("cp1256"))
+    moves = (sample_copy / "stock_movement.csv").read_text("utf-8")
+    (sample_copy / "stock_movement.csv").write_bytes(moves.encode("utf-16"))
+    stock = pd.read_csv(sample_copy / "stock_current.csv", dtype=str, keep_default_na=False)
+    stock.to_csv(sample_copy / "stock_current.csv", sep="\t", index=False)
+    sales = SAMPLE.joinpath("sales_transactions.csv").read_text("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(sales)))
+    rows[5][6] = rows[5][6].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerows([*rows[:2000], rows[0], *rows[2000:]])  # the header again on line 2001
+    (sample_copy / "sales_transactions.csv").write_text(out.getvalue(), "utf-8")
+
+    with pytest.raises(DataContractError, match=r"item_master\.csv.*--encoding cp1256"):
+        load_chain(sample_copy, today=TODAY)
+    monkeypatch.setenv("STOCKOUT_CSV_ENCODING", "cp1256")
+    chain = load_chain(sample_copy, today=TODAY)
+    pd.testing.assert_frame_equal(chain.items, sample_chain.items)
+    pd.testing.assert_frame_equal(chain.transfers, sample_chain.transfers)
+    pd.testing.assert_frame_equal(chain.stock_current, sample_chain.stock_current)
+    pd.testing.assert_frame_equal(chain.flows, sample_chain.flows)
+    files = chain.report.files
+    assert files["stock_movement.csv"].encoding == "utf-16-le"
+    assert files["stock_current.csv"].delimiter == "\t"
+    assert files["sales_transactions.csv"].delimiter == ";"
+    assert files["sales_transactions.csv"].reasons["header repeated at line 2001"] == 1
+    messages = {
+        f.code: f.message for f in chain.report.findings if f.file == "sales_transactions.csv"
+    }
+    assert messages["header_repeated"].startswith("header repeated at line 2001")
+    assert messages["arabic_indic_digits"].startswith("1 QuantitySold value(s)")
+    assert messages["delimiter"] == "fields delimited by ';' (detected from the header)"
+
+
+def test_the_flows_ingest_task_passes_the_csv_options_on(tmp_path):
+    from flows.common import ingest
+
+    data = write_chain(tmp_path / "d")
+    for path in data.glob("*.csv"):  # an export with pipes, every file of it
+        rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+        out = io.StringIO()
+        csv.writer(out, delimiter="|", lineterminator="\n").writerows(rows)
+        path.write_text(out.getvalue(), "utf-8")
+    chain = ingest.fn(str(data), None, delimiter="pipe", horizon=7)
+    assert {rep.delimiter for rep in chain.report.files.values()} == {"|"}
+    pd.testing.assert_frame_equal(chain.flows, EXPECTED_FLOWS)
+    with pytest.raises(DataContractError, match=r"re-run with --delimiter '\|'"):
+        ingest.fn(str(data), None, delimiter=",")

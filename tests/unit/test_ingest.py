@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,8 +40,7 @@ from stockout_sk.ingest.quantities import (
     _QTY_THOUSANDS,
     _parse_quantities,
 )
-from stockout_sk.ingest.scan import _FileScan
-from stockout_sk.ingest.tables import _MovementStats
+from stockout_sk.ingest.tables import _MovementStats, _SnapshotStats
 from stockout_sk.schemas import SCHEMAS, FileSchema
 
 pytestmark = pytest.mark.unit
@@ -251,16 +249,6 @@ def test_build_flows_empty():
     assert list(empty.columns) == list(_FLOW_DTYPES)
 
 
-# --- line numbers -------------------------------------------------------------------------------
-def test_line_numbers_skip_malformed_lines():
-    scan = _FileScan(SCHEMAS["branches"], Path("."), None, chunksize=10)
-    assert scan._line_numbers(0, 3).tolist() == [2, 3, 4]
-    # Lines 4 and 5 were malformed (not records): records 0, 1 sit on lines 2, 3; then 6, 7, 8.
-    scan._bad_lines = [4, 5]
-    assert scan._line_numbers(0, 5).tolist() == [2, 3, 6, 7, 8]
-    assert scan._line_numbers(3, 2).tolist() == [7, 8]
-
-
 # --- report -------------------------------------------------------------------------------------
 def _report() -> ValidationReport:
     good = FileReport(file="branches.csv", path="/d/branches.csv", read=3, accepted=3)
@@ -289,7 +277,10 @@ def test_report_ok_reconciled_and_top_reasons():
     assert report.files["branches.csv"].ok
     assert not report.files["stock_movement.csv"].ok
     assert report.reconciled
-    assert not report.ok
+    # One meaning of "ok": usable. Quarantined rows make the data unclean, not unusable.
+    assert report.ok
+    assert report.usable
+    assert not report.clean
     assert report.files["stock_movement.csv"].top_reasons(2) == [
         ("duplicate MovementID", 2),
         ("missing ItemCode", 1),
@@ -304,7 +295,10 @@ def test_report_to_dict_is_json_and_format_is_a_table():
     assert as_json["files"]["stock_movement.csv"]["rejected"] == 4
     assert as_json["files"]["stock_movement.csv"]["dates"]["Date"]["formats"] == {"%Y-%m-%d": 9}
     assert as_json["findings"][0]["code"] == "external_ids"
-    assert as_json["ok"] is False
+    assert as_json["ok"] is True
+    assert as_json["usable"] is True
+    assert as_json["clean"] is False
+    assert as_json["error"] is None
     text = report.format()
     lines = text.splitlines()
     assert lines[0].split() == [
@@ -396,6 +390,7 @@ def _tables(**overrides):
             {"BranchID": ["001"], "ItemCode": ["X"], "Date": [d], "sold": [1.0]}
         ).astype(_SOLD_DTYPES),
         "movement_stats": _MovementStats(),
+        "snapshot_stats": _SnapshotStats(),
         "returns": 0,
     }
     tables.update(overrides)

@@ -363,3 +363,19 @@ def test_label_panel_matches_the_definition_on_random_stock():
             for t in range(30 - horizon):
                 window = stock[k, t + 1 : t + horizon + 1] - keys["ReservedQuantity"][k]
                 assert got[k, t] == (window.min() < 5.0)
+
+
+def test_a_snapshot_outside_the_history_anchors_exactly_at_its_nearest_end():
+    # Ingestion keeps snapshot rows whose LastUpdatedAt lies outside the history (and reports
+    # them): nothing moved in between, so the stock there is their CurrentQuantity. B1 counted
+    # 10 units before the history (S(d0) = 10 − 2 sold = 8), B2 counted 3 after it (S(d9) = 3).
+    chain = _chain()
+    stock = chain.stock_current.copy()
+    stock["LastUpdatedAt"] = pd.to_datetime(["2023-11-01 10:00", "2024-03-01 18:00"])
+    stock["CurrentQuantity"] = [10.0, 3.0]
+    moved = dataclasses.replace(chain, stock_current=stock) if chain.report is not None else None
+    panel = reconstruct_stock(moved if moved is not None else chain)
+    assert panel.keys["anchor_day"].tolist() == [-1, len(DAYS) - 1]
+    by_branch = dict(zip(panel.keys["BranchID"], panel.stock, strict=True))
+    for branch, expected in STOCK.items():
+        np.testing.assert_array_equal(by_branch[branch], np.asarray(expected, dtype=float))

@@ -1,0 +1,74 @@
+"""Unit tests of the command line's data options (``--encoding``, ``--delimiter``, issue #17)
+and of what ``validate`` asks of a history (issue #16)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockout_sk.cli import build_parser, main
+from stockout_sk.cli.commands import _csv_format, _min_history_days, _model_config
+from stockout_sk.config import CsvFormat, ModelConfig
+
+pytestmark = pytest.mark.unit
+
+#: Every command that reads the six exports, with its other required arguments.
+DATA_COMMANDS = {
+    "validate": [],
+    "backtest": [],
+    "build-dataset": ["--out", "t.parquet"],
+    "evaluate": [],
+    "train": [],
+    "run": [],
+    "score": ["--out", "list.csv"],
+    "monitor": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(DATA_COMMANDS))
+def test_every_command_that_reads_the_exports_takes_encoding_and_delimiter(command):
+    args = build_parser().parse_args(
+        [
+            command,
+            "--data",
+            "d",
+            *DATA_COMMANDS[command],
+            "--encoding",
+            "CP1256",
+            "--delimiter",
+            "tab",
+        ]
+    )
+    assert _csv_format(args) == CsvFormat(encoding="cp1256", delimiter="\t")
+    defaults = build_parser().parse_args([command, "--data", "d", *DATA_COMMANDS[command]])
+    assert (defaults.encoding, defaults.delimiter) == (None, None)
+
+
+def test_the_environment_fills_in_what_the_command_line_leaves_out(monkeypatch):
+    monkeypatch.setenv("STOCKOUT_CSV_DELIMITER", "semicolon")
+    args = build_parser().parse_args(["validate", "--data", "d", "--encoding", "latin-1"])
+    assert _csv_format(args) == CsvFormat(encoding="iso8859-1", delimiter=";")
+
+
+def test_a_bad_option_is_refused_before_any_work_naming_the_option(tmp_path, capsys):
+    assert main(["validate", "--data", str(tmp_path), "--encoding", "klingon"]) == 1
+    assert "--encoding: unknown encoding 'klingon'" in capsys.readouterr().err
+
+
+def test_validate_asks_evaluate_for_the_shortest_history_it_can_train_on():
+    from stockout_sk.evaluate import NotEnoughHistoryError, plan_windows
+
+    for config in (ModelConfig(), ModelConfig(horizon=14), ModelConfig(holdout_days=30)):
+        days = _min_history_days(config)
+        asof = days - config.horizon
+        windows = {"holdout_days": config.holdout_days, "validation_days": config.validation_days}
+        plan_windows(asof, horizon=config.horizon, **windows)  # fits
+        with pytest.raises(NotEnoughHistoryError):
+            plan_windows(asof - 1, horizon=config.horizon, **windows)
+    # Floors on a short export: holdout 7 + purge 7 + a fold of 7 + purge 7 + 14 training days,
+    # plus the horizon for the last label.
+    assert _min_history_days(ModelConfig()) == 7 + 7 + 7 + 7 + 14 + 7
+
+
+def test_validate_takes_the_window_options_train_takes():
+    args = build_parser().parse_args(["validate", "--data", "d", "--holdout-days", "30"])
+    assert _min_history_days(_model_config(args)) > _min_history_days(ModelConfig())
