@@ -20,7 +20,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["ASSETS_DIR", "ASSETS_URL", "add_offline_docs"]
@@ -29,6 +29,10 @@ __all__ = ["ASSETS_DIR", "ASSETS_URL", "add_offline_docs"]
 ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 #: Where the pages find them.
 ASSETS_URL = "/docs-assets"
+#: The one file ReDoc's bundle still fetches from the internet: the "API docs by Redocly" logo
+#: in its sidebar. It is swapped for an empty inline image, so the page makes no request out.
+_REDOC_REMOTE_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+_EMPTY_SVG = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
 
 
 def add_offline_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "/redoc") -> None:
@@ -48,6 +52,14 @@ def add_offline_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = 
                 f"{ASSETS_DIR / name} is missing: the fastapi-offline package is broken or of an "
                 "unexpected version; reinstall the lock file (`make setup`)"
             )
+    redoc_js = (ASSETS_DIR / "redoc.standalone.js").read_bytes()
+    redoc_js = redoc_js.replace(_REDOC_REMOTE_LOGO, _EMPTY_SVG)
+
+    # Before the mount, which would otherwise serve the file as shipped.
+    @app.get(f"{ASSETS_URL}/redoc.standalone.js", include_in_schema=False)
+    async def redoc_bundle() -> Response:
+        return Response(redoc_js, media_type="text/javascript; charset=utf-8")
+
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
     oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url or f"{docs_url}/oauth2-redirect"
 
