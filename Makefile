@@ -14,6 +14,9 @@ GITLAB_CI_LOCAL := .ci/node_modules/.bin/gitlab-ci-local
 # them then skip, naming it). rsync: gitlab-ci-local's shell executor; postgresql: MLflow's
 # production backend (tests/component/test_mlflow_server.py); chromium + an Arabic-capable font:
 # the pages in a real browser (tests/component/test_pages_browser.py).
+# SYSTEM_REQUIRES: without these the suite cannot run at all (libgomp1: LightGBM's OpenMP
+# runtime); missing and not installable, `make test` stops naming the command.
+SYSTEM_REQUIRES ?= libgomp1:/usr/lib/*/libgomp.so.1
 SYSTEM_DEPS ?= rsync:rsync postgresql:/usr/lib/postgresql/*/bin/initdb chromium:chromium \
 	fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 # What `make image-test` needs: podman with runc (crun cannot run on a cgroup v1 hybrid host) and
@@ -39,7 +42,7 @@ setup: $(STAMP)  ## create .venv and install the pinned lock file
 run: setup  ## the main job on sample_data/ (override DATA=... OUT=...)
 	$(BIN)/stockout-sk run --data $(DATA) --out $(OUT)
 
-test: setup lint ci-tools system-deps  ## the whole suite: lint, unit, component, acceptance, with coverage
+test: system-deps setup lint ci-tools  ## the whole suite: lint, unit, component, acceptance, with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:artifacts/coverage.xml \
 		--junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 
@@ -68,6 +71,7 @@ benchmarks: setup  ## run the benchmark scripts (not part of make test)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 system-deps:  ## install (as root) or name the Debian tools the suite uses (rsync, postgresql, chromium)
+	@set -f; tools/system-deps --required $(SYSTEM_REQUIRES)
 	@set -f; tools/system-deps $(SYSTEM_DEPS)
 
 ci-tools: $(GITLAB_CI_LOCAL)  ## gitlab-ci-local (npm, pinned in .ci/) for the pipeline checks

@@ -586,6 +586,7 @@ def test_make_test_runs_system_deps_and_the_slow_checks_stay_outside() -> None:
         ["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+    assert "tools/system-deps --required libgomp1:" in done.stdout
     assert "tools/system-deps rsync:rsync postgresql:" in done.stdout
     assert "tools/image-test" not in done.stdout
     assert "tools/bare-test" not in done.stdout
@@ -625,3 +626,17 @@ def test_system_deps_finds_globbed_paths_and_names_the_install_command(tmp_path:
     assert done.returncode == 0, done.stderr
     assert "missing nosuchpkg and not root with apt-get" in done.stderr
     assert "sudo apt-get install -y --no-install-recommends nosuchpkg" in done.stderr
+    # A package the suite cannot run without stops the run instead, naming the command.
+    done = subprocess.run(
+        ["/bin/bash", str(script), "--required", "libnothing1:/usr/lib/*/libnothing.so.1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(bare_bin)},
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "system-deps: the test suite cannot run without libnothing1; install with: "
+        "sudo apt-get install -y --no-install-recommends libnothing1"
+    )
