@@ -12,13 +12,14 @@ GITLAB_CI_LOCAL := .ci/node_modules/.bin/gitlab-ci-local
 # Debian packages the suite uses (PACKAGE:COMMAND or PACKAGE:PATH, a glob allowed);
 # tools/system-deps installs the missing ones as root, or prints the command (the tests that need
 # them then skip, naming it). rsync: gitlab-ci-local's shell executor; postgresql: MLflow's
-# production backend (tests/component/test_mlflow_server.py); chromium + an Arabic-capable font:
-# the pages in a real browser (tests/component/test_pages_browser.py).
+# production backend (tests/component/test_mlflow_server.py); chromium + an Arabic-capable font
+# + libatomic1 (linked by the Node.js inside Playwright's wheel): the pages in a real browser
+# (tests/component/test_pages_browser.py).
 # SYSTEM_REQUIRES: without these the suite cannot run at all (libgomp1: LightGBM's OpenMP
 # runtime); missing and not installable, `make test` stops naming the command.
 SYSTEM_REQUIRES ?= libgomp1:/usr/lib/*/libgomp.so.1
 SYSTEM_DEPS ?= rsync:rsync postgresql:/usr/lib/postgresql/*/bin/initdb chromium:chromium \
-	fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+	fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf libatomic1:/usr/lib/*/libatomic.so.1
 # What `make image-test` needs: podman with runc (crun cannot run on a cgroup v1 hybrid host) and
 # mmdebstrap for the base image when no image registry is reachable.
 IMAGE_DEPS ?= podman:podman runc:runc slirp4netns:slirp4netns netavark:/usr/lib/podman/netavark \

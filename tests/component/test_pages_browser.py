@@ -41,8 +41,9 @@ pytestmark = pytest.mark.component
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = REPO / "artifacts" / "browser"
+# libatomic1: the Node.js that Playwright's wheel bundles (its driver) links against it.
 INSTALL_CHROMIUM = (
-    "`sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core` "
+    "`sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core libatomic1` "
     "(or `make system-deps`)"
 )
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -62,7 +63,21 @@ def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
         pytest.skip(f"Chromium is not installed: {INSTALL_CHROMIUM}")
+    import playwright as playwright_package
     from playwright.sync_api import sync_playwright
+
+    # Its driver is a Node.js binary inside the wheel: a missing system library shows up here
+    # as a loader error, which a skip names (it would otherwise read "connection closed").
+    node = os.environ.get("PLAYWRIGHT_NODEJS_PATH") or str(
+        Path(playwright_package.__file__).parent / "driver" / "node"
+    )
+    probe = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(
+            f"Playwright's driver cannot start ({probe.stderr.strip()}): {INSTALL_CHROMIUM}"
+        )
 
     with sync_playwright() as playwright:
         # --no-sandbox: Chromium's sandbox cannot start as root (CI runs as root).
