@@ -335,10 +335,11 @@ def test_a_5000_row_list_stays_usable(
     loaded = time.perf_counter() - start
     page = MorningListPage(seen.page)
     assert page.visible_rows() == 5000
+    # The click's handler sorts the rows synchronously: the click returns once they are moved.
     start = time.perf_counter()
     page.header("Days of cover").click()
-    cover = _numbers(page.column_values("Days of cover"))
     sorted_in = time.perf_counter() - start
+    cover = _numbers(page.column_values("Days of cover"))
     assert cover == sorted(cover)
     timing = seen.page.evaluate(
         "() => { const t = performance.getEntriesByType('navigation')[0];"
@@ -349,7 +350,7 @@ def test_a_5000_row_list_stays_usable(
         "dom_interactive_ms": round(timing["interactive"]),
         "load_event_ms": round(timing["loaded"]),
         "goto_s": round(loaded, 2),
-        "sort_and_read_back_s": round(sorted_in, 2),
+        "sort_click_s": round(sorted_in, 2),
         "load_average": os.getloadavg()[0],
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
