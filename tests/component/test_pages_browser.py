@@ -57,9 +57,13 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for this module.
+
+    Not for the session: Playwright's sync API keeps an asyncio event loop running in the main
+    thread while it is open, and every later test that calls ``asyncio.run`` would fail.
+    """
     executable = chromium_path()
     if executable is None:
         pytest.skip(f"Chromium is not installed: {INSTALL_CHROMIUM}")
