@@ -130,7 +130,7 @@ def child_prepare(args: argparse.Namespace) -> dict:
     """Ingest, label and split once; cache the training rows, flows, transfers and holdout."""
     import numpy as np
 
-    from stockout_sk.evaluate import time_split
+    from stockout_sk.evaluate import plan_windows, time_split
     from stockout_sk.ingest import load_chain
     from stockout_sk.labels import build_dataset
 
@@ -141,7 +141,16 @@ def child_prepare(args: argparse.Namespace) -> dict:
     chain = load_chain(args.data)
     dataset = build_dataset(chain, horizon=config.horizon)
     frame = dataset.frame
-    split = time_split(frame["Date"], horizon=config.horizon, holdout_days=config.holdout_days)
+    # The product's windows for this history (stockout_sk.training.prepare sizes them alike).
+    windows = plan_windows(
+        frame["Date"].nunique(), horizon=config.horizon, holdout_days=config.holdout_days
+    )
+    split = time_split(
+        frame["Date"],
+        horizon=config.horizon,
+        holdout_days=windows.holdout_days,
+        min_train_days=windows.training_side_days,
+    )
     train = frame[np.asarray(split.train)]
     holdout = frame[np.asarray(split.holdout)]
     _pickle_dump(
@@ -451,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             args.workdir, args.branches, args.items, args.days, args.seed, not args.clean
         )
     config = _config(args)
-    tag = f"model-{data.name}-h{config.horizon}-hd{config.holdout_days}"
+    tag = f"model-{data.name}-h{config.horizon}-hd{config.holdout_days or 'sized'}"
     tag += f"-n{config.n_estimators}-j{config.n_jobs}" + ("-fm" if args.fit_model else "")
     prep = args.workdir / tag
     common = ["--data", str(data), "--workdir", str(args.workdir), "--prep", str(prep)]

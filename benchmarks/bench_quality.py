@@ -21,11 +21,11 @@ What, per chain, all on the **same** purged time split and holdout rows the prod
   ``days_of_cover`` and the weekday — ten columns, the issue's "dozen". They are computed by our
   own ``HistoryFeatures(windows=(7, 28))`` (``fit_transform`` on the training rows with the
   chain's flows and transfers, ``transform`` on the holdout: point in time, the same history the
-  pipeline reads) and ``CalendarFeatures`` (``day_of_week``). Its F1 threshold is chosen the way
-  :func:`stockout_sk.training.fit_model` chooses the pipeline's: fit on the training rows before the
-  validation window (features fitted with flows up to that window's end only), maximise F1 on the
-  window (:func:`stockout_sk.evaluate.choose_threshold`), then refit on all training rows. PR-AUC
-  and ROC-AUC do not depend on it.
+  pipeline reads) and ``CalendarFeatures`` (``day_of_week``): the library's
+  :func:`stockout_sk.backtest.fit_plain`, which ``stockout-sk backtest`` uses too. Its F1
+  threshold is chosen the way :func:`stockout_sk.training.fit_model` chooses the pipeline's: on
+  the same purged rolling-origin folds, by the same method, then it is refitted on all training
+  rows. PR-AUC and ROC-AUC do not depend on it.
 * **rule** and **velocity** baselines — the numbers of the product's own report
   (:func:`stockout_sk.evaluate.rule_baseline` / :func:`~stockout_sk.evaluate.velocity_baseline`,
   velocity = the pipeline's ``sold_28d/28``).
@@ -100,7 +100,7 @@ PLAIN_FEATURES: tuple[str, ...] = (
     "days_since_inflow",
     "days_of_cover",
     "day_of_week",
-)
+)  # the same as stockout_sk.backtest.PLAIN_FEATURES
 LARGE_SHAPE = (10, 200, 365)
 ROW_ORDER: tuple[tuple[str, str], ...] = (
     ("pipeline", "full pipeline"),
@@ -144,111 +144,30 @@ class ChainSpec:
 
 
 # --------------------------------------------------------------------------- the plain model
-def plain_features(
-    fit_rows: pd.DataFrame,
-    score_rows: pd.DataFrame,
-    flows: pd.DataFrame,
-    transfers: pd.DataFrame,
-    config,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The plain model's matrix for ``fit_rows`` (``fit_transform``) and ``score_rows``.
-
-    ``HistoryFeatures`` is fitted on ``fit_rows`` with ``flows`` / ``transfers`` exactly as the
-    pipeline's history step is; ``score_rows`` go through ``transform`` (the carried tail).
-    """
-    from stockout_sk.features.calendar import CalendarFeatures
-    from stockout_sk.features.history import HistoryFeatures
-
-    history = HistoryFeatures(
-        windows=(7, 28), history_days=config.history_days, horizon=config.horizon
-    )
-    calendar = CalendarFeatures().fit(fit_rows)
-    fitted = history.fit_transform(fit_rows, flows=flows, transfers=transfers)
-    scored = history.transform(score_rows)
-
-    def matrix(features, rows: pd.DataFrame) -> pd.DataFrame:
-        weekday = calendar.transform(rows)["day_of_week"]
-        out = {
-            "CurrentQuantity": features["CurrentQuantity"],
-            "ReservedQuantity": features["ReservedQuantity"],
-            "SafetyStockLevel": features["SafetyStockLevel"],
-            "velocity_7d": np.asarray(features["sold_7d"], dtype=np.float64) / 7.0,
-            "velocity_28d": np.asarray(features["sold_28d"], dtype=np.float64) / 28.0,
-            "inflow_7d": features["inflow_7d"],
-            "inflow_28d": features["inflow_28d"],
-            "days_since_inflow": features["days_since_inflow"],
-            "days_of_cover": features["days_of_cover"],
-            "day_of_week": weekday,
-        }
-        frame = pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in out.items()})
-        return frame[list(PLAIN_FEATURES)]
-
-    return matrix(fitted, fit_rows), matrix(scored, score_rows)
-
-
-def plain_classifier(config):
-    """``LGBMClassifier`` with ModelConfig's size and learning rate, defaults otherwise."""
-    from lightgbm import LGBMClassifier
-
-    return LGBMClassifier(
-        n_estimators=config.n_estimators,
-        learning_rate=config.learning_rate,
-        num_leaves=config.num_leaves,
-        random_state=config.random_state,
-        n_jobs=config.n_jobs,
-        verbose=-1,
-    )
-
-
 def fit_plain(prepared, chain, config) -> dict[str, Any]:
-    """Fit the plain model on the training rows; score the holdout; threshold as fit_model does."""
-    from stockout_sk.evaluate import choose_threshold, classification_metrics, validation_split
+    """The library's plain LightGBM (``stockout_sk.backtest.fit_plain``) on the training rows.
+
+    Its threshold comes from the same purged folds as the pipeline's; it scores the holdout.
+    """
+    from stockout_sk.backtest import fit_plain as fit_plain_model
+    from stockout_sk.evaluate import classification_metrics
     from stockout_sk.training import split_xy
 
     started = time.perf_counter()
     train, holdout = prepared.train.reset_index(drop=True), prepared.holdout.reset_index(drop=True)
-    X, y = split_xy(train)
     X_hold, y_hold = split_xy(holdout)
-    flows, transfers = chain.flows, chain.transfers
-
-    # 1. Threshold: fit before the training-side validation window (flows up to its end only).
-    split = validation_split(
-        train["Date"], horizon=config.horizon, validation_days=config.validation_days
-    )
-    inner, valid = np.asarray(split.train), np.asarray(split.holdout)
-    cutoff = train["Date"][valid].max()
-    F_inner, F_valid = plain_features(
-        X[inner],
-        X[valid],
-        flows[flows["Date"] <= cutoff],
-        transfers[transfers["Date"] <= cutoff],
-        config,
-    )
-    inner_model = plain_classifier(config).fit(F_inner, y[inner])
-    threshold = float(choose_threshold(y[valid], inner_model.predict_proba(F_valid)[:, 1]))
-
-    # 2. Final model on all training rows, all flows; score the holdout.
-    F_train, F_hold = plain_features(X, X_hold, flows, transfers, config)
-    model = plain_classifier(config).fit(F_train, y)
-    proba = model.predict_proba(F_hold)[:, 1]
-    metrics = classification_metrics(y_hold, proba, threshold=threshold)
-    gain = pd.Series(
-        model.booster_.feature_importance(importance_type="gain"), index=list(PLAIN_FEATURES)
-    )
-    share = (gain / gain.sum()).sort_values(ascending=False) if gain.sum() > 0 else gain
+    model = fit_plain_model(train, chain, config, windows=prepared.windows)
+    proba = model.predict_proba(X_hold)
+    folds = model.validation.get("folds", [])
     return {
-        "metrics": metrics,
+        "metrics": classification_metrics(y_hold, proba, threshold=model.threshold),
         "proba": proba,
         "threshold_source": (
-            f"max F1 on the validation window {split.holdout_start.date()}..{cutoff.date()} "
-            f"({int(valid.sum()):,} rows), fitted on {int(inner.sum()):,} earlier rows"
+            f"{model.validation.get('method')} F1-best cut of {len(folds)} purged fold(s) "
+            f"{folds[0].get('start') if folds else '?'}..{folds[-1].get('end') if folds else '?'}"
         ),
-        "gain_share": {name: round(float(v), 4) for name, v in share.items()},
-        "missing_share": {
-            name: round(float(F_hold[name].isna().mean()), 4)
-            for name in PLAIN_FEATURES
-            if F_hold[name].isna().any()
-        },
+        "gain_share": {name: round(v, 4) for name, v in model.gain_share().items()},
+        "missing_share": {},
         "seconds": time.perf_counter() - started,
     }
 
@@ -637,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ModelConfig: n_estimators={config.n_estimators}, learning_rate={config.learning_rate}, "
         f"num_leaves={config.num_leaves}, n_jobs={config.n_jobs}, horizon={config.horizon}, "
-        f"holdout_days={config.holdout_days}, validation_days={config.validation_days}"
+        f"holdout_days={config.holdout_days or 'sized'}, "
+        f"validation_days={config.validation_days or 'sized'}"
     )
     print(
         "BENCH "

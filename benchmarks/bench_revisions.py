@@ -59,7 +59,8 @@ t = time.perf_counter(); dataset = build_dataset(chain, horizon=7)
 out["labels_s"] = time.perf_counter() - t
 frame = dataset.frame
 config = ModelConfig(n_estimators=n_estimators)
-split = time_split(frame["Date"], horizon=config.horizon, holdout_days=config.holdout_days)
+# Revisions that size the holdout from the history leave holdout_days None: 21 is its full size.
+split = time_split(frame["Date"], horizon=config.horizon, holdout_days=config.holdout_days or 21)
 train, holdout = frame[np.asarray(split.train)], frame[np.asarray(split.holdout)]
 t = time.perf_counter(); fitted = fit_model(train, chain, config, checkpoint_dir=None)
 out["fit_s"] = time.perf_counter() - t

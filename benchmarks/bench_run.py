@@ -67,6 +67,8 @@ STEPS = [
     ("wait for MLflow set-up", lambda m: m["t"]["tracking_wait"]),
     ("log + register", lambda m: m["t"]["register"]),
     ("promote", lambda m: m["t"]["promote"]),
+    ("refit on every matured row", lambda m: m["t"].get("refit", 0.0)),
+    ("log + register the refit", lambda m: m["t"].get("register_refit", 0.0)),
     ("Prefect bookkeeping", lambda m: m["flow_call"] - m["t"]["flow_body"]),
     (
         "exit (server stop)",

@@ -1,6 +1,7 @@
 """The main job as a Prefect 3 flow.
 
-ingest → validate → build-dataset → train → evaluate → register → promote. Each step is a task
+ingest → validate → build-dataset → train → evaluate → register → promote → (when promoted)
+refit on every matured row → register the refit as production. Each step is a task
 that calls one library function (:mod:`stockout_sk.ingest`, :mod:`stockout_sk.training`,
 :mod:`stockout_sk.registry`); the flow only wires them and reports.
 
@@ -33,7 +34,8 @@ from flows.common import (
     ingest,
     run_with_startup_timeout,
 )
-from stockout_sk.config import ModelConfig, Settings
+from flows.refit import deployed_text, refit, register_deployed
+from stockout_sk.config import ModelConfig, Settings, load_model_config
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
@@ -162,6 +164,8 @@ def run_pipeline(
     out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
+    holdout_days: int | None = None,
+    validation_days: int | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -184,14 +188,21 @@ def run_pipeline(
         :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+    holdout_days, validation_days : int, optional
+        The holdout and each threshold fold, in as-of days; default ``STOCKOUT_HOLDOUT_DAYS`` /
+        ``STOCKOUT_VALIDATION_DAYS``, else sized from the history
+        (:func:`stockout_sk.evaluate.plan_windows`).
 
     Returns
     -------
     dict
         ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
-        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings"}`` — ``metrics``
-        and ``baselines`` are the blocks of ``EvaluationReport.to_dict()``; ``timings`` the
-        seconds per step.
+        "aliases": {"production", "staging"}, "deployed", "min_f1", "run_link", "timings",
+        "windows", "threshold_folds"}`` — ``metrics`` and ``baselines`` are the blocks of
+        ``EvaluationReport.to_dict()`` (the evaluated version's holdout); ``deployed`` the
+        refit registered after the gate passed (``RefitRegistration.to_dict()``, ``None``
+        when the gate kept the version in staging or ``refit`` is off); ``timings`` the seconds
+        per step; ``windows`` and ``threshold_folds`` what ``evaluate --json`` says of them.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -205,7 +216,12 @@ def run_pipeline(
         key: tuple(value) if isinstance(value, list) else value
         for key, value in (model_overrides or {}).items()
     }
-    config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
+    config = load_model_config(
+        **overrides,
+        horizon=horizon,
+        holdout_days=holdout_days,
+        validation_days=validation_days,
+    )
     out = Path(out_dir)
     checkpoint_dir = str(out / "checkpoints")
     timings: dict[str, float] = {}
@@ -222,6 +238,7 @@ def run_pipeline(
     chain = timed("ingest", ingest, data_dir, str(out))
     chain_report = timed("validate", validate, chain)
     prepared = timed("dataset", build_dataset, chain, config)
+    log.info("%s", prepared.windows.reason)
     fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
     report = timed("evaluate", evaluate, fitted, prepared, str(out / "evaluation"))
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
@@ -240,6 +257,19 @@ def run_pipeline(
         dict(timings),
     )
     decision = timed("promote", promote, logged, result, settings)
+    deployed = None
+    if decision.promoted and config.refit:
+        refitted = timed("refit", refit, fitted, prepared, chain, checkpoint_dir)
+        deployed = timed(
+            "register_refit",
+            register_deployed,
+            logged,
+            decision,
+            result,
+            refitted,
+            settings,
+            data_dir,
+        )
     timings["flow_body"] = time.perf_counter() - started
     log_durations(
         logged.run_id,
@@ -256,10 +286,13 @@ def run_pipeline(
         "baselines": evaluation["baselines"],
         "decision": decision.decision,
         "reason": decision.reason,
-        "aliases": decision.aliases,
+        "aliases": deployed.aliases if deployed else decision.aliases,
+        "deployed": deployed.to_dict() if deployed else None,
         "min_f1": decision.min_f1,
         "run_link": logged.run_link,
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "windows": result.to_dict()["windows"],
+        "threshold_folds": result.to_dict()["threshold_folds"],
     }
     create_markdown_artifact(
         markdown=summary_markdown(summary, tracking, evaluation),
@@ -306,8 +339,13 @@ def summary_markdown(
         "",
         f"* Rows: train {rows.get('train')}, holdout {rows.get('holdout')} "
         f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
+        f"* Time {summary['windows']['reason']}.",
+        f"* Threshold: {summary['threshold_folds']['method']} over "
+        f"{len(summary['threshold_folds']['folds'])} purged rolling-origin fold(s); the folds' "
+        f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
         f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
         "same holdout.",
+        f"* Deployed: {deployed_text(summary.get('deployed'))}",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
         f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
         f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
@@ -338,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=DEFAULT_DATA_DIR, help="folder with the six CSV files")
     parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
     parser.add_argument("--min-f1", type=float, default=None, help="promotion gate (default 0.7)")
+    parser.add_argument(
+        "--holdout-days", type=int, default=None, help="holdout as-of days (default: sized)"
+    )
+    parser.add_argument(
+        "--validation-days", type=int, default=None, help="threshold fold days (default: sized)"
+    )
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
@@ -350,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         model_name=args.model_name,
         experiment=args.experiment,
+        holdout_days=args.holdout_days,
+        validation_days=args.validation_days,
     )
     print(json.dumps(summary, allow_nan=False))
     return 0

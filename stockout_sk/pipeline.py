@@ -60,6 +60,7 @@ def build_pipeline(
         windows=tuple(config.windows),
         history_days=config.history_days,
         horizon=config.horizon,
+        censored_demand=config.censored_demand,
     )
     hashing = HashedIDs(n_features=config.hash_features)
     monotone: dict[str, Any] = {}

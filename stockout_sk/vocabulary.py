@@ -111,6 +111,17 @@ class Tag(_Word):
     HORIZON = "stockout.horizon"
     THRESHOLD = "stockout.threshold"
     DATA_DIR = "stockout.data_dir"
+    # Training run: the time windows sized from the history, the threshold's folds.
+    WINDOWS = "stockout.windows"
+    THRESHOLD_METHOD = "stockout.threshold_method"
+    THRESHOLD_SPREAD = "stockout.threshold_spread"
+    # Version: the rows its pipeline was fitted on; a refit and the evaluated version it
+    # refits (run and both versions).
+    FIT_ROWS = "stockout.fit_rows"
+    FIT_START = "stockout.fit_start"
+    FIT_END = "stockout.fit_end"
+    REFIT_OF = "stockout.refit_of"
+    REFIT_VERSION = "stockout.refit_version"
     # The promotion gate and operator moves (run and version).
     DECISION = "stockout.decision"
     REASON = "stockout.reason"

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from stockout_sk.cli.commands import (
+    cmd_backtest,
     cmd_build_dataset,
     cmd_evaluate,
     cmd_monitor,
@@ -31,6 +32,7 @@ from stockout_sk.cli.parser import build_parser
 
 __all__ = [
     "build_parser",
+    "cmd_backtest",
     "cmd_build_dataset",
     "cmd_evaluate",
     "cmd_monitor",

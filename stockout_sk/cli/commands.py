@@ -19,15 +19,19 @@ from stockout_sk.vocabulary import Source
 
 
 def _model_config(args: argparse.Namespace):
-    """The model settings with the command line's overrides."""
-    from stockout_sk.config import ModelConfig
+    """The model settings: the environment's windows, then the command line's overrides."""
+    from stockout_sk.config import load_model_config
 
-    overrides = {"horizon": getattr(args, "horizon", None)}
+    overrides = {
+        "horizon": getattr(args, "horizon", None),
+        "holdout_days": getattr(args, "holdout_days", None),
+        "validation_days": getattr(args, "validation_days", None),
+    }
     if getattr(args, "n_estimators", None):
         overrides["n_estimators"] = args.n_estimators
     if getattr(args, "checkpoint_dir", None):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
-    return ModelConfig().with_overrides(**overrides)
+    return load_model_config(**overrides)
 
 
 def _load(data: Path, out: Path | None, chunksize: int):
@@ -129,6 +133,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = args.out
     result = train_and_evaluate(chain, config, out_dir=out)
     payload = result.to_dict()
+    say(result.prepared.windows.reason)
+    say(result.fitted.validation["description"])
     print(metrics_table(payload))
     if out:
         print(f"\nplots and summary written to {out}")
@@ -137,21 +143,60 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Train on each rolling origin and score the days after it (no registry)."""
+    from stockout_sk.backtest import run_backtest
+
+    config = _model_config(args)
+    chain = _load(args.data, None, args.chunksize)
+    report = run_backtest(
+        chain,
+        config,
+        folds=args.folds,
+        window_days=args.window_days,
+        step_days=args.step_days,
+        origins=args.origin,
+        top_share=args.top_share,
+        plain=not args.no_plain,
+        out_dir=args.out,
+        data=str(args.data),
+        progress=say,
+    )
+    print(report.table())
+    if args.out:
+        print(f"\nbacktest.json, backtest.md and backtest.png written to {args.out}")
+    if args.json:
+        emit_json(report.to_dict())
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
     from flows.run_pipeline import run
 
+    # The windows from the environment and the options, checked before any work starts.
+    config = _model_config(args)
     summary = run(
         data_dir=str(args.data),
         horizon=args.horizon,
         min_f1=args.min_f1,
         out_dir=str(args.out),
+        holdout_days=config.holdout_days,
+        validation_days=config.validation_days,
     )
+    say(summary["windows"]["reason"])
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
         f"({summary['reason']}); aliases {summary['aliases']}"
     )
+    if summary.get("deployed"):
+        deployed = summary["deployed"]
+        rows = deployed["fit_rows"]
+        say(
+            f"deployed v{deployed['version']}: v{deployed['refit_of']} refitted on every matured "
+            f"row ({rows['rows']:,} rows, {rows['start']}..{rows['end']})"
+        )
     if args.json:
         emit_json(summary)
     return 0

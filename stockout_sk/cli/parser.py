@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stockout_sk import __version__
 from stockout_sk.cli.commands import (
+    cmd_backtest,
     cmd_build_dataset,
     cmd_evaluate,
     cmd_monitor,
@@ -49,6 +50,35 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
 
 def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
+
+
+def _days(text: str) -> int:
+    """A whole number ≥ 1 (argparse names the option in its error)."""
+    message = f"must be a whole number ≥ 1, got {text!r}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _window_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--holdout-days",
+        type=_days,
+        default=None,
+        help="latest as-of days held out for the evaluation (default: $STOCKOUT_HOLDOUT_DAYS, "
+        "else sized from the history: 21 on a long one, fewer on a short one, never below 7)",
+    )
+    p.add_argument(
+        "--validation-days",
+        type=_days,
+        default=None,
+        help="as-of days of each fold the threshold is chosen on (default: "
+        "$STOCKOUT_VALIDATION_DAYS, else sized from the history: 14, never below 7)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_args(p)
     _horizon_arg(p)
+    _window_args(p)
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
     p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
@@ -119,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, func, text)
         _data_args(p)
         _horizon_arg(p)
+        _window_args(p)
         p.add_argument(
             "--min-f1",
             type=float,
@@ -129,6 +161,50 @@ def build_parser() -> argparse.ArgumentParser:
             "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
         )
         _json_arg(p)
+
+    p = add(
+        "backtest",
+        cmd_backtest,
+        "train on each rolling origin as `train` would and score that day's morning list "
+        "against the N days after it: the model against a plain LightGBM and both baselines, "
+        "per fold and on average (no registry)",
+    )
+    _data_args(p)
+    _horizon_arg(p)
+    _window_args(p)
+    p.add_argument(
+        "--folds",
+        type=_days,
+        default=6,
+        help="origins: the last K, --step-days apart, whose labels have matured",
+    )
+    p.add_argument("--step-days", type=_days, default=7, help="days between two origins")
+    p.add_argument(
+        "--window-days",
+        type=_days,
+        default=1,
+        help="as-of days scored from each origin on (1: its morning list; more: the next days "
+        "too, with the same model and a history that lags behind)",
+    )
+    p.add_argument(
+        "--origin",
+        action="append",
+        default=None,
+        metavar="DATE",
+        help="an explicit export end day (repeat for several); replaces --folds",
+    )
+    p.add_argument(
+        "--top-share",
+        type=float,
+        default=0.05,
+        help="recall is also read in this top share of the ranked list",
+    )
+    p.add_argument("--no-plain", action="store_true", help="skip the plain LightGBM")
+    p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
+    p.add_argument(
+        "--out", type=Path, help="write backtest.json, backtest.md and backtest.png here"
+    )
+    _json_arg(p)
 
     p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")
     p.add_argument("action", choices=("show", "promote", "rollback"))

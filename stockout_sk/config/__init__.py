@@ -11,7 +11,7 @@ Every environment variable the system reads is documented on these classes and i
 configuration table.
 """
 
-from stockout_sk.config.model import ModelConfig
+from stockout_sk.config.model import WINDOW_ENV, ModelConfig, load_model_config
 from stockout_sk.config.monitoring import MonitoringConfig
 from stockout_sk.config.settings import (
     DEFAULT_EXPERIMENT,
@@ -30,12 +30,14 @@ __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_MODEL_NAME",
     "MONITORING_EXPERIMENT",
+    "WINDOW_ENV",
     "ModelConfig",
     "MonitoringConfig",
     "Schedules",
     "ServingSettings",
     "Settings",
     "default_tracking_uri",
+    "load_model_config",
     "load_schedules",
     "load_serving_settings",
     "load_settings",

@@ -1,9 +1,19 @@
-"""What shapes the pipeline and its training: :class:`ModelConfig`."""
+"""What shapes the pipeline and its training: :class:`ModelConfig` and its environment."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from stockout_sk.config import _env
+
+#: Environment variables of the training windows (``None`` when unset: sized from the history).
+WINDOW_ENV: Mapping[str, str] = {
+    "holdout_days": "STOCKOUT_HOLDOUT_DAYS",
+    "validation_days": "STOCKOUT_VALIDATION_DAYS",
+}
 
 
 @dataclass(frozen=True)
@@ -24,10 +34,28 @@ class ModelConfig:
     minority_threshold, sampling_strategy, sampling_ratio
         Resample only when the minority class is below ``minority_threshold`` of the training
         rows; ``"under"`` or ``"over"``; the minority/majority ratio after resampling.
-    holdout_days, validation_days
-        Latest as-of days kept for the holdout; latest training-side days used to choose the
-        decision threshold. Both are separated from what precedes them by a purge gap of
-        ``horizon`` days.
+    holdout_days, validation_days : int or None
+        Latest as-of days kept for the holdout, and as-of days of each threshold fold. ``None``
+        (the default) sizes them from the history there is: 21 and 14 on a long history, shrunk
+        in proportion on a short one (never below 7); see
+        :func:`stockout_sk.evaluate.plan_windows`. Each is separated from the rows fitted before
+        it by a purge gap of ``horizon`` days. Environment: ``STOCKOUT_HOLDOUT_DAYS``,
+        ``STOCKOUT_VALIDATION_DAYS`` (:func:`load_model_config`).
+    threshold_folds : int
+        Most rolling-origin folds the decision threshold is chosen on (fewer when the history is
+        short).
+    threshold_method : {"pooled", "median", "last"}
+        How the folds choose it: the F1-best cut of their rows pooled, the median of their own
+        cuts, or the latest fold alone (one window, as before the folds); see
+        :mod:`stockout_sk.evaluate.thresholds`.
+    refit : bool
+        Once the holdout has judged the model, fit the same settings (and threshold) on every
+        matured row, holdout and purge weeks included, and register that: the freshest weeks
+        are the ones the evaluated model never saw (:func:`stockout_sk.training.refit_on_all`).
+    censored_demand : bool
+        History features that know the sales of out-of-stock days understate demand: the share
+        of recent days out of stock, the velocity over in-stock days, the lost sales and the
+        demand they add up to (:class:`~stockout_sk.features.history.HistoryFeatures`).
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree
         LightGBM settings.
     n_jobs : int
@@ -56,8 +84,12 @@ class ModelConfig:
     minority_threshold: float = 0.2
     sampling_strategy: str = "under"
     sampling_ratio: float = 0.5
-    holdout_days: int = 21
-    validation_days: int = 14
+    holdout_days: int | None = None
+    validation_days: int | None = None
+    threshold_folds: int = 3
+    threshold_method: str = "pooled"
+    refit: bool = True
+    censored_demand: bool = True
     n_estimators: int = 150
     learning_rate: float = 0.08
     num_leaves: int = 15
@@ -81,3 +113,28 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), for logging as parameters."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def load_model_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> ModelConfig:
+    """:class:`ModelConfig` with the training windows from the environment, then ``overrides``.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Defaults to ``os.environ``: ``STOCKOUT_HOLDOUT_DAYS`` and ``STOCKOUT_VALIDATION_DAYS``
+        (whole numbers ≥ 1; unset or blank: sized from the history).
+    **overrides
+        Fields to set on top (``None`` keeps the environment's value), e.g. the command line's.
+
+    Raises
+    ------
+    ValueError
+        A variable is not a whole number ≥ 1 (the message names it and its value), or an
+        override names no field.
+    """
+    env = os.environ if environ is None else environ
+    from_env = {
+        name: _env.integer(env, variable, 0, minimum=1) if _env.text(env, variable) else None
+        for name, variable in WINDOW_ENV.items()
+    }
+    return ModelConfig().with_overrides(**from_env).with_overrides(**overrides)

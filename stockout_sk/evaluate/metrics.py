@@ -23,6 +23,7 @@ __all__ = [
     "EvaluationWarning",
     "choose_threshold",
     "classification_metrics",
+    "recall_at_top",
 ]
 
 #: Keys of one metrics block in :meth:`EvaluationReport.to_dict` (model and each baseline).
@@ -186,6 +187,42 @@ def classification_metrics(
         "n": n,
         "positives": positives,
     }
+
+
+def recall_at_top(y_true: ArrayLike, score: ArrayLike, share: float) -> float | None:
+    """Share of the positives found in the top ``share`` of the rows ranked by ``score``.
+
+    What a planner who can check only the first ``share`` of the morning list catches: the top
+    ``ceil(share × n)`` rows (ties in the order given), their positives over all positives.
+
+    Parameters
+    ----------
+    y_true : array-like of {0, 1}
+    score : array-like of float
+        Higher = more at risk.
+    share : float in (0, 1]
+
+    Returns
+    -------
+    float or None
+        ``None`` when there is no positive row (nothing to find).
+
+    Examples
+    --------
+    >>> recall_at_top([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.2], 0.25)
+    0.5
+    """
+    caller = "recall_at_top"
+    y = as_labels(y_true, caller, "y_true")
+    s = as_scores(score, caller, "score", len(y))
+    share = check_finite(share, "share", caller=caller)
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"{caller}: share must be in (0, 1], got {share!r}.")
+    positives = int(y.sum())
+    if not positives:
+        return None
+    top = np.argsort(-s, kind="stable")[: int(np.ceil(share * len(y)))]
+    return float(y[top].sum() / positives)
 
 
 def _ratio(numerator: int, denominator: int) -> float:

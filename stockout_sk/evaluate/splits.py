@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from stockout_sk.params import check_int
 
-__all__ = ["TimeSplit", "time_split", "validation_split"]
+__all__ = ["TimeSplit", "rolling_folds", "time_split", "validation_split"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +167,68 @@ def validation_split(
     )
 
 
+def rolling_folds(
+    dates: pd.Series | ArrayLike,
+    *,
+    horizon: int,
+    validation_days: int,
+    folds: int,
+    min_train_days: int = 28,
+) -> list[TimeSplit]:
+    """Rolling-origin folds on the training side: ``folds`` purged validation windows in a row.
+
+    The latest ``folds × validation_days`` distinct as-of days are cut into consecutive
+    validation windows; fold *k* fits on the as-of days at least ``horizon + 1`` days before its
+    own window (so a later fold fits on the earlier folds' windows) and is scored on its window.
+    The earliest fold must keep ``min_train_days`` days to fit on. With ``folds=1`` this is
+    :func:`validation_split`.
+
+    Parameters
+    ----------
+    dates : pandas.Series of datetime64
+        As-of days of the training rows (never the holdout).
+    horizon : int
+        Label horizon N: the purge gap before each window.
+    validation_days : int
+        Distinct as-of days per window.
+    folds : int
+        Number of windows.
+    min_train_days : int, default 28
+        Least distinct as-of days the earliest fold fits on.
+
+    Returns
+    -------
+    list of TimeSplit
+        Oldest fold first; positional masks in ``dates`` (``holdout`` is the fold's window).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`time_split`; the message names the fold that does not fit.
+
+    Examples
+    --------
+    >>> d = pd.Series(pd.date_range("2024-01-01", periods=60, freq="D"))
+    >>> [(str(f.train_end.date()), str(f.holdout_start.date())) for f in rolling_folds(
+    ...     d, horizon=7, validation_days=7, folds=3, min_train_days=14)]
+    [('2024-02-01', '2024-02-09'), ('2024-02-08', '2024-02-16'), ('2024-02-15', '2024-02-23')]
+    """
+    folds = check_int(folds, "folds", caller="rolling_folds")
+    validation_days = check_int(validation_days, "validation_days", caller="rolling_folds")
+    return [
+        _purged_split(
+            dates,
+            horizon=horizon,
+            window_days=validation_days,
+            min_train_days=min_train_days,
+            caller="rolling_folds",
+            window_name=f"validation fold {index + 1} of {folds}",
+            skip_days=(folds - 1 - index) * validation_days,
+        )
+        for index in range(folds)
+    ]
+
+
 def _purged_split(
     dates: pd.Series | ArrayLike,
     *,
@@ -175,33 +237,37 @@ def _purged_split(
     min_train_days: int,
     caller: str,
     window_name: str,
+    skip_days: int = 0,
 ) -> TimeSplit:
     horizon = check_int(horizon, "horizon", caller=caller)
-    window_days = check_int(window_days, f"{window_name}_days", caller=caller)
+    option = window_name.split(" ")[0]
+    window_days = check_int(window_days, f"{option}_days", caller=caller)
     min_train_days = check_int(min_train_days, "min_train_days", caller=caller)
 
     days = _as_days(dates, caller)
     distinct = pd.DatetimeIndex(days.drop_duplicates()).sort_values()
-    n_days = len(distinct)
+    n_days = len(distinct) - skip_days
     # Consecutive days consumed by the window, the purge gap and the minimum training span.
-    needed = window_days + horizon + min_train_days
+    needed = window_days + horizon + min_train_days + skip_days
     span = (
         f"{n_days} distinct as-of day(s) ({distinct[0].date()} .. {distinct[-1].date()})"
         if n_days
         else "no as-of days"
     )
     fix = (
-        f"Use a longer history, or lower {window_name}_days={window_days}, "
+        f"Use a longer history, or lower {option}_days={window_days}, "
         f"min_train_days={min_train_days} or horizon={horizon}."
     )
+    later = f" + {skip_days} later validation" if skip_days else ""
     if n_days < window_days:
         raise ValueError(
             f"{caller}: not enough days: the {window_name} needs {window_days} distinct as-of days "
-            f"and at least {needed} consecutive days overall ({window_days} {window_name} + "
-            f"{horizon} purge + {min_train_days} training); the Date column has {span}. {fix}"
+            f"and at least {needed} consecutive days overall ({window_days} {window_name}{later} "
+            f"+ {horizon} purge + {min_train_days} training); the Date column has {span}. {fix}"
         )
 
     window_start = distinct[n_days - window_days]
+    window_end = distinct[n_days - 1]
     cutoff = window_start - pd.Timedelta(days=horizon + 1)
     train_distinct = distinct[distinct <= cutoff]
     if len(train_distinct) < min_train_days:
@@ -209,17 +275,17 @@ def _purged_split(
             f"{caller}: not enough days: training needs {min_train_days} distinct as-of days on "
             f"or before {cutoff.date()} (first {window_name} day {window_start.date()} − horizon "
             f"{horizon} − 1), i.e. at least {needed} consecutive days overall ({window_days} "
-            f"{window_name} + {horizon} purge + {min_train_days} training); the Date column has "
-            f"{span}, of which {len(train_distinct)} are usable for training. {fix}"
+            f"{window_name}{later} + {horizon} purge + {min_train_days} training); the Date "
+            f"column has {span}, of which {len(train_distinct)} are usable for training. {fix}"
         )
 
     return TimeSplit(
         train=(days <= cutoff).to_numpy(dtype=bool),
-        holdout=(days >= window_start).to_numpy(dtype=bool),
+        holdout=((days >= window_start) & (days <= window_end)).to_numpy(dtype=bool),
         train_start=train_distinct[0],
         train_end=train_distinct[-1],
         holdout_start=window_start,
-        holdout_end=distinct[-1],
+        holdout_end=window_end,
         cutoff=cutoff,
         horizon=horizon,
         n_train_days=len(train_distinct),

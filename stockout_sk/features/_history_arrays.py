@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import FLOW_COLUMNS, TRANSFER_COLUMNS
-from stockout_sk.features.columns import column, factorize
+from stockout_sk.features.columns import Columns, as_columns, column, factorize, n_rows
 
 #: Up to this many values a lookup compares them all; above, each distinct value once.
 SMALL_LOOKUP = 64
@@ -135,6 +135,34 @@ def daily_state(
         cum_net=cum_inflow - cum_outflow - cum_sold,
     )
     return state, branches, items
+
+
+def in_blocks(
+    X, compute: Callable[[Columns], Columns], *, inputs: set[str], block_rows: int
+) -> Columns:
+    """``compute`` on ``X``, a large table in blocks of ``block_rows`` rows.
+
+    Every feature of a row depends on that row alone, so blocks give the same values while the
+    working arrays (rows × windows, rows × lags, lookups) stay the size of one block: on a
+    training table of millions of rows they, not the output, set the peak memory. Columns named
+    in ``inputs`` pass through as they are.
+    """
+    n = n_rows(X)
+    if n <= block_rows:
+        return compute(X)
+    X = as_columns(X)
+    out: Columns | None = None
+    for begin in range(0, n, block_rows):
+        rows = slice(begin, min(begin + block_rows, n))
+        block = compute(Columns({c: v[rows] for c, v in X.items()}))
+        if out is None:
+            out = Columns.following(X)
+            for name, values in block.items():
+                out[name] = X[name] if name in inputs else np.empty(n, dtype=values.dtype)
+        for name, values in block.items():
+            if name not in inputs:
+                out[name][rows] = values
+    return out
 
 
 def running_sum(daily: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ a request's few new tokens get FeatureHasher's arithmetic directly (``_hash_toke
 
 from __future__ import annotations
 
+import numbers
 import threading
 
 import numpy as np
@@ -101,6 +102,11 @@ class HashedIDs(TransformerMixin, BaseEstimator):
             dtype = np.asarray(column(X, name)[:0]).dtype if n_rows(X) == 0 else None
             values = column(X, name)
             dtype = values.dtype if hasattr(values, "dtype") else dtype
+            if dtype is not None and dtype.kind == "O" and _all_numbers(values):
+                # A batch of at most a few dozen rows is read in one go as objects
+                # (features.columns.as_columns), numbers included: a fit on few rows (a small
+                # fold of a short export) is one.
+                dtype = np.dtype(np.float64)
             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
                 raise TypeError(
                     f"HashedIDs: column {name!r} has dtype {dtype}; only numeric columns pass "
@@ -380,3 +386,12 @@ def _month_numbers(X) -> np.ndarray:
 def _as_str(values: np.ndarray) -> np.ndarray:
     """IDs as an object array; tokens are built with f-strings, so values need not be str yet."""
     return np.asarray(values, dtype=object)
+
+
+def _all_numbers(values: np.ndarray) -> bool:
+    """Every value is a real number or missing (no text, no bool)."""
+    return all(
+        value is None
+        or (isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_))
+        for value in values
+    )

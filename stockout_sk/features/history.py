@@ -39,10 +39,12 @@ from stockout_sk.features._history_arrays import (
     daily_state,
     empty_flows,
     empty_transfers,
+    in_blocks,
     join_keys,
     warn_missing,
 )
 from stockout_sk.features._history_asof import context_rates, flow_features, locate, past_stock
+from stockout_sk.features._history_demand import censored_demand
 from stockout_sk.features._history_partners import (
     NO_PARTNER,
     PARTNER_COLUMNS,
@@ -59,7 +61,6 @@ from stockout_sk.features.columns import (
     column,
     ensure_fitted,
     float_column,
-    n_rows,
     remember_factorized,
 )
 from stockout_sk.features.names import history_feature_names, risk_directions
@@ -110,6 +111,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         N, used by the projected-headroom feature (stock left after N days at the current velocity).
     max_cover_days : float, default=365.0
         Cap on days of cover (no sales means unbounded cover).
+    censored_demand : bool, default=True
+        Also compute what the stock-outs of the last weeks hid from the sales: the share of days
+        out of stock, the velocity over in-stock days, the lost sales and the demand they add
+        up to (:mod:`~stockout_sk.features._history_demand`). A transformer saved before this
+        parameter existed loads with ``False`` and computes exactly what it was fitted with.
 
     Attributes
     ----------
@@ -148,11 +154,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         history_days: int = 35,
         horizon: int = 7,
         max_cover_days: float = 365.0,
+        censored_demand: bool = True,
     ) -> None:
         self.windows = windows
         self.history_days = history_days
         self.horizon = horizon
         self.max_cover_days = max_cover_days
+        self.censored_demand = censored_demand
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -307,6 +315,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             check_int(getattr(self, name), name, caller=caller, type_error=ValueError)
         if not self.max_cover_days > 0:
             raise ValueError(f"max_cover_days must be positive, got {self.max_cover_days!r}")
+        if not isinstance(self.censored_demand, bool | np.bool_):
+            raise ValueError(f"censored_demand must be True or False, got {self.censored_demand!r}")
 
     # ------------------------------------------------------------ transform
     def transform(self, X: pd.DataFrame) -> Columns:
@@ -325,30 +335,18 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         state.pop(STATE_CACHE, None)
         return state
 
-    def _transform(self, X: pd.DataFrame, state: State) -> Columns:
-        """The rows' features; a large table is worked through in blocks of rows.
+    def __setstate__(self, state):
+        # Saved before censored_demand existed: it computes the features it was fitted with.
+        super().__setstate__({"censored_demand": False, **state})
 
-        Every feature of a row depends on that row alone, so blocks give the same values while
-        the working arrays (rows × windows, rows × lags, lookups) stay the size of one block:
-        on a training table of millions of rows they, not the output, set the peak memory.
-        """
-        n = n_rows(X)
-        if n <= _BLOCK_ROWS:
-            return self._transform_block(X, state)
-        X = as_columns(X)
-        inputs = set(self.feature_names_in_)
-        out: Columns | None = None
-        for begin in range(0, n, _BLOCK_ROWS):
-            rows = slice(begin, min(begin + _BLOCK_ROWS, n))
-            block = self._transform_block(Columns({c: v[rows] for c, v in X.items()}), state)
-            if out is None:
-                out = Columns.following(X)
-                for name, values in block.items():
-                    out[name] = X[name] if name in inputs else np.empty(n, dtype=values.dtype)
-            for name, values in block.items():
-                if name not in inputs:
-                    out[name][rows] = values
-        return out
+    def _transform(self, X: pd.DataFrame, state: State) -> Columns:
+        """The rows' features; a large table is worked through in blocks of rows."""
+        return in_blocks(
+            X,
+            lambda block: self._transform_block(block, state),
+            inputs=set(self.feature_names_in_),
+            block_rows=_BLOCK_ROWS,
+        )
 
     def _transform_block(self, X: pd.DataFrame, state: State) -> Columns:
         at = locate(X, state, self.keys_, self.branches_, self.items_, dense_cells=_DENSE_KEY_CELLS)
@@ -378,6 +376,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             )
             out[name] = vocabulary.take(codes)
             remember_factorized(out, name, codes, vocabulary)  # the hashing step reuses it
+        if self.censored_demand:
+            out.update(censored_demand(state, at, self.windows, self.horizon, out, **stock))
         return out
 
     def risk_directions(self) -> dict[str, int]:
@@ -390,7 +390,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         all makes the model monotone in the stock on hand. Needs no fitting (names follow
         ``windows``).
         """
-        return risk_directions(self.windows)
+        return risk_directions(self.windows, censored_demand=self.censored_demand)
 
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
@@ -401,7 +401,10 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Input columns, then the history features."""
         check_is_fitted(self)
-        names = [*self.feature_names_in_, *history_feature_names(self.windows)]
+        names = [
+            *self.feature_names_in_,
+            *history_feature_names(self.windows, censored_demand=self.censored_demand),
+        ]
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):

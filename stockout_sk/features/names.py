@@ -110,6 +110,22 @@ HISTORY: tuple[Feature, ...] = (
     Feature("ToBranchID", "ToBranchID"),
 )
 
+#: After the history columns when ``HistoryFeatures(censored_demand=True)``, in this order: what
+#: the stock-outs of the last weeks hid from the sales (``features._history_demand``). Each is
+#: monotone in the stock on hand, so each has a direction.
+CENSORED: tuple[Feature, ...] = (
+    Feature("out_of_stock_share_{short}d", "share of the last {short} days out of stock", 1),
+    Feature("out_of_stock_share_{long}d", "share of the last {long} days out of stock", 1),
+    Feature("instock_velocity", "daily sales on days with stock (long window)", 1),
+    Feature("lost_sales_{long}d", "sales lost to stock-outs, last {long} days (estimate)", 1),
+    Feature("demand_velocity", "daily demand, lost sales included (long window)", 1),
+    Feature(
+        "demand_projected_headroom_ratio",
+        "projected headroom at the horizon at that demand / safety stock",
+        -1,
+    ),
+)
+
 #: Model features monitoring compares with the training reference: the ones a shift in sales or
 #: replenishment behaviour moves first.
 MONITORED_FEATURES: tuple[str, ...] = (
@@ -141,20 +157,22 @@ def _expand(feature: Feature, windows: tuple[int, ...]) -> list[tuple[str, str, 
     ]
 
 
-def history_feature_names(windows: Sequence[int]) -> list[str]:
+def history_feature_names(windows: Sequence[int], *, censored_demand: bool = False) -> list[str]:
     """The columns ``HistoryFeatures`` appends to its input, in order."""
     windows = _windows(windows)
     names = [feature.name.format(w=w) for w in windows for feature in WINDOWED]
-    names += [name for feature in HISTORY for name, _, _ in _expand(feature, windows)]
+    history = (*HISTORY, *CENSORED) if censored_demand else HISTORY
+    names += [name for feature in history for name, _, _ in _expand(feature, windows)]
     return names
 
 
-def risk_directions(windows: Sequence[int]) -> dict[str, int]:
+def risk_directions(windows: Sequence[int], *, censored_demand: bool = False) -> dict[str, int]:
     """``{column: ±1}`` for every constrained column (raw quantities and history features)."""
     windows = _windows(windows)
+    history = (*HISTORY, *CENSORED) if censored_demand else HISTORY
     return {
         name: risk
-        for feature in (*RAW_QUANTITIES, *WINDOWED, *HISTORY)
+        for feature in (*RAW_QUANTITIES, *WINDOWED, *history)
         for name, _, risk in _expand(feature, windows)
         if risk
     }
@@ -166,7 +184,7 @@ def _label_patterns() -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]
     fixed = {f.name: f.label for f in (*RAW_QUANTITIES, *CALENDAR)}
     fixed[ID_HASHES] = "branch / item identity"
     patterns = []
-    for feature in (*WINDOWED, *HISTORY):
+    for feature in (*WINDOWED, *HISTORY, *CENSORED):
         placeholder = next((p for p in ("{w}", "{short}", "{long}") if p in feature.name), None)
         if placeholder is None:
             fixed[feature.name] = feature.label

@@ -8,7 +8,8 @@ The lifecycle of a model version (MLflow 3 aliases, never the deprecated stages;
    (:mod:`~stockout_sk.registry.training_run`, :mod:`~stockout_sk.registry.packaging`).
 2. :func:`decide_promotion` moves ``production`` to that version only if its holdout F1 reaches
    ``min_f1`` and is not worse than the current production version re-scored on the same holdout
-   rows (:mod:`~stockout_sk.registry.promotion`).
+   rows (:mod:`~stockout_sk.registry.promotion`); :func:`register_refit` then deploys the same
+   settings refitted on every matured row as the next version (:mod:`~stockout_sk.registry.refit`).
 3. :func:`rollback` moves ``production`` back to the version recorded on the current one;
    :func:`promote` is the operator's manual promotion; :func:`show` lists the registered model
    (:mod:`~stockout_sk.registry.lifecycle`).
@@ -41,6 +42,12 @@ from stockout_sk.registry.packaging import (
 )
 from stockout_sk.registry.production import ProductionModel, load_production
 from stockout_sk.registry.promotion import PromotionDecision, decide_promotion
+from stockout_sk.registry.refit import (
+    REFIT_ARTIFACT,
+    RefitRegistration,
+    evaluated_version,
+    register_refit,
+)
 from stockout_sk.registry.state import (
     NoProductionModelError,
     get_serving_mode,
@@ -64,6 +71,7 @@ __all__ = [
     "HOLDOUT_PREDICTIONS_ARTIFACT",
     "MODEL_ARTIFACT",
     "MODEL_REQUIREMENTS",
+    "REFIT_ARTIFACT",
     "TRUSTED_TYPES",
     "TRUSTED_TYPE_PREFIXES",
     "LoggedTraining",
@@ -72,12 +80,14 @@ __all__ = [
     "ProductionModel",
     "PromotionDecision",
     "PromotionResult",
+    "RefitRegistration",
     "RegistryView",
     "RollbackResult",
     "TrackingInfo",
     "VersionInfo",
     "configure_tracking",
     "decide_promotion",
+    "evaluated_version",
     "get_serving_mode",
     "input_example",
     "load_production",
@@ -87,6 +97,7 @@ __all__ = [
     "model_signature",
     "production_version",
     "promote",
+    "register_refit",
     "resolve_tracking_uri",
     "rollback",
     "run_link",

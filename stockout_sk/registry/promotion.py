@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
 from stockout_sk.evaluate import classification_metrics
+from stockout_sk.registry.refit import evaluated_version
 from stockout_sk.registry.state import (
     aliases_of,
     production_version,
@@ -142,7 +143,8 @@ def decide_promotion(
     else:
         compared_with = current
         try:
-            production_f1 = _rescore(name, current, X_holdout, y)
+            # A refit has trained on part of this holdout: its evaluated version is re-scored.
+            production_f1 = _rescore(name, evaluated_version(client, name, current), X_holdout, y)
         except Exception as error:  # any failure closes the gate; the cause is in the reason
             logger.warning(
                 "could not re-score production %s version %s on the holdout: %r; keeping "

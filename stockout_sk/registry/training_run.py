@@ -140,6 +140,7 @@ def log_training(
                 Tag.DATA_DIR: data_dir_text,
                 Tag.HORIZON: str(fitted.config.horizon),
                 Tag.TRAINED_AT: trained_at,
+                **_window_tags(result),
             }
         )
         params = {
@@ -150,6 +151,7 @@ def log_training(
             data_dir=data_dir_text,
             threshold=f"{fitted.threshold:.6g}",
             threshold_validation=json.dumps(fitted.validation),
+            **(prepared.windows.params() if prepared.windows else {}),
         )
         mlflow.log_params(params)
         mlflow.log_metrics(_training_metrics(result, y_train, timings))
@@ -182,6 +184,7 @@ def log_training(
             Tag.HORIZON: str(fitted.config.horizon),
             Tag.THRESHOLD: tag_number(fitted.threshold),
             Tag.DATA_DIR: data_dir_text,
+            **_fit_tags(fitted),
             **{holdout_tag(k): tag_number(report.model[k]) for k in HOLDOUT_METRICS},
         },
     )
@@ -222,13 +225,20 @@ def log_durations(
         client.log_metric(run_id, f"duration_{step}_s", float(seconds))
 
 
-def _log_model(fitted: FittedModel, model_name: str, example: pd.DataFrame, trained_at: str) -> str:
+def _log_model(
+    fitted: FittedModel,
+    model_name: str,
+    example: pd.DataFrame,
+    trained_at: str,
+    *,
+    name: str = MODEL_ARTIFACT,
+) -> str:
     """Log and register the fitted pipeline in the active run; the new version number."""
     pipeline = fitted.pipeline
     try:
         info = mlflow.sklearn.log_model(
             pipeline,
-            name=MODEL_ARTIFACT,
+            name=name,
             registered_model_name=model_name,
             signature=model_signature(),
             input_example=example,
@@ -308,6 +318,32 @@ def _dataset_report(result: TrainingResult) -> dict[str, Any]:
             "purge_gap_days": int(split.gap_days),
         },
         "threshold_validation": result.fitted.validation,
+        "windows": result.prepared.windows.to_dict() if result.prepared.windows else None,
+    }
+
+
+def _window_tags(result: TrainingResult) -> dict[str, str]:
+    """The windows chosen and why, and how far apart the folds' thresholds were."""
+    validation = result.fitted.validation
+    spread = (validation.get("spread") or {}).get("range")
+    tags = {
+        Tag.THRESHOLD_METHOD: str(validation.get("method", "")),
+        Tag.THRESHOLD_SPREAD: "" if spread is None else tag_number(spread),
+    }
+    if result.prepared.windows is not None:
+        tags[Tag.WINDOWS] = result.prepared.windows.reason
+    return tags
+
+
+def _fit_tags(fitted: FittedModel) -> dict[str, str]:
+    """Which rows the registered pipeline was fitted on."""
+    rows = fitted.fit_rows
+    if not rows:
+        return {}
+    return {
+        Tag.FIT_ROWS: str(rows["rows"]),
+        Tag.FIT_START: str(rows["start"]),
+        Tag.FIT_END: str(rows["end"]),
     }
 
 

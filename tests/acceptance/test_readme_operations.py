@@ -242,10 +242,11 @@ def test_mlflow_ui_shows_the_experiment_and_the_production_model(
 
     assert model.status_code == 200, model.text
     aliases = {a["alias"]: a["version"] for a in model.json()["registered_model"]["aliases"]}
-    assert aliases["production"] == trained["version"]
+    # Production is the promoted version's refit on every matured row, in the same run (#13).
+    assert aliases["production"] == trained["deployed"]["version"]
     assert production.status_code == 200, production.text
     version = production.json()["model_version"]
-    assert version["version"] == trained["version"]
+    assert version["version"] == trained["deployed"]["version"]
     assert version["run_id"] == trained["run_id"]
     assert version["status"] == "READY"
 
@@ -270,13 +271,13 @@ def test_uvicorn_serves_the_production_model_to_the_readme_request(
 
     assert ready["source"] == "registry", ready
     assert model["registry"]["tracking_uri"] == f"sqlite:///{workspace.path / 'mlflow.db'}"
-    assert model["version"] == trained["version"]
+    assert model["version"] == trained["deployed"]["version"]
     assert model["run_id"] == trained["run_id"]
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["source"] == "registry"
     assert answer["fallback_reason"] is None
-    assert answer["model_version"] == trained["version"]
+    assert answer["model_version"] == trained["deployed"]["version"]
     assert 0.0 <= answer["probability"] <= 1.0
     assert answer["threshold"] == pytest.approx(model["threshold"])
     assert answer["prediction"] == int(answer["probability"] >= answer["threshold"])
@@ -360,7 +361,7 @@ def test_prefect_deployment_run_retrains_and_registers_a_new_version(
         assert version["decision"] == decision
         assert decision in {"promoted", "kept-staging"}, version
     finally:
-        restore_production(workspace, trained["version"])
+        restore_production(workspace, trained["deployed"]["version"])
 
 
 def wait_for_flow_run(

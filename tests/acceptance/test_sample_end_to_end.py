@@ -101,7 +101,10 @@ def test_main_job_promotes_a_production_version(
 ) -> None:
     assert trained["model_name"] == MODEL_NAME
     assert trained["decision"] == "promoted", trained["reason"]
-    assert trained["aliases"]["production"] == trained["version"]
+    # What is deployed is the promoted version refitted on every matured row (#13).
+    deployed = trained["deployed"]
+    assert deployed["refit_of"] == trained["version"]
+    assert trained["aliases"]["production"] == deployed["version"]
     assert trained["metrics"]["f1"] >= trained["min_f1"] == 0.7
     # The embedded store and the reports are in the workspace, nowhere else.
     assert (workspace.path / "mlflow.db").is_file()
@@ -111,22 +114,23 @@ def test_main_job_promotes_a_production_version(
         assert (evaluation / plot).is_file(), plot
     shown = workspace.run("registry", "show", "--json").json()
     assert shown["tracking_uri"] == f"sqlite:///{workspace.path / 'mlflow.db'}"
-    assert shown["aliases"]["production"] == trained["version"]
-    version = next(v for v in shown["versions"] if v["version"] == trained["version"])
-    assert version["decision"] == "promoted"
+    assert shown["aliases"]["production"] == deployed["version"]
+    for number in (trained["version"], deployed["version"]):
+        version = next(v for v in shown["versions"] if v["version"] == number)
+        assert version["decision"] == "promoted"
 
 
 def test_api_answers_the_readme_request(api_url: str, trained: dict[str, Any]) -> None:
     assert httpx.get(f"{api_url}/health", timeout=10).json() == {"status": "ok"}
     ready = httpx.get(f"{api_url}/ready", timeout=10).json()
     assert ready["source"] == "registry"
-    assert ready["model_version"] == trained["version"]
+    assert ready["model_version"] == trained["deployed"]["version"]
 
     response = httpx.post(f"{api_url}/predict", json=README_BODY, timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "registry"
-    assert body["model_version"] == trained["version"]
+    assert body["model_version"] == trained["deployed"]["version"]
     assert 0.0 <= body["probability"] <= 1.0
     assert body["prediction"] == int(body["probability"] >= body["threshold"])
 
@@ -174,7 +178,7 @@ def test_mlflow_models_serve_gives_the_same_probabilities(
     assert theirs.shape == (len(rows), 2)
 
     batch = httpx.post(f"{api_url}/predict/batch", json={"records": rows}, timeout=60).json()
-    assert batch["model_version"] == trained["version"]
+    assert batch["model_version"] == trained["deployed"]["version"]
     ours = np.array([p["probability"] for p in batch["predictions"]])
     np.testing.assert_allclose(ours, theirs[:, 1], rtol=0, atol=1e-9)
 
@@ -183,7 +187,7 @@ def test_score_writes_a_ranked_morning_list(workspace: Workspace, trained: dict[
     out = workspace.path / "artifacts" / "morning" / "morning_list.csv"
     summary = workspace.run("score", "--data", "sample_data", "--out", str(out), "--json").json()
     assert summary["source"] == "registry"
-    assert summary["model_version"] == trained["version"]
+    assert summary["model_version"] == trained["deployed"]["version"]
     assert out.is_file()
     assert out.with_suffix(".html").is_file()
     with out.open(encoding="utf-8") as handle:
@@ -200,7 +204,7 @@ def test_monitor_reports_a_decision(workspace: Workspace, trained: dict[str, Any
     report = workspace.run("monitor", "--data", "sample_data", "--dry-run", "--json").json()
     assert report["decision"] in {"ok", "warn", "rollback", "fallback"}
     assert report["dry_run"] is True
-    assert report["model_version"] == trained["version"]
+    assert report["model_version"] == trained["deployed"]["version"]
     if report["decision"] != "ok":
         assert report["reasons"]
     html = workspace.path / report["report"]

@@ -123,7 +123,7 @@ def settings(
         summary = run(
             data_dir=str(chains.train),
             out_dir=str(tmp_path_factory.mktemp(f"run-{expected}")),
-            model_overrides={"n_estimators": 30},
+            model_overrides={"n_estimators": 30, "refit": False},  # one version per run
             min_f1=0.2,
             model_name=MODEL,
             tracking_uri=settings.tracking_uri,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -290,11 +291,19 @@ def test_fit_model_chooses_the_threshold_on_a_training_side_window(chain_and_tab
     fitted = fit_model(train, chain, CONFIG, checkpoint_dir=None)
     validation = fitted.validation
     start, end = pd.Timestamp(validation["start"]), pd.Timestamp(validation["end"])
-    # The validation window is the last validation_days as-of days of the training rows.
+    # The folds' windows are the last folds × validation_days as-of days of the training rows,
+    # one after the other, the latest ending on the last training day.
+    folds = validation["folds"]
+    assert len(folds) == CONFIG.threshold_folds
     assert end == train["Date"].max() == last_train_day
-    assert (end - start).days == CONFIG.validation_days - 1
+    assert (end - start).days == CONFIG.threshold_folds * CONFIG.validation_days - 1
+    for earlier, later in itertools.pairwise(folds):
+        assert pd.Timestamp(later["start"]) == pd.Timestamp(earlier["end"]) + pd.Timedelta(days=1)
+    for fold in folds:
+        span = pd.Timestamp(fold["end"]) - pd.Timestamp(fold["start"])
+        assert span.days == CONFIG.validation_days - 1
     assert validation["rows"] == int((train["Date"] >= start).sum())
-    assert fitted.threshold == validation["threshold"]
+    assert fitted.threshold == validation["threshold"] == validation["candidates"]["pooled"]
     assert fitted.pipeline[-1].threshold == fitted.threshold
     assert 0.0 <= fitted.threshold <= 1.0
     assert fitted.train_rows == len(train)

@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 
 from stockout_sk.config import ModelConfig
-from stockout_sk.evaluate import METRIC_KEYS
-from stockout_sk.training import TrainingResult, prepare, train_and_evaluate
+from stockout_sk.evaluate import (
+    METRIC_KEYS,
+    InactiveWindowError,
+    NotEnoughHistoryError,
+    plan_windows,
+)
+from stockout_sk.ingest import load_chain
+from stockout_sk.synth import generate_chain
+from stockout_sk.training import TrainingResult, fit_model, prepare, train_and_evaluate
 
 pytestmark = pytest.mark.unit
 
@@ -124,7 +131,14 @@ def result(chain, tmp_path_factory) -> TrainingResult:
 
 def test_report_has_the_evaluate_json_shape(result):
     payload = result.to_dict()
-    assert set(payload) == {"model", "baselines", "rows", "positive_rate"}
+    assert set(payload) == {
+        "model",
+        "baselines",
+        "rows",
+        "positive_rate",
+        "windows",
+        "threshold_folds",
+    }
     assert set(payload["baselines"]) == {"rule", "velocity"}
     for block in (payload["model"], *payload["baselines"].values()):
         assert list(block) == list(METRIC_KEYS)
@@ -175,3 +189,107 @@ def test_the_fitted_pipeline_answers_raw_rows(result):
     assert proba.shape == (1, 2)
     assert 0.0 <= proba[0, 1] <= 1.0
     assert set(result.timings) == {"prepare", "fit", "evaluate"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Real exports: windows sized from the history, the refit (issue #13)
+# --------------------------------------------------------------------------------------------------
+
+#: Few small trees: these tests check the windows and the rows, not the model's quality.
+SMALL = ModelConfig(n_estimators=12, num_leaves=7, min_child_samples=5)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Simulated chains of 2 branches × 8 items, keyed by their length in days."""
+    root = tmp_path_factory.mktemp("exports")
+
+    def make(days: int):
+        folder = root / f"chain-{days}"
+        if not folder.exists():
+            generate_chain(folder, branches=2, items=8, days=days, seed=3)
+        return load_chain(folder)
+
+    return make
+
+
+@pytest.mark.parametrize("days", [56, 60, 75, 90, 365])
+def test_any_export_of_eight_weeks_or_more_trains_with_the_defaults(exports, days):
+    chain = exports(days)
+    result = train_and_evaluate(chain, SMALL, checkpoint_dir=None, deploy=True)
+    windows = result.prepared.windows
+    assert windows == plan_windows(days - SMALL.horizon, horizon=SMALL.horizon)
+    split = result.prepared.split
+    holdout, train = result.prepared.holdout, result.prepared.train
+    assert holdout["Date"].nunique() == windows.holdout_days
+    assert split.gap_days >= SMALL.horizon
+    assert holdout["Date"].max() == chain.history_end - pd.Timedelta(days=SMALL.horizon)
+    # The threshold's folds lie on the training side, each purged from its own fit.
+    folds = result.fitted.validation["folds"]
+    assert len(folds) == windows.folds
+    assert pd.Timestamp(folds[-1]["end"]) == train["Date"].max()
+    # What the run says about the windows, in evaluate --json.
+    payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert payload["windows"]["holdout_days"] == windows.holdout_days
+    assert payload["windows"]["reason"] == windows.reason
+    assert len(payload["threshold_folds"]["folds"]) == windows.folds
+    # The deployed model is the refit on every matured row, with the folds' threshold.
+    deployed = result.deployed
+    frame = result.prepared.dataset.frame
+    assert deployed.fit_rows == {
+        "rows": len(frame),
+        "start": str(frame["Date"].min().date()),
+        "end": str(frame["Date"].max().date()),
+        "refit": True,
+    }
+    assert deployed.threshold == result.fitted.threshold == deployed.pipeline[-1].threshold
+    assert result.fitted.fit_rows["end"] == str(train["Date"].max().date())
+    if days == 365:
+        assert windows.scale == 1.0
+        assert windows.holdout_days == 21
+    else:
+        assert windows.scale < 1.0
+
+
+def test_an_export_below_the_floor_says_what_it_needs(exports):
+    chain = exports(48)
+    with pytest.raises(NotEnoughHistoryError, match=r"41 as-of day.*at least 49 days"):
+        prepare(chain, SMALL)
+
+
+def test_the_windows_the_user_sets_are_used(exports):
+    chain = exports(60)
+    config = SMALL.with_overrides(holdout_days=5, validation_days=5)
+    prepared = prepare(chain, config)
+    assert prepared.windows.holdout_days == 5
+    assert prepared.holdout["Date"].nunique() == 5
+    assert prepared.windows.validation_days == 5
+
+
+def test_a_holdout_in_a_stretch_without_flows_is_refused(chain):
+    """A mistyped year stretches the history over empty days: the holdout would score nothing."""
+    later = pd.Timedelta(days=200)
+    stretched = SimpleNamespace(
+        **{
+            **vars(chain),
+            "history_end": chain.history_end + later,
+            "stock_current": chain.stock_current.assign(
+                LastUpdatedAt=chain.stock_current["LastUpdatedAt"] + later
+            ),
+        }
+    )
+    with pytest.raises(InactiveWindowError, match=r"holdout .* has no flow at all"):
+        prepare(stretched, CONFIG)
+
+
+def test_without_refit_the_deployed_model_is_the_evaluated_one(chain):
+    config = CONFIG.with_overrides(refit=False)
+    result = train_and_evaluate(chain, config, checkpoint_dir=None, deploy=True)
+    assert result.deployed is result.fitted
+    assert result.fitted.fit_rows["refit"] is False
+
+
+def test_an_unknown_threshold_method_fails_before_any_fit(chain):
+    train = prepare(chain, CONFIG).train
+    with pytest.raises(ValueError, match="threshold_method must be one of"):
+        fit_model(train, chain, CONFIG.with_overrides(threshold_method="mean"))

@@ -1,0 +1,39 @@
+"""Train and evaluate: the steps the CLI, the Prefect flow and the backtest compose.
+
+Each function is one step with plain inputs and outputs so a flow can run it as a task:
+:func:`prepare` (labelled table, windows sized from the history, time split) →
+:func:`fit_model` (threshold chosen on purged rolling-origin folds) → :func:`evaluate_fitted`
+(the holdout) → :func:`refit_on_all` (what is deployed: the same settings on every matured row).
+:func:`train_and_evaluate` chains them for the CLI. Nothing here touches a registry.
+
+* :mod:`.prepare` — :class:`Prepared`, :func:`prepare`;
+* :mod:`.fitted` — :class:`FittedModel` and the rows it was fitted on, :func:`split_xy`;
+* :mod:`.fit` — :func:`fit_model`, :func:`refit_on_all`;
+* :mod:`.evaluation` — :class:`TrainingResult`, :func:`evaluate_fitted`,
+  :func:`train_and_evaluate`.
+"""
+
+from stockout_sk.training.evaluation import (
+    TrainingResult,
+    evaluate_fitted,
+    model_velocity,
+    train_and_evaluate,
+)
+from stockout_sk.training.fit import fit_model, refit_on_all
+from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
+from stockout_sk.training.prepare import Prepared, prepare, split_dataset
+
+__all__ = [
+    "FittedModel",
+    "Prepared",
+    "TrainingResult",
+    "evaluate_fitted",
+    "fit_model",
+    "fit_rows",
+    "model_velocity",
+    "prepare",
+    "refit_on_all",
+    "split_dataset",
+    "split_xy",
+    "train_and_evaluate",
+]

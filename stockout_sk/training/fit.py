@@ -1,0 +1,206 @@
+"""Fitting: the threshold chosen on purged rolling-origin folds, and the refit on every row."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from stockout_sk.config import ModelConfig
+from stockout_sk.evaluate import (
+    THRESHOLD_METHODS,
+    WindowPlan,
+    check_activity,
+    fold_threshold,
+    plan_windows,
+    rolling_folds,
+)
+from stockout_sk.pipeline import build_pipeline
+from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
+
+__all__ = ["fit_model", "refit_on_all"]
+
+logger = logging.getLogger(__name__)
+
+
+def fit_model(
+    train: pd.DataFrame,
+    chain,
+    config: ModelConfig | None = None,
+    *,
+    checkpoint_dir: str | None = "config",
+    windows: WindowPlan | None = None,
+) -> FittedModel:
+    """Fit the pipeline on training rows and choose its threshold on purged rolling-origin folds.
+
+    1. The latest ``folds × validation_days`` as-of days of ``train`` are cut into consecutive
+       validation windows (:func:`~stockout_sk.evaluate.rolling_folds`). For each, a pipeline
+       is fitted on the rows at least ``horizon + 1`` days before the window, with flows up to
+       the window's end only, and scores the window.
+    2. The threshold is chosen from all folds' scores by ``config.threshold_method``
+       (:func:`~stockout_sk.evaluate.fold_threshold`); every fold's own cut is kept.
+    3. The final pipeline is fitted on all of ``train`` with all flows (features stay point in
+       time: a row dated t only reads flows of days ≤ t) and carries the chosen threshold.
+
+    Parameters
+    ----------
+    train : DataFrame
+        Training rows: the raw fields plus ``label`` (never the holdout).
+    chain : ChainData
+        Supplies ``flows`` and ``transfers`` for the history features.
+    config : ModelConfig, optional
+    checkpoint_dir : str or None
+        Overrides ``config.checkpoint_dir`` for the final fit.
+    windows : WindowPlan, optional
+        The folds' sizes (:attr:`Prepared.windows`); by default planned from ``train``'s own
+        as-of days (:func:`~stockout_sk.evaluate.plan_windows` without a holdout).
+
+    Raises
+    ------
+    ValueError
+        A single class in ``train``, too few days for one fold
+        (:class:`~stockout_sk.evaluate.NotEnoughHistoryError`), or a fold without any flow
+        (:class:`~stockout_sk.evaluate.InactiveWindowError`).
+    """
+    config = config or ModelConfig()
+    if config.threshold_method not in THRESHOLD_METHODS:  # before any fit, not after the folds
+        raise ValueError(
+            f"ModelConfig.threshold_method must be one of {THRESHOLD_METHODS}, got "
+            f"{config.threshold_method!r}"
+        )
+    X, y = split_xy(train)
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"the training rows hold a single class ({np.unique(y).tolist()}); a classifier "
+            "needs both. Use more history or check the labels"
+        )
+    dates = train["Date"].reset_index(drop=True)
+    plan = windows or plan_windows(
+        dates.nunique(),
+        horizon=config.horizon,
+        validation_days=config.validation_days,
+        folds=config.threshold_folds,
+        with_holdout=False,
+    )
+    folds = rolling_folds(
+        dates,
+        horizon=config.horizon,
+        validation_days=plan.validation_days,
+        folds=plan.folds,
+        min_train_days=plan.min_train_days,
+    )
+    flows, transfers = chain.flows, chain.transfers
+    scored: list[tuple[np.ndarray, np.ndarray]] = []
+    spans: list[tuple[str, str]] = []
+    for number, fold in enumerate(folds, start=1):
+        name = f"threshold fold {number} of {len(folds)}"
+        check_activity(name, fold.holdout_start, fold.holdout_end, flows["Date"])
+        inner, valid = fold.train, fold.holdout
+        if len(np.unique(y[inner])) < 2:
+            logger.warning("%s skipped: its %d fitting rows hold one class", name, inner.sum())
+            continue
+        cutoff = fold.holdout_end
+        logger.info(
+            "%s: fit on %d rows up to %s, validate on %d rows %s..%s",
+            name,
+            inner.sum(),
+            fold.train_end.date(),
+            valid.sum(),
+            fold.holdout_start.date(),
+            cutoff.date(),
+        )
+        inner_pipeline = build_pipeline(config, checkpoint_dir=None)
+        inner_pipeline.fit(
+            X[inner],
+            y[inner],
+            history__flows=flows[flows["Date"] <= cutoff],
+            history__transfers=transfers[transfers["Date"] <= cutoff],
+        )
+        scored.append((y[valid], inner_pipeline.predict_proba(X[valid])[:, 1]))
+        spans.append((str(fold.holdout_start.date()), str(cutoff.date())))
+    if not scored:
+        raise ValueError(
+            f"every threshold fold's fitting rows hold a single class ({len(folds)} fold(s) "
+            f"before {dates.max().date()}); use a longer history or check the labels"
+        )
+    choice = fold_threshold(
+        [labels for labels, _ in scored],
+        [scores for _, scores in scored],
+        method=config.threshold_method,
+        windows=spans,
+    )
+    validation = {
+        "rows": int(sum(len(labels) for labels, _ in scored)),
+        "positives": int(sum(labels.sum() for labels, _ in scored)),
+        "start": spans[0][0],
+        "end": spans[-1][1],
+        **choice.to_dict(),
+        "description": choice.describe(),
+    }
+    logger.info("%s", choice.describe())
+
+    pipeline = build_pipeline(config, threshold=choice.threshold, checkpoint_dir=checkpoint_dir)
+    pipeline.fit(X, y, history__flows=flows, history__transfers=transfers)
+    return FittedModel(
+        pipeline=pipeline,
+        threshold=choice.threshold,
+        config=config,
+        train_rows=len(X),
+        validation=validation,
+        windows=plan,
+        fit_rows=fit_rows(dates, refit=False),
+        fold_scores=scored,
+    )
+
+
+def refit_on_all(
+    fitted: FittedModel,
+    frame: pd.DataFrame,
+    chain,
+    *,
+    checkpoint_dir: str | None = "config",
+) -> FittedModel:
+    """The same pipeline fitted on every matured row, with the threshold the folds chose.
+
+    What is deployed once the holdout has judged ``fitted``: the holdout and purge weeks are
+    the freshest a chain has, and the gated model never saw them. Same settings, same
+    threshold (chosen on the folds, never on the holdout); only the rows differ.
+
+    Parameters
+    ----------
+    fitted : FittedModel
+        The model the holdout evaluated (its settings and threshold are kept).
+    frame : DataFrame
+        Every matured row (``Prepared.dataset.frame``).
+    chain : ChainData
+    checkpoint_dir : str or None
+        Overrides ``config.checkpoint_dir``.
+
+    Returns
+    -------
+    FittedModel
+        ``fit_rows["refit"]`` is true; ``validation`` and ``windows`` are ``fitted``'s.
+    """
+    X, y = split_xy(frame)
+    pipeline = build_pipeline(
+        fitted.config, threshold=fitted.threshold, checkpoint_dir=checkpoint_dir
+    )
+    pipeline.fit(X, y, history__flows=chain.flows, history__transfers=chain.transfers)
+    rows = fit_rows(frame["Date"], refit=True)
+    logger.info(
+        "refitted on every matured row: %d rows, as-of %s..%s (threshold %.4f kept)",
+        rows["rows"],
+        rows["start"],
+        rows["end"],
+        fitted.threshold,
+    )
+    return FittedModel(
+        pipeline=pipeline,
+        threshold=fitted.threshold,
+        config=fitted.config,
+        train_rows=len(X),
+        validation=fitted.validation,
+        windows=fitted.windows,
+        fit_rows=rows,
+    )
