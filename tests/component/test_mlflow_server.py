@@ -387,34 +387,40 @@ def test_train_promote_hot_swap_and_roll_back_on_a_postgres_backed_server(
         assert (body["source"], body["prediction"]) == ("rule-baseline", rule), body
         assert "production" in body["fallback_reason"]
 
-        # The real flow, against the server: version 1 trained, registered, promoted.
-        summaries = []
-        for expected in ("1", "2"):
+        # The real flow, against the server, twice on the same data: each run registers the
+        # evaluated version, promotes it (the second ties with the first), and deploys it
+        # refitted on every matured row as a new version holding @production.
+        deployed = []
+        for run_number in (1, 2):
             summary = run(
                 data_dir=str(chains["train"]),
-                out_dir=str(tmp_path / f"run-{expected}"),
+                out_dir=str(tmp_path / f"run-{run_number}"),
                 model_overrides={"n_estimators": 30},
                 min_f1=0.2,
                 model_name=MODEL,
                 tracking_uri=mlflow_server.url,
             )
-            assert (summary["version"], summary["decision"]) == (expected, "promoted"), summary
-            summaries.append(summary)
+            assert summary["decision"] == "promoted", summary
+            assert summary["deployed"]["refit_of"] == summary["version"], summary
+            version = summary["deployed"]["version"]
+            assert summary["aliases"]["production"] == version
+            deployed.append(version)
             # The running API picks the new production version up by itself.
-            body = wait_for_version(helpers, api, row, expected, f"the API to serve v{expected}")
+            body = wait_for_version(helpers, api, row, version, f"the API to serve v{version}")
             assert body["source"] == "registry"
             with tracking(mlflow_server.url):
-                pipeline = mlflow.sklearn.load_model(f"models:/{MODEL}/{expected}")
+                pipeline = mlflow.sklearn.load_model(f"models:/{MODEL}/{version}")
             expected_proba = float(pipeline.predict_proba(pd.DataFrame([row]))[0, 1])
             assert body["probability"] == pytest.approx(expected_proba, abs=1e-9)
+        assert deployed == ["2", "4"]
 
         # Production is on PostgreSQL and the artifacts went through the server to its folder.
         client = mlflow.MlflowClient(tracking_uri=mlflow_server.url)
-        version = client.get_model_version(MODEL, "2")
-        run_info = client.get_run(version.run_id).info
+        info = client.get_model_version(MODEL, deployed[-1])
+        run_info = client.get_run(info.run_id).info
         assert run_info.artifact_uri.startswith("mlflow-artifacts:"), run_info.artifact_uri
         stored = list(mlflow_server.artifacts.rglob("MLmodel"))
-        assert len(stored) >= 2, stored
+        assert len(stored) >= 4, stored
         connection = psycopg2.connect(
             host="127.0.0.1", port=postgres.port, user=DB_USER, dbname=DB_NAME
         )
@@ -423,25 +429,28 @@ def test_train_promote_hot_swap_and_roll_back_on_a_postgres_backed_server(
                 cursor.execute(
                     "SELECT version FROM model_versions WHERE name = %s ORDER BY 1", [MODEL]
                 )
-                assert [v for (v,) in cursor.fetchall()] == [1, 2]
+                assert [v for (v,) in cursor.fetchall()] == [1, 2, 3, 4]
                 cursor.execute(
                     "SELECT version FROM registered_model_aliases WHERE name = %s AND alias = %s",
                     [MODEL, "production"],
                 )
-                assert cursor.fetchall() == [(2,)]
+                assert cursor.fetchall() == [(4,)]
         finally:
             connection.close()
-        assert registry.show(settings).versions[0].previous_production == "1"
+        shown = {v.version: v for v in registry.show(settings).versions}
+        assert shown["4"].previous_production == deployed[0]
 
         # Monitoring on the shifted period rolls production back; the API follows.
         report = run_cme(chains["shifted"], settings=settings, out_dir=tmp_path / "monitoring")
         assert (report.decision, report.action, report.target_version) == (
             "rollback",
             "rollback",
-            "1",
+            deployed[0],
         ), report.reasons
-        assert registry.production_version(settings) == "1"
-        body = wait_for_version(helpers, api, row, "1", "the API to follow the rollback to v1")
+        assert registry.production_version(settings) == deployed[0]
+        body = wait_for_version(
+            helpers, api, row, deployed[0], "the API to follow the rollback to the first version"
+        )
         assert body["source"] == "registry"
         # The report went to the server's artifact store too.
         with tracking(mlflow_server.url):
