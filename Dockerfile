@@ -49,6 +49,8 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=builder /opt/venv /opt/venv
 # PATH: `stockout-sk`, `prefect`, `mlflow` and the `uvicorn` that `mlflow models serve` starts by
 # name all come from the venv. GIT_PYTHON_REFRESH: MLflow probes for git, absent here on purpose.
+# PREFECT_UI_STATIC_DIRECTORY: `prefect server start` copies its UI into a writable folder before
+# serving it; its default is inside the venv, which uid 10001 cannot write (the UI then 404s).
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
@@ -59,14 +61,16 @@ ENV PYTHONUNBUFFERED=1 \
     DO_NOT_TRACK=true \
     MLFLOW_DISABLE_TELEMETRY=true \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    PREFECT_UI_STATIC_DIRECTORY=/home/app/.prefect/ui \
     STOCKOUT_ARTIFACTS_DIR=artifacts
 # Relative paths (artifacts/, the embedded mlflow.db when MLFLOW_TRACKING_URI is unset) land here.
 WORKDIR /srv/stockout
 
 # ------------------------------------------------------------------------------- mlflow-server
 FROM base AS mlflow-server
-# The PostgreSQL driver is the tracking server's alone: the app talks to MLflow over HTTP, so
-# it stays out of requirements.lock and out of the app image.
+# The PostgreSQL driver is the tracking server's alone: the app talks to MLflow over HTTP, so it
+# stays out of the app image. Same pin as requirements.lock (the dev extra: the component tests
+# run `mlflow server` on PostgreSQL with it); tests/unit/test_delivery.py keeps the two equal.
 RUN pip install --no-cache-dir psycopg2-binary==2.9.13
 USER 10001:10001
 EXPOSE 5000

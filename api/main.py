@@ -21,6 +21,7 @@ import anyio
 from fastapi import FastAPI
 
 from api.dependencies import api_key, get_settings, max_body_bytes, resolve_settings
+from api.docs import add_offline_docs
 from api.errors import add_exception_handlers
 from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
 from api.routers import model, ops, predict
@@ -73,7 +74,12 @@ def create_app() -> FastAPI:
         lifespan starts.
     """
     app = FastAPI(
-        title="stockout-sk", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="stockout-sk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # the CDN pages; add_offline_docs serves them from local files
+        redoc_url=None,
     )
     add_exception_handlers(app)
     # Added last = outermost: the key is checked before a large body is read.
@@ -82,6 +88,7 @@ def create_app() -> FastAPI:
     # FastAPI tries included routers in order: the scoring endpoints, the hot path, go first.
     for router in (predict.router, ops.router, model.router):
         app.include_router(router)
+    add_offline_docs(app)  # after them: the docs are never on the hot path
     return app
 
 

@@ -498,3 +498,145 @@ def test_gitlab_ci_local_runs_the_lint_job_for_real() -> None:
     assert "PASS  lint" in output
     assert "ruff check ." in output
     assert "ruff format --check ." in output
+
+
+# --------------------------------------------------------------------- published ports (#16.4)
+def test_compose_publishes_every_port_on_loopback_by_default() -> None:
+    """MLflow (no auth), Prefect (no auth) and the API (no key by default) are reachable from
+    this machine only unless a *_BIND variable says otherwise."""
+    services = compose_config()["services"]
+    for name in ("mlflow", "prefect", "api"):
+        (port,) = services[name]["ports"]
+        assert port["host_ip"] == "127.0.0.1", (name, port)
+
+
+def test_compose_exposes_one_service_when_asked(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_BIND=0.0.0.0\nAPI_PORT=8080\n", encoding="utf-8")
+    done = compose("--profile", "*", "config", "--format", "json", env_file=env_file)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    (api,) = services["api"]["ports"]
+    assert (api["host_ip"], api["published"], api["target"]) == ("0.0.0.0", "8080", 8000)
+    for name in ("mlflow", "prefect"):
+        assert services[name]["ports"][0]["host_ip"] == "127.0.0.1", name
+
+
+def test_compose_health_checks_are_in_shell_form() -> None:
+    """podman's Docker-compatible API (4.3) splits an exec-form check's arguments on spaces
+    (containers/podman#26519): the shell form runs the same under Docker and podman."""
+    for name, service in compose_config()["services"].items():
+        check = service.get("healthcheck", {})
+        if check.get("test"):
+            assert check["test"][0] == "CMD-SHELL", (name, check["test"])
+
+
+# ------------------------------------------------------------------------ image details (#15)
+def lock_pins() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return pins
+
+
+def test_mlflow_server_driver_has_the_lock_files_pin() -> None:
+    """The tracking server's PostgreSQL driver is the one the component tests run with."""
+    (install,) = [r for r in instructions("mlflow-server", "RUN") if "psycopg2" in r]
+    pinned = re.search(r"psycopg2-binary==([\w.]+)", install)
+    assert pinned, install
+    assert pinned.group(1) == lock_pins()["psycopg2-binary"]
+
+
+def test_prefect_ui_static_directory_is_writable_by_the_app_user() -> None:
+    """`prefect server start` copies its UI before serving it; inside the read-only venv that
+    fails for uid 10001 and the UI answers 404."""
+    env = " ".join(instructions("base", "ENV"))
+    match = re.search(r"PREFECT_UI_STATIC_DIRECTORY=(\S+)", env)
+    assert match, "PREFECT_UI_STATIC_DIRECTORY is not set in the image"
+    folder = match.group(1)
+    assert not folder.startswith("/opt/venv"), folder
+    owned = " ".join(r for r in instructions("base", "RUN") if "chown -R app:app" in r)
+    owned_dirs = re.search(r"chown -R app:app (.+)$", owned).group(1).split()
+    assert any(folder.startswith(f"{d.rstrip('/')}/") for d in owned_dirs), (folder, owned_dirs)
+
+
+# ------------------------------------------------------------------ system tools of the suite
+def system_deps() -> dict[str, str]:
+    """``{package: command or path}`` from the Makefile's SYSTEM_DEPS."""
+    text = (REPO / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    (value,) = re.findall(r"^SYSTEM_DEPS \?= (.+)$", text, re.MULTILINE)
+    return dict(pair.split(":", 1) for pair in value.split())
+
+
+def test_system_deps_install_every_debian_package_a_test_asks_for() -> None:
+    """Every `apt-get install` a test names in its skip reason is installed by `make test`."""
+    asked: set[str] = set()
+    for path in (REPO / "tests").rglob("test_*.py"):
+        text = path.read_text(encoding="utf-8")
+        for command in re.findall(r"`(?:sudo )?apt-get install -y([^`]*)`", text):
+            asked |= {word for word in command.split() if not word.startswith("-")}
+    assert {"rsync", "postgresql", "chromium"} <= asked, asked
+    assert asked <= set(system_deps()), f"not in SYSTEM_DEPS: {asked - set(system_deps())}"
+
+
+def test_make_test_runs_system_deps_and_the_slow_checks_stay_outside() -> None:
+    done = subprocess.run(
+        ["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tools/system-deps --required libgomp1:" in done.stdout
+    assert "tools/system-deps rsync:rsync postgresql:" in done.stdout
+    assert "tools/image-test" not in done.stdout
+    assert "tools/bare-test" not in done.stdout
+    assert {"image-test", "bare-test", "system-deps"} <= makefile_targets()
+    image_test = [j for j in gitlab_jobs().values() if "make image-test" in j["script"]]
+    assert [j["stage"] for j in image_test] == ["acceptance"]
+
+
+def test_system_deps_finds_globbed_paths_and_names_the_install_command(tmp_path: Path) -> None:
+    script = REPO / "tools" / "system-deps"
+    present = next(iter(sorted(Path(sys.executable).parent.glob("pytho*"))))
+    pattern = str(present.parent / "pytho*")
+    done = subprocess.run(
+        ["bash", str(script), "--check", f"python:{pattern}", "nosuchpkg:no-such-command-x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "system-deps: missing nosuchpkg "
+        "(install with: sudo apt-get install -y --no-install-recommends nosuchpkg)"
+    )
+    # Without apt-get (or not root) it never fails the run: it names the command instead.
+    bare_bin = tmp_path / "bin"
+    bare_bin.mkdir()
+    (bare_bin / "id").symlink_to(shutil.which("id"))
+    done = subprocess.run(
+        ["/bin/bash", str(script), "nosuchpkg:no-such-command-x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(bare_bin)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "missing nosuchpkg and not root with apt-get" in done.stderr
+    assert "sudo apt-get install -y --no-install-recommends nosuchpkg" in done.stderr
+    # A package the suite cannot run without stops the run instead, naming the command.
+    done = subprocess.run(
+        ["/bin/bash", str(script), "--required", "libnothing1:/usr/lib/*/libnothing.so.1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(bare_bin)},
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "system-deps: the test suite cannot run without libnothing1; install with: "
+        "sudo apt-get install -y --no-install-recommends libnothing1"
+    )
