@@ -204,16 +204,25 @@ def cmd_score(args: argparse.Namespace) -> int:
     """The morning list: every branch×item of stock_current scored with the production model."""
     from stockout_sk.scoring import score_chain
 
-    morning, (csv_path, html_path) = score_chain(args.data, args.out, chunksize=args.chunksize)
+    morning, (csv_path, html_path) = score_chain(
+        args.data, args.out, chunksize=args.chunksize, force=args.force
+    )
     summary = morning.summary()
     scored_by = (
         f"{summary['model_name']} v{summary['model_version']}"
         if summary["source"] == Source.REGISTRY
         else f"the rule baseline ({summary['fallback_reason']})"
     )
+    not_scored = (
+        f"; {summary['not_scored']:,} not scored ("
+        + ", ".join(f"{n:,} {kind}" for kind, n in summary["not_scored_by_kind"].items())
+        + ")"
+        if summary["not_scored"]
+        else ""
+    )
     say(
         f"{summary['rows']:,} branch×items scored as of {summary['as_of_last']} by {scored_by}: "
-        f"{summary['at_risk']:,} at risk → {csv_path}, {html_path}"
+        f"{summary['at_risk']:,} at risk{not_scored} → {csv_path}, {html_path}"
     )
     if args.json:
         emit_json({**summary, "csv": str(csv_path), "html": str(html_path)})

@@ -147,7 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="the .csv (or .html) to write; the other is written beside it",
+        help="the .csv (or .html) to write; the other is written beside it, with "
+        "<name>_unscored.csv and ingest/ (rejects, validation report)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing list at --out (an input file is never overwritten)",
     )
     _json_arg(p)
 

@@ -176,13 +176,13 @@ HISTORY: tuple[Feature, ...] = (
         "projected_headroom",
         "projected headroom at the horizon",
         -1,
-        above_safety_phrase("units", "at the current sales rate, ", "still "),
+        above_safety_phrase("units", projected=True),
     ),
     Feature(
         "projected_headroom_ratio",
         "projected headroom / safety stock",
         -1,
-        above_safety_phrase("percent", "at the current sales rate, ", "still "),
+        above_safety_phrase("percent", projected=True),
     ),
     Feature(
         "days_since_inflow",

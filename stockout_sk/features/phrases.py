@@ -64,6 +64,8 @@ def format_value(value: float, unit: str) -> str:
     x = float(value)
     if unit == "percent":
         return f"{x * 100:,.0f}%"
+    if unit == "level":  # a headroom ratio h / SS, written as the stock held: (1 + h/SS)
+        return f"{(1 + x) * 100:,.0f}%"
     if unit == "weekday":
         return _WEEKDAYS[int(x) % 7]
     if unit == "month":
@@ -89,7 +91,7 @@ class Phrase:
     ``under`` when the value is below ``pivot`` (whatever the direction: "18 units *below*
     safety stock"), ``over`` when it is above ``pivot`` and ``over`` is given, else ``raises``
     (the value pushes the risk up) or ``lowers`` (down). In ``under`` the value is written
-    without its sign, or, for a ratio around 1, as it is.
+    without its sign (see ``absolute``), or, for a ratio around 1, as it is.
 
     Attributes
     ----------
@@ -99,8 +101,11 @@ class Phrase:
         0 for signed quantities, 1 for "recent rate / usual rate" ratios.
     unit : str
         How ``{v}`` is written: ``units`` ("5 units"), ``rate`` ("3.2 units a day"), ``days``
-        ("4 days"), ``percent`` ("28%"), ``count`` ("12"), ``weekday`` ("Monday", from 0),
-        ``month`` ("March", from 1), ``weekend`` ("weekends" / "weekdays").
+        ("4 days"), ``percent`` ("28%"), ``level`` (a ratio ``h / SS`` as the share of the
+        safety stock held, ``1 + h / SS``: "40%"), ``count`` ("12"), ``weekday`` ("Monday",
+        from 0), ``month`` ("March", from 1), ``weekend`` ("weekends" / "weekdays").
+    absolute : bool
+        Write the value without its sign in ``under`` (with ``pivot`` 0).
     """
 
     raises: str
@@ -109,13 +114,14 @@ class Phrase:
     over: str | None = None
     pivot: float = 0.0
     unit: str = "units"
+    absolute: bool = True
 
     def fill(self, value: float, raises: bool, fields: Mapping[str, int]) -> str:
         """The phrase for ``value`` (finite) pushing the risk up (``raises``) or down."""
         template, shown = (self.raises if raises else self.lowers), value
         if self.under is not None and value < self.pivot:
             template = self.under
-            shown = abs(value) if self.pivot == 0 else value
+            shown = abs(value) if self.absolute and self.pivot == 0 else value
         elif self.over is not None and value > self.pivot:
             template = self.over
         return template.format(v=format_value(shown, self.unit), **fields)
@@ -144,23 +150,28 @@ def season_phrase(when: str, unit: str) -> Phrase:
     )
 
 
-def above_safety_phrase(unit: str, prefix: str = "", lowers: str = "") -> Phrase:
-    """How far above (or already below) the safety stock, now or projected."""
+def above_safety_phrase(unit: str, projected: bool = False) -> Phrase:
+    """How far above (or already below) the safety stock, now or projected to the horizon."""
+    if projected:
+        before, after, still = "at the current sales rate, ", " by the end of the horizon", "still "
+    else:
+        before, after, still = "", "", ""
     return Phrase(
-        f"{prefix}only {{v}} above {_SS}",
-        f"{prefix}{lowers}{{v}} above {_SS}",
-        under=f"{prefix}{'' if prefix else 'already '}{{v}} below {_SS}",
+        f"{before}only {{v}} above {_SS}{after}",
+        f"{before}{still}{{v}} above {_SS}{after}",
+        under=f"{before}{'' if projected else 'already '}{{v}} below {_SS}{after}",
         unit=unit,
     )
 
 
 def lowest_phrase(window: str) -> Phrase:
-    """The lowest headroom over a past window, as a share of the safety stock."""
+    """The lowest headroom over a past window (``h / SS``), written as the share of SS held."""
     return Phrase(
-        f"came within {{v}} of {_SS} in the last {window} days",
-        f"stayed at least {{v}} above {_SS} over the last {window} days",
-        under=f"dipped {{v}} below {_SS} in the last {window} days",
-        unit="percent",
+        f"the lowest stock in the last {window} days was only {{v}} of the {_SS}",
+        f"stock stayed at {{v}} of the {_SS} or more over the last {window} days",
+        under=f"stock fell to {{v}} of the {_SS} in the last {window} days",
+        unit="level",
+        absolute=False,
     )
 
 
