@@ -29,6 +29,7 @@ from flows.common import (
     configure_logging,
     flow_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
 from stockout_sk.config import Settings
@@ -196,16 +197,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--window-days", type=int, default=7, help="days per rolling window")
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(
-        data_dir=args.data,
-        dry_run=args.dry_run,
-        out_dir=None if args.out is None else str(Path(args.out)),
-        model_name=args.model_name,
-        window_days=args.window_days,
-    )
-    print(json.dumps(summary, allow_nan=False, default=str))
-    return 0
+    log_file = configure_logging(args.out, "monitor") if args.out else configure_logging()
+
+    def once() -> int:
+        summary = run(
+            data_dir=args.data,
+            dry_run=args.dry_run,
+            out_dir=None if args.out is None else str(Path(args.out)),
+            model_name=args.model_name,
+            window_days=args.window_days,
+        )
+        print(json.dumps(summary, allow_nan=False, default=str))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

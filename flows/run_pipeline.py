@@ -31,6 +31,7 @@ from flows.common import (
     configure_logging,
     flow_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
 from stockout_sk.config import ModelConfig, Settings
@@ -342,17 +343,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(
-        data_dir=args.data,
-        horizon=args.horizon,
-        min_f1=args.min_f1,
-        out_dir=args.out,
-        model_name=args.model_name,
-        experiment=args.experiment,
-    )
-    print(json.dumps(summary, allow_nan=False))
-    return 0
+    log_file = configure_logging(args.out, "run-pipeline")
+
+    def once() -> int:
+        summary = run(
+            data_dir=args.data,
+            horizon=args.horizon,
+            min_f1=args.min_f1,
+            out_dir=args.out,
+            model_name=args.model_name,
+            experiment=args.experiment,
+        )
+        print(json.dumps(summary, allow_nan=False))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -27,6 +28,7 @@ from flows.common import (
     configure_logging,
     flow_serving_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
 from stockout_sk.ingest import ChainData
@@ -169,10 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"CSV to write (default {DEFAULT_OUT})")
     parser.add_argument("--model-name", default=None)
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(data_dir=args.data, out=args.out, model_name=args.model_name)
-    print(json.dumps(summary, allow_nan=False, default=str))
-    return 0
+    log_file = configure_logging(Path(args.out).parent, "score")
+
+    def once() -> int:
+        summary = run(data_dir=args.data, out=args.out, model_name=args.model_name)
+        print(json.dumps(summary, allow_nan=False, default=str))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-__all__ = ["utc_now"]
+__all__ = ["utc_now", "utc_stamp"]
 
 
 def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
@@ -15,3 +15,8 @@ def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
     one second and their order matters (the API's model swaps and polls).
     """
     return datetime.now(UTC).isoformat(timespec=timespec)
+
+
+def utc_stamp() -> str:
+    """Now in UTC for a file or folder name, e.g. ``20240401T050000Z`` (sorts by time)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -12,6 +12,7 @@ the options, :mod:`~stockout_sk.cli.commands` runs them, :mod:`~stockout_sk.cli.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 
 from stockout_sk.cli.commands import (
@@ -26,8 +27,9 @@ from stockout_sk.cli.commands import (
     cmd_train,
     cmd_validate,
 )
-from stockout_sk.cli.output import say, setup_logging
+from stockout_sk.cli.output import MLFLOW_COMMANDS, log_file_for, say, setup_logging
 from stockout_sk.cli.parser import build_parser
+from stockout_sk.logs import adopt_library_loggers, report_failure
 
 __all__ = [
     "build_parser",
@@ -58,20 +60,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 done, 1 the work failed (the error is on stderr).
+        The exit status: 0 done, 1 the work failed. A failure is said once, in one line on
+        stderr, followed by where the run's log file is (with the traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(0 if args.quiet else args.verbose)
-    # Imported here, not at the top, for the reason given in stockout_sk.cli.commands.
-    from stockout_sk.ingest import DataContractError
+    verbosity = 0 if args.quiet else args.verbose
+    log_file = setup_logging(
+        verbosity, log_file_for(args, os.environ.get("STOCKOUT_ARTIFACTS_DIR", "artifacts"))
+    )
+    if args.command in MLFLOW_COMMANDS:
+        # Imported here, not at the top, for the reason given in stockout_sk.cli.commands.
+        import mlflow  # noqa: F401 - configures its loggers, which adopt_library_loggers undoes
 
+        adopt_library_loggers(verbosity)
     try:
         return int(args.func(args) or 0)
-    except DataContractError as exc:
-        say(f"error: {exc}")
-        return 1
-    except (ValueError, TypeError, FileNotFoundError, LookupError) as exc:
-        logger.debug("command failed", exc_info=True)
-        say(f"error: {exc}")
+    except Exception as error:  # every failure: one line, the traceback in the log
+        say(report_failure(error, log_file))
+        if log_file is not None and log_file.exists():
+            say(f"full log: {log_file}")
         return 1

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
 from mlflow.entities import Run
 
+from stockout_sk.clock import utc_stamp
 from stockout_sk.config import Settings, load_settings
 from stockout_sk.monitoring.html_report import write_report
 from stockout_sk.monitoring.report import MonitoringReport
@@ -263,5 +263,4 @@ def _earlier_action(
 
 
 def _default_out(settings: Settings, report: MonitoringReport) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(settings.artifacts_dir) / "monitoring" / f"{stamp}-v{report.model_version}"
+    return Path(settings.artifacts_dir) / "monitoring" / f"{utc_stamp()}-v{report.model_version}"
