@@ -4,7 +4,8 @@ Each step is a task calling one function of :mod:`stockout_sk.monitoring` (or in
 registry); the flow wires them and leaves a Markdown summary in the Prefect UI. ``respond`` turns an
 ``act`` verdict into a rollback (or, with no previous production version, the rule-baseline
 switch the API polls), writes the HTML report and logs the run to the MLflow experiment
-``stockout-monitoring``; ``dry_run=True`` decides and reports without touching the registry.
+``stockout-monitoring``; ``dry_run=True`` decides and reports without touching the registry or
+logging a run (``log_dry_run=True`` logs one, tagged as a dry run).
 
 Run it once::
 
@@ -75,14 +76,19 @@ def assess_model(
 
 @task(name="respond", cache_policy=NO_CACHE)
 def respond(
-    report: MonitoringReport, settings: Settings, dry_run: bool, out_dir: str | None
+    report: MonitoringReport,
+    settings: Settings,
+    dry_run: bool,
+    out_dir: str | None,
+    log_dry_run: bool = False,
 ) -> MonitoringReport:
     """Roll back or fall back on an act verdict (unless dry run); write and log the report.
 
     Not retried: an action must not be applied twice (it is idempotent, but a retry after a
     partial failure would log a second run for one decision).
     """
-    return respond_to(report, settings, dry_run=dry_run, out_dir=out_dir)
+    log = True if dry_run and log_dry_run else None
+    return respond_to(report, settings, dry_run=dry_run, out_dir=out_dir, log_to_mlflow=log)
 
 
 @flow(name="monitor", log_prints=False)
@@ -93,6 +99,7 @@ def monitor(
     model_name: str | None = None,
     tracking_uri: str | None = None,
     window_days: int = 7,
+    log_dry_run: bool = False,
 ) -> dict[str, Any]:
     """Judge the production model on a later period and act on a breach.
 
@@ -101,7 +108,7 @@ def monitor(
     data_dir : str
         Folder with the six CSV files of the new period.
     dry_run : bool
-        Decide and report; change nothing in the registry.
+        Decide and report; change nothing in the registry, log no MLflow run.
     out_dir : str, optional
         Folder of the HTML report; default ``artifacts/monitoring/<UTC time>-v<version>``.
     model_name, tracking_uri : str, optional
@@ -110,6 +117,8 @@ def monitor(
     window_days : int
         As-of days per rolling window; the other thresholds are
         :class:`~stockout_sk.monitoring.MonitoringConfig` defaults.
+    log_dry_run : bool
+        With ``dry_run``, still log the run to MLflow (tagged as a dry run).
 
     Returns
     -------
@@ -125,7 +134,7 @@ def monitor(
     model = model_future.result()
     ref = reference(model, settings)
     report = assess_model(chain, model, ref, config, data_dir)
-    report = respond(report, settings, dry_run, out_dir)
+    report = respond(report, settings, dry_run, out_dir, log_dry_run)
     summary = report.summary()
     create_markdown_artifact(
         markdown=summary_markdown(report),

@@ -233,16 +233,38 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     """Judge the production model on a later period; roll back or fall back on a breach."""
     from stockout_sk.monitoring import run_cme
 
-    report = run_cme(args.data, dry_run=args.dry_run, out_dir=args.out, chunksize=args.chunksize)
+    if args.log_run and not args.dry_run:
+        raise ValueError("--log-run goes with --dry-run (a monitoring run that acts is logged)")
+    report = run_cme(
+        args.data,
+        dry_run=args.dry_run,
+        out_dir=args.out,
+        chunksize=args.chunksize,
+        log_to_mlflow=True if args.log_run else None,
+    )
     print(drift_table(report))
+    overlap = report.summary()["overlap"]
+    seen = (
+        f" ({overlap['rows']:,} of {overlap['of']:,} rows overlap the model's training data, "
+        f"up to {overlap['training_end']})"
+        if overlap["rows"]
+        else ""
+    )
     say(
         f"{report.model_name} v{report.model_version} on {report.data['rows']:,} rows "
         f"({report.data['first_asof']}..{report.data['last_asof']}): decision "
-        f"{report.decision.upper()}; action {report.action} — {report.action_detail}"
+        f"{report.decision.upper()}{seen}; action {report.action} — {report.action_detail}"
     )
     for reason in report.reasons:
         say(f"  - {reason}")
+    for note in report.notes:
+        say(f"  note: {note}")
     say(f"report: {report.report_path}")
+    say(
+        f"MLflow run: {report.mlflow_run_id}"
+        if report.mlflow_run_id
+        else "MLflow run: none (dry run; --log-run logs one)"
+    )
     if args.json:
         emit_json(report.summary())
     return 0

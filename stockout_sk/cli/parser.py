@@ -165,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_args(p)
     p.add_argument(
-        "--dry-run", action="store_true", help="decide and report; change nothing in the registry"
+        "--dry-run",
+        action="store_true",
+        help="decide and report; change nothing in the registry and log no MLflow run",
+    )
+    p.add_argument(
+        "--log-run",
+        action="store_true",
+        help="with --dry-run, still log the run to MLflow, tagged as a dry run",
     )
     p.add_argument(
         "--out",

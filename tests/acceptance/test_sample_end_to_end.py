@@ -246,6 +246,13 @@ def test_monitor_reports_a_decision(workspace: Workspace, trained: dict[str, Any
     assert report["model_version"] == trained["version"]
     if report["decision"] != "ok":
         assert report["reasons"]
+    # The sample is the model's own training period: every row overlaps it, and the run says so
+    # instead of a bare "OK".
+    assert report["overlap"]["rows"] == report["overlap"]["of"] > 0
+    assert report["decision"] != "ok"
+    assert any("not out of sample" in reason for reason in report["reasons"])
+    # A dry run logs no MLflow run.
+    assert report["mlflow_run_id"] is None
     html = workspace.path / report["report"]
     assert html.is_file()
     assert report["decision"].upper() in html.read_text(encoding="utf-8")
