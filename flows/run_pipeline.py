@@ -120,10 +120,12 @@ def register(
     chain_report: dict[str, Any],
     settings: Settings,
     data_dir: str,
-    checkpoint_dir: str,
+    checkpoint_dir: str | None,
     timings: dict[str, float],
 ) -> LoggedTraining:
     """Log the run and register the model as a new version with alias ``staging``.
+
+    ``checkpoint_dir`` is given only when the checkpoints were asked for (``log_checkpoints``).
 
     Not retried by Prefect: MLflow's REST client already retries transient HTTP errors, and a
     whole-task retry after registration would register a second version.
@@ -163,6 +165,7 @@ def run_pipeline(
     out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
+    log_checkpoints: bool = False,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -185,6 +188,9 @@ def run_pipeline(
         :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+    log_checkpoints : bool
+        Keep the final fit's LightGBM checkpoints and log them with the run (``checkpoints/``).
+        By default a finished fit deletes them: they exist to resume an interrupted one.
 
     Returns
     -------
@@ -206,6 +212,8 @@ def run_pipeline(
         key: tuple(value) if isinstance(value, list) else value
         for key, value in (model_overrides or {}).items()
     }
+    if log_checkpoints:
+        overrides["checkpoint_retain"] = True
     config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
     out = Path(out_dir)
     checkpoint_dir = str(out / "checkpoints")
@@ -237,7 +245,7 @@ def run_pipeline(
         chain_report,
         settings,
         data_dir,
-        checkpoint_dir,
+        checkpoint_dir if log_checkpoints else None,
         dict(timings),
     )
     decision = timed("promote", promote, logged, result, settings)

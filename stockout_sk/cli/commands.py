@@ -27,6 +27,8 @@ def _model_config(args: argparse.Namespace):
         overrides["n_estimators"] = args.n_estimators
     if getattr(args, "checkpoint_dir", None):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
+    if getattr(args, "n_jobs", None) is not None:
+        overrides["n_jobs"] = args.n_jobs
     return ModelConfig().with_overrides(**overrides)
 
 
@@ -146,6 +148,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         min_f1=args.min_f1,
         out_dir=str(args.out),
+        model_overrides={} if args.n_jobs is None else {"n_jobs": args.n_jobs},
+        log_checkpoints=args.log_checkpoints,
     )
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(

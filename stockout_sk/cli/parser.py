@@ -51,6 +51,27 @@ def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
 
 
+def _n_jobs(text: str) -> int:
+    """``--n-jobs``: a positive number of threads, or -1 for every core."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1 (threads) or -1 (every core), got {text!r}")
+    return value
+
+
+def _n_jobs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="LightGBM training threads; -1 uses every core (default: 1, ModelConfig.n_jobs: "
+        "best on a shared machine; raise it on a dedicated host with a large chain)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation).
 
@@ -110,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
     p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
+    _n_jobs_arg(p)
     _json_arg(p)
 
     for name, func, text in (
@@ -127,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
+        )
+        _n_jobs_arg(p)
+        p.add_argument(
+            "--log-checkpoints",
+            action="store_true",
+            help="keep the final fit's LightGBM checkpoints and log them with the MLflow run "
+            "(by default a finished fit deletes them)",
         )
         _json_arg(p)
 
