@@ -27,7 +27,7 @@ from stockout_sk.cli.commands import (
     cmd_train,
     cmd_validate,
 )
-from stockout_sk.cli.output import MLFLOW_COMMANDS, log_file_for, say, setup_logging
+from stockout_sk.cli.output import USES_MLFLOW, log_file_for, say, setup_logging
 from stockout_sk.cli.parser import build_parser
 from stockout_sk.logs import adopt_library_loggers, report_failure
 
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = setup_logging(
         verbosity, log_file_for(args, os.environ.get("STOCKOUT_ARTIFACTS_DIR", "artifacts"))
     )
-    if args.command in MLFLOW_COMMANDS:
+    if args.command in USES_MLFLOW:
         # Imported here, not at the top, for the reason given in stockout_sk.cli.commands.
         import mlflow  # noqa: F401 - configures its loggers, which adopt_library_loggers undoes
 

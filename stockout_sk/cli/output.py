@@ -34,7 +34,7 @@ _LOGGED = {
 #: Commands that validate only when told where: no log file without ``--out``.
 _ONLY_WITH_OUT = ("validate",)
 #: Commands that use MLflow (its loggers are routed through ours, see logs.adopt_library_loggers).
-MLFLOW_COMMANDS = ("train", "run", "score", "monitor", "registry", "serve")
+USES_MLFLOW = ("train", "run", "score", "monitor", "registry", "serve")
 
 
 def log_file_for(args: argparse.Namespace, artifacts_dir: str | Path) -> Path | None:
