@@ -29,7 +29,7 @@ from stockout_sk.serving.outlook import (
     outlook_rows,
     stock_outlook,
 )
-from stockout_sk.serving.prediction import Scored, explain, predict, rule_baseline, score_rows
+from stockout_sk.serving.prediction import Scored, explain, predict, score_rows
 from stockout_sk.serving.request import canonical_date, to_frame
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 
@@ -48,7 +48,6 @@ __all__ = [
     "outlook_rows",
     "predict",
     "redact_uri",
-    "rule_baseline",
     "rule_snapshot",
     "score_rows",
     "stock_outlook",

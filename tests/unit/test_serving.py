@@ -14,6 +14,7 @@ import pytest
 from imblearn.pipeline import Pipeline
 
 from stockout_sk.config import ServingSettings, Settings, load_serving_settings
+from stockout_sk.evaluate import rule_decision
 from stockout_sk.features.history import HistoryFeatures
 from stockout_sk.serving import (
     ModelHolder,
@@ -24,7 +25,6 @@ from stockout_sk.serving import (
     outlook_rows,
     predict,
     redact_uri,
-    rule_baseline,
     score_rows,
     stock_outlook,
     to_frame,
@@ -164,7 +164,7 @@ def test_rule_baseline_is_current_below_safety() -> None:
         [dict(ROW, CurrentQuantity=q, SafetyStockLevel=s) for q, s in ((1, 2), (2, 2), (3, 2))],
         FIELDS,
     )
-    assert rule_baseline(frame).tolist() == [1, 0, 0]
+    assert rule_decision(frame["CurrentQuantity"], frame["SafetyStockLevel"]).tolist() == [1, 0, 0]
 
 
 # --------------------------------------------------------------------------------------- stubs
