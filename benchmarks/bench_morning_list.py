@@ -18,10 +18,16 @@ as many distinct sentences as a real list) — at several sizes, and for each:
 Each figure is the median over ``--repeats`` page loads and ``--seeds`` data sets, with the
 minimum and maximum. Load averages are printed: other work on the machine slows everything.
 
+``--score-with TRACKING_URI`` also times the Python side with a real model: the production
+model of that store scores, explains and words a list of each size (``stock_current`` of
+``--data`` tiled to the size), which is what ``stockout-sk score`` spends beyond reading the
+exports.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_morning_list.py [--sizes 240 5000 52000] [--seeds 0 1 2]
         [--repeats 3] [--old-rev 6056225] [--old-all] [--chromium /usr/bin/chromium]
+        [--score-with sqlite:///$PWD/mlflow.db --data sample_data]
 
 Exits 0 either way; prints one table, then one JSON line.
 """
@@ -250,6 +256,43 @@ _INTERACTIONS = """async () => {
 _ACTIONS = ("branch", "all_items", "sort", "search")
 
 
+def score_timing(tracking_uri: str, data: Path, sizes: list[int], repeats: int) -> None:
+    """Time ``build_morning_list`` (score, explain, reasons, outlook, unscored) at each size.
+
+    The chain's ``stock_current`` is tiled to ``size`` rows (its keys repeat, with quantities
+    drawn around the real ones), scored by the production model of ``tracking_uri``: what the
+    list costs in Python at chain scale, with a real pipeline and real explanations.
+    """
+    from dataclasses import replace
+
+    from stockout_sk.config import ServingSettings, Settings
+    from stockout_sk.ingest import load_chain
+    from stockout_sk.scoring import build_morning_list, resolve_snapshot
+
+    chain = load_chain(data)
+    snapshot = resolve_snapshot(ServingSettings(registry=Settings(tracking_uri=tracking_uri)))
+    if snapshot.pipeline is None:
+        raise SystemExit(f"no production model in {tracking_uri}: {snapshot.reason}")
+    rng = np.random.default_rng(0)
+    print(f"\nbuild_morning_list with {snapshot.model.get('model_name')} v{snapshot.version}")
+    print(f"{'rows':>8s}{'seconds':>22s}{'rows/s':>12s}")
+    for size in sizes:
+        current = chain.stock_current
+        tiled = current.iloc[np.arange(size) % len(current)].reset_index(drop=True)
+        tiled = tiled.assign(
+            CurrentQuantity=np.maximum(0, tiled["CurrentQuantity"] + rng.integers(-5, 6, size))
+        )
+        big = replace(chain, stock_current=tiled)
+        seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            build_morning_list(big, snapshot)
+            seconds.append(time.perf_counter() - started)
+        median = statistics.median(seconds)
+        spread = f"{median:.2f} [{min(seconds):.2f}–{max(seconds):.2f}]"
+        print(f"{size:>8,d}{spread:>22s}{size / median:>12,.0f}")
+
+
 def _summary(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -265,9 +308,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old-rev", default=DEFAULT_OLD_REV)
     parser.add_argument("--old-all", action="store_true", help="also the old page with every row")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--score-with",
+        metavar="TRACKING_URI",
+        help="also time build_morning_list with this store's production model on --data",
+    )
+    parser.add_argument("--data", type=Path, default=REPO / "sample_data")
     args = parser.parse_args(argv)
 
     print(f"load average before: {loadavg()}", flush=True)
+    if args.score_with:
+        score_timing(args.score_with, args.data, args.sizes, args.repeats)
     old = old_renderer(args.old_rev)
     browser = Browser(args.chromium)
     results: dict[str, dict[str, Any]] = {}

@@ -33,6 +33,8 @@ _LOGGED = {
 }
 #: Commands that validate only when told where: no log file without ``--out``.
 _ONLY_WITH_OUT = ("validate",)
+#: The folder under the artifacts folder for a command without ``--out`` (default: its name).
+_DEFAULT_FOLDER = {"monitor": "monitoring"}
 #: Commands that use MLflow (its loggers are routed through ours, see logs.adopt_library_loggers).
 USES_MLFLOW = ("train", "run", "score", "monitor", "registry", "serve")
 
@@ -49,7 +51,7 @@ def log_file_for(args: argparse.Namespace, artifacts_dir: str | Path) -> Path | 
     if folder is None:
         if command in _ONLY_WITH_OUT:
             return None
-        folder = Path(artifacts_dir) / command
+        folder = Path(artifacts_dir) / _DEFAULT_FOLDER.get(command, command)
     return run_log_path(folder, command)
 
 

@@ -156,7 +156,7 @@ def test_telemetry_is_off_unless_the_environment_says_otherwise() -> None:
         (["train", "--data", "d", "--out", "o"], "o/logs"),
         (["score", "--data", "d", "--out", "m/list.csv"], "m/logs"),
         (["evaluate", "--data", "d"], "art/evaluate/logs"),
-        (["monitor", "--data", "d", "--dry-run"], "art/monitor/logs"),
+        (["monitor", "--data", "d", "--dry-run"], "art/monitoring/logs"),
         (["validate", "--data", "d"], None),
         (["registry", "show"], None),
         (["synth", "--out", "x"], None),
