@@ -160,6 +160,13 @@ def test_page_opens_on_the_items_at_risk_and_filters(browser, tmp_path: Path) ->
 
     page.click("#reset")
     page.select_option("#decision", "all")
+    # Words are matched against the branch and the item: "003 tea" is branch 003's tea.
+    page.fill("#search", "003 TEA")
+    page.press("#search", "Enter")
+    found = [(r[1].split("\n")[0], r[2].split("\n")[0]) for r in _table(page)]
+    assert found == [("003", "ITM0002")]
+    page.fill("#search", "")
+    page.press("#search", "Enter")
     page.fill("#min", "90")
     page.dispatch_event("#min", "input")
     shown = [float(r[3].rstrip("%")) for r in _table(page)]

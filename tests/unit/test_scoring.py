@@ -140,7 +140,7 @@ def test_page_is_self_contained_escaped_and_carries_every_row(morning) -> None:
     assert len(re.findall(r"<th data-sort=", page)) >= 8
     # Right-to-left names are isolated (bdi) and their direction is decided by their text.
     assert "bdi" in page
-    assert 'dir = "auto"' in page
+    assert 'dir="auto"' in page
     data = _page_json(page)
     assert len(data["rows"]) == len(morning.frame)
     items = {code: (name, arabic) for code, name, arabic in data["items"]}
