@@ -209,7 +209,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from stockout_sk.scoring import score_chain
 
     morning, (csv_path, html_path) = score_chain(
-        args.data, args.out, chunksize=args.chunksize, force=args.force
+        args.data,
+        args.out,
+        chunksize=args.chunksize,
+        force=args.force,
+        top_reasons=args.reasons,
     )
     summary = morning.summary()
     scored_by = (

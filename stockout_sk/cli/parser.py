@@ -51,6 +51,17 @@ def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
 
 
+def _count(text: str) -> int:
+    """A whole number ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text!r}")
+    return value
+
+
 def _n_jobs(text: str) -> int:
     """``--n-jobs``: a positive number of threads, or -1 for every core."""
     try:
@@ -183,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="replace an existing list at --out (an input file is never overwritten)",
+    )
+    p.add_argument(
+        "--reasons",
+        type=_count,
+        default=3,
+        help="reasons per row; 0 skips the explanations (the slow part on a large chain)",
     )
     _json_arg(p)
 

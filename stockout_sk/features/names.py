@@ -20,9 +20,10 @@ are shown to a person: one hashed column mixes several IDs and crosses.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from stockout_sk.contract import CURRENT_QUANTITY, RESERVED_QUANTITY, SAFETY_STOCK_LEVEL
 from stockout_sk.features.phrases import (
@@ -336,15 +337,16 @@ def _lookup() -> tuple[dict[str, Feature], list[tuple[re.Pattern[str], str, Feat
     return fixed, patterns
 
 
-def find_feature(name: str) -> tuple[Feature, dict[str, int]] | None:
+@lru_cache(maxsize=1024)
+def find_feature(name: str) -> tuple[Feature, Mapping[str, int]] | None:
     """The feature a model column stands for, and its window placeholder's value."""
     fixed, patterns = _lookup()
     if name in fixed:
-        return fixed[name], {}
+        return fixed[name], MappingProxyType({})
     for pattern, key, feature in patterns:
         match = pattern.match(name)
         if match:
-            return feature, {key: int(match.group(1))}
+            return feature, MappingProxyType({key: int(match.group(1))})
     return None
 
 

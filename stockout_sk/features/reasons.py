@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 from stockout_sk.features.names import ID_HASHES, feature_label, find_feature
 from stockout_sk.features.phrases import format_number
@@ -65,5 +66,11 @@ def reason_text(
         if name == ID_HASHES:
             return phrase.raises if raises else phrase.lowers
         return f"{feature_label(name)} not known ({direction} the risk)"
-    ordered = sorted(int(w) for w in windows) or [0]
-    return phrase.fill(float(value), raises, {"short": ordered[0], "long": ordered[-1], **window})
+    short, long = _extremes(tuple(int(w) for w in windows))
+    return phrase.fill(float(value), raises, {"short": short, "long": long, **window})
+
+
+@lru_cache(maxsize=16)
+def _extremes(windows: tuple[int, ...]) -> tuple[int, int]:
+    """The shortest and the longest window (a list explains every row with the same ones)."""
+    return (min(windows), max(windows)) if windows else (0, 0)

@@ -59,3 +59,13 @@ def test_checkpoints_are_logged_only_on_request_and_lists_replaced_only_with_for
     assert parser.parse_args(["score", "--data", "d", "--out", "x.csv", "--force"]).force
     monitor = parser.parse_args(["monitor", "--data", "d", "--dry-run", "--log-run"])
     assert (monitor.dry_run, monitor.log_run) == (True, True)
+
+
+def test_reasons_per_row() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["score", "--data", "d", "--out", "x.csv"]).reasons == 3
+    assert (
+        parser.parse_args(["score", "--data", "d", "--out", "x.csv", "--reasons", "0"]).reasons == 0
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["score", "--data", "d", "--out", "x.csv", "--reasons", "-1"])

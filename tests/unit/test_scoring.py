@@ -303,3 +303,12 @@ def test_page_data_numbers_are_plain_json() -> None:
     data = page_data(build_morning_list(chain, snapshot))
     assert any(None in row[5:8] for row in data["rows"])
     json.dumps(data, allow_nan=False)
+
+
+def test_a_list_without_reasons(tmp_path) -> None:
+    snapshot = Snapshot(source=RULE_BASELINE, reason="x")
+    morning = build_morning_list(_chain(), snapshot, top_reasons=0)
+    assert not [c for c in morning.frame.columns if c.startswith("reason_")]
+    data = page_data(morning)
+    assert all(row[13] == [] for row in data["rows"])
+    write_morning_list(morning, tmp_path / "list.csv")
