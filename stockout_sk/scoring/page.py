@@ -89,8 +89,8 @@ def page_data(morning: MorningList, *, max_rows: int = HTML_MAX_ROWS) -> dict[st
     frame = morning.frame
     keep = max(int(max_rows), int(frame["at_risk"].sum()))
     shown = frame.head(keep).reset_index(drop=True)
-    branch_frame = shown[[BRANCH_ID, "BranchName"]].astype(str).drop_duplicates(BRANCH_ID)
-    branch_frame = branch_frame.sort_values(BRANCH_ID, kind="stable")
+    branch_frame = shown[[BRANCH_ID, "BranchName"]].fillna("").astype(str)
+    branch_frame = branch_frame.drop_duplicates(BRANCH_ID).sort_values(BRANCH_ID, kind="stable")
     branch_index = {b: k for k, b in enumerate(branch_frame[BRANCH_ID])}
     item_frame = shown[[ITEM_CODE, "ItemName", "ArabicName"]].astype(str)
     item_codes, _ = _codes(item_frame[ITEM_CODE] + "\x1f" + item_frame["ItemName"])

@@ -5,7 +5,8 @@ A branch×item is scored when ``stock_current`` has an accepted row for it. Two 
 * **quarantined snapshot rows** — ``stock_current.csv`` rows that ingestion rejected (a missing
   ``ItemCode``, an unreadable ``LastUpdatedAt``, …). With the rejects file (``load_chain`` called
   with ``out_dir``) each is listed with its line and reason; without it, one entry per reason
-  with the count. A rejected duplicate of a key that was scored is not missing and is left out.
+  with the count. A rejected duplicate of a key that was scored is not missing and is left out
+  (without the rejects file it cannot be told apart, and is counted).
 * **items with no snapshot row** — a branch×item that sells, or receives or sends stock, at one
   of the chain's branches, but has no row in ``stock_current.csv`` at all: its stock cannot be
   anchored, so it cannot be scored.
