@@ -2,7 +2,8 @@
 
 Every command prints progress to stderr; with ``--json`` the LAST line on stdout is one JSON
 object, so scripts can read ``stockout-sk … --json | tail -n 1``. Exit status: 0 success, 1 the
-work failed (bad data, a model below the gate is not an error), 2 usage error.
+work failed (bad data, a model below the gate is not an error), 2 usage error. A failure is
+one line on stderr and the path of the run's log file (see :mod:`stockout_sk.logs`).
 
 The CLI is the top layer: the one part of ``stockout_sk`` that may run ``flows`` (Prefect) and
 ``api`` (FastAPI); the rest of the library imports neither. :mod:`~stockout_sk.cli.parser` builds
@@ -11,7 +12,6 @@ the options, :mod:`~stockout_sk.cli.commands` runs them, :mod:`~stockout_sk.cli.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 
@@ -45,8 +45,6 @@ __all__ = [
     "cmd_validate",
     "main",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
