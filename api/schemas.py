@@ -85,9 +85,26 @@ class BatchRequest(BaseModel):
 class Contribution(BaseModel):
     """One feature's push on the score (SHAP value in log-odds; > 0 raises the risk)."""
 
-    feature: str
+    feature: str = Field(description="The model column (for engineers).")
     value: float | None = Field(description="The feature's value for the row (None: hashed IDs).")
     contribution: float
+    reason: str = Field(
+        description="The same as a planner reads it, e.g. 'only 0 units above safety stock'."
+    )
+
+
+class StockOutlook(BaseModel):
+    """If nothing arrives and sales go on at the expected rate (see docs/DESIGN.md)."""
+
+    days_to_safety_stock: float | None = Field(
+        description="Whole days until below safety stock (0: already below; None: not at the "
+        "current sales rate, or unknown)."
+    )
+    expected_shortfall: float | None = Field(
+        description="Units below safety stock at the end of the horizon (None: unknown)."
+    )
+    daily_demand: float | None = Field(description="Expected units sold a day.")
+    horizon_days: int
 
 
 class PredictionResponse(BaseModel):
@@ -107,6 +124,9 @@ class PredictionResponse(BaseModel):
     top_features: list[Contribution] | None = Field(
         default=None, description="With explain=true: the largest contributions, largest first."
     )
+    outlook: StockOutlook | None = Field(
+        default=None, description="With explain=true: days to safety stock and the shortfall."
+    )
 
 
 class BatchItem(BaseModel):
@@ -116,6 +136,7 @@ class BatchItem(BaseModel):
     probability: float
     history_staleness_days: int | None = None
     top_features: list[Contribution] | None = None
+    outlook: StockOutlook | None = None
 
 
 class BatchResponse(BaseModel):

@@ -8,7 +8,8 @@ flow from the command line, where Prefect may have to start a temporary local se
 
 from __future__ import annotations
 
-import logging
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ from stockout_sk.config import (
     load_settings,
 )
 from stockout_sk.ingest import ChainData, load_chain
+from stockout_sk.logs import (
+    FILE_FORMAT,
+    adopt_library_loggers,
+    quiet_third_parties,
+    report_failure,
+    run_log_path,
+    setup_logging,
+)
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -34,7 +43,9 @@ __all__ = [
     "flow_serving_settings",
     "flow_settings",
     "ingest",
+    "run_main",
     "run_with_startup_timeout",
+    "transient_read_error",
 ]
 
 #: Seconds Prefect may take to start its temporary local server (its own default is too short on
@@ -42,12 +53,32 @@ __all__ = [
 EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 90
 #: The folder of the six CSV files when a flow is given none.
 DEFAULT_DATA_DIR = "sample_data"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = FILE_FORMAT
+
+
+def transient_read_error(task: Any, task_run: Any, state: Any) -> bool:
+    """Whether a failed read is worth a retry: an I/O error a network share can throw.
+
+    A missing file or folder, a permission problem, or anything wrong with the data itself
+    (:class:`~stockout_sk.ingest.DataContractError`, a ``ValueError``) fails the same way again:
+    retrying it only prints the same error three times and waits 12 seconds.
+    """
+    error = state.data
+    if not isinstance(error, BaseException):
+        error = state.result(raise_on_failure=False)
+    permanent = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+    return isinstance(error, OSError) and not isinstance(error, permanent)
 
 
 # Nothing is cached by input hash (NO_CACHE), here or in the flows' other tasks: the inputs are
 # DataFrames and fitted pipelines, expensive to hash and never worth reusing across runs.
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(
+    name="ingest",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=transient_read_error,
+    cache_policy=NO_CACHE,
+)
 def ingest(
     data_dir: str,
     out_dir: str | None = None,
@@ -57,7 +88,7 @@ def ingest(
     delimiter: str | None = None,
     chunksize: int = 100_000,
 ) -> ChainData:
-    """Read the six CSV exports (retried: the data folder may sit on a network share).
+    """Read the six CSV exports (an I/O error is retried: the folder may be a network share).
 
     Parameters
     ----------
@@ -139,8 +170,33 @@ def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
         return flow_fn(**parameters)
 
 
-def configure_logging() -> None:
-    """Log at INFO to stderr, for the flows' command lines."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    # One line per HTTP call to the Prefect API drowns the flow's own messages.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def configure_logging(
+    out_dir: str | Path | None = None, command: str = "flow", verbosity: int = 1
+) -> Path | None:
+    """Logging for a flow's command line, as ``stockout-sk`` does it (:mod:`stockout_sk.logs`).
+
+    Progress at INFO on stderr, Prefect's own failure reports left to the one line
+    :func:`run_main` prints, telemetry off, and with ``out_dir`` the run's log file
+    (``<out_dir>/logs/<UTC time>-<command>.log``) with every record and traceback.
+
+    Returns
+    -------
+    Path or None
+        The log file.
+    """
+    quiet_third_parties()
+    path = None if out_dir is None else run_log_path(out_dir, command)
+    setup_logging(verbosity, path)
+    adopt_library_loggers(verbosity)  # MLflow is imported by now (the flows use it)
+    return path
+
+
+def run_main(main: Callable[[], int], log_file: Path | None) -> int:
+    """Run a flow's command line; a failure is one line on stderr and the log file's path."""
+    try:
+        return main()
+    except Exception as error:  # one line for a person; the traceback is in the log
+        print(report_failure(error, log_file), file=sys.stderr)
+        if log_file is not None and log_file.exists():
+            print(f"full log: {log_file}", file=sys.stderr)
+        return 1

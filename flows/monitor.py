@@ -4,7 +4,8 @@ Each step is a task calling one function of :mod:`stockout_sk.monitoring` (or in
 registry); the flow wires them and leaves a Markdown summary in the Prefect UI. ``respond`` turns an
 ``act`` verdict into a rollback (or, with no previous production version, the rule-baseline
 switch the API polls), writes the HTML report and logs the run to the MLflow experiment
-``stockout-monitoring``; ``dry_run=True`` decides and reports without touching the registry.
+``stockout-monitoring``; ``dry_run=True`` decides and reports without touching the registry or
+logging a run (``log_dry_run=True`` logs one, tagged as a dry run).
 
 Run it once::
 
@@ -29,6 +30,7 @@ from flows.common import (
     configure_logging,
     flow_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
 from stockout_sk.config import Settings
@@ -74,14 +76,19 @@ def assess_model(
 
 @task(name="respond", cache_policy=NO_CACHE)
 def respond(
-    report: MonitoringReport, settings: Settings, dry_run: bool, out_dir: str | None
+    report: MonitoringReport,
+    settings: Settings,
+    dry_run: bool,
+    out_dir: str | None,
+    log_dry_run: bool = False,
 ) -> MonitoringReport:
     """Roll back or fall back on an act verdict (unless dry run); write and log the report.
 
     Not retried: an action must not be applied twice (it is idempotent, but a retry after a
     partial failure would log a second run for one decision).
     """
-    return respond_to(report, settings, dry_run=dry_run, out_dir=out_dir)
+    log = True if dry_run and log_dry_run else None
+    return respond_to(report, settings, dry_run=dry_run, out_dir=out_dir, log_to_mlflow=log)
 
 
 @flow(name="monitor", log_prints=False)
@@ -92,6 +99,7 @@ def monitor(
     model_name: str | None = None,
     tracking_uri: str | None = None,
     window_days: int = 7,
+    log_dry_run: bool = False,
 ) -> dict[str, Any]:
     """Judge the production model on a later period and act on a breach.
 
@@ -100,7 +108,7 @@ def monitor(
     data_dir : str
         Folder with the six CSV files of the new period.
     dry_run : bool
-        Decide and report; change nothing in the registry.
+        Decide and report; change nothing in the registry, log no MLflow run.
     out_dir : str, optional
         Folder of the HTML report; default ``artifacts/monitoring/<UTC time>-v<version>``.
     model_name, tracking_uri : str, optional
@@ -109,6 +117,8 @@ def monitor(
     window_days : int
         As-of days per rolling window; the other thresholds are
         :class:`~stockout_sk.monitoring.MonitoringConfig` defaults.
+    log_dry_run : bool
+        With ``dry_run``, still log the run to MLflow (tagged as a dry run).
 
     Returns
     -------
@@ -124,7 +134,7 @@ def monitor(
     model = model_future.result()
     ref = reference(model, settings)
     report = assess_model(chain, model, ref, config, data_dir)
-    report = respond(report, settings, dry_run, out_dir)
+    report = respond(report, settings, dry_run, out_dir, log_dry_run)
     summary = report.summary()
     create_markdown_artifact(
         markdown=summary_markdown(report),
@@ -196,16 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--window-days", type=int, default=7, help="days per rolling window")
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(
-        data_dir=args.data,
-        dry_run=args.dry_run,
-        out_dir=None if args.out is None else str(Path(args.out)),
-        model_name=args.model_name,
-        window_days=args.window_days,
-    )
-    print(json.dumps(summary, allow_nan=False, default=str))
-    return 0
+    log_file = configure_logging(args.out, "monitor") if args.out else configure_logging()
+
+    def once() -> int:
+        summary = run(
+            data_dir=args.data,
+            dry_run=args.dry_run,
+            out_dir=None if args.out is None else str(Path(args.out)),
+            model_name=args.model_name,
+            window_days=args.window_days,
+        )
+        print(json.dumps(summary, allow_nan=False, default=str))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,13 @@ from flows.common import (
     configure_logging,
     flow_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
-from flows.refit import deployed_text, refit, register_deployed
+from flows.refit import refit, register_deployed
+from flows.run_summary import summary_markdown
 from stockout_sk.config import ModelConfig, Settings, load_model_config
-from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
+from stockout_sk.evaluate import EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
     LoggedTraining,
@@ -57,7 +59,6 @@ from stockout_sk.training import (
     prepare,
     split_xy,
 )
-from stockout_sk.vocabulary import Alias
 
 __all__ = ["DEFAULT_OUT_DIR", "run", "run_pipeline"]
 
@@ -122,10 +123,12 @@ def register(
     chain_report: dict[str, Any],
     settings: Settings,
     data_dir: str,
-    checkpoint_dir: str,
+    checkpoint_dir: str | None,
     timings: dict[str, float],
 ) -> LoggedTraining:
     """Log the run and register the model as a new version with alias ``staging``.
+
+    ``checkpoint_dir`` is given only when the checkpoints were asked for (``log_checkpoints``).
 
     Not retried by Prefect: MLflow's REST client already retries transient HTTP errors, and a
     whole-task retry after registration would register a second version.
@@ -170,6 +173,7 @@ def run_pipeline(
     encoding: str | None = None,
     delimiter: str | None = None,
     chunksize: int = 100_000,
+    log_checkpoints: bool = False,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -200,6 +204,9 @@ def run_pipeline(
         The exports' encoding and delimiter (see :func:`flows.common.ingest`).
     chunksize : int
         CSV rows per chunk.
+    log_checkpoints : bool
+        Keep the final fit's LightGBM checkpoints and log them with the run (``checkpoints/``).
+        By default a finished fit deletes them: they exist to resume an interrupted one.
 
     Returns
     -------
@@ -224,6 +231,8 @@ def run_pipeline(
         key: tuple(value) if isinstance(value, list) else value
         for key, value in (model_overrides or {}).items()
     }
+    if log_checkpoints:
+        overrides["checkpoint_retain"] = True
     config = load_model_config(
         **overrides,
         horizon=horizon,
@@ -264,7 +273,7 @@ def run_pipeline(
         chain_report,
         settings,
         data_dir,
-        checkpoint_dir,
+        checkpoint_dir if log_checkpoints else None,
         dict(timings),
     )
     decision = timed("promote", promote, logged, result, settings)
@@ -320,56 +329,6 @@ def run_pipeline(
     return summary
 
 
-def summary_markdown(
-    summary: dict[str, Any], tracking: TrackingInfo, evaluation: dict[str, Any]
-) -> str:
-    """The run summary a person reads in the Prefect UI."""
-
-    def fmt(value: Any) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
-    header = "| | " + " | ".join(METRIC_KEYS) + " |"
-    lines = [
-        f"# {summary['model_name']} version {summary['version']}: **{summary['decision']}**",
-        "",
-        f"*Reason:* {summary['reason']}",
-        "",
-        "## Holdout metrics",
-        "",
-        header,
-        "|---|" + "---:|" * len(METRIC_KEYS),
-        "| model | " + " | ".join(fmt(summary["metrics"][k]) for k in METRIC_KEYS) + " |",
-    ]
-    for name, block in summary["baselines"].items():
-        lines.append(
-            f"| {name} baseline | " + " | ".join(fmt(block[k]) for k in METRIC_KEYS) + " |"
-        )
-    rows = evaluation.get("rows", {})
-    aliases = summary["aliases"]
-    lines += [
-        "",
-        f"* Rows: train {rows.get('train')}, holdout {rows.get('holdout')} "
-        f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
-        f"* Time {summary['windows']['reason']}.",
-        f"* Threshold: {summary['threshold_folds']['method']} over "
-        f"{len(summary['threshold_folds']['folds'])} purged rolling-origin fold(s); the folds' "
-        f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
-        f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
-        "same holdout.",
-        f"* Deployed: {deployed_text(summary.get('deployed'))}",
-        f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
-        f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
-        f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",
-        "",
-        "## Step times (s)",
-        "",
-        "| step | seconds |",
-        "|---|---:|",
-    ]
-    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in summary["timings"].items()]
-    return "\n".join(lines) + "\n"
-
-
 def run(**parameters: Any) -> dict[str, Any]:
     """Run :func:`run_pipeline` with the start-up timeout (see :func:`run_with_startup_timeout`).
 
@@ -397,19 +356,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(
-        data_dir=args.data,
-        horizon=args.horizon,
-        min_f1=args.min_f1,
-        out_dir=args.out,
-        model_name=args.model_name,
-        experiment=args.experiment,
-        holdout_days=args.holdout_days,
-        validation_days=args.validation_days,
-    )
-    print(json.dumps(summary, allow_nan=False))
-    return 0
+    log_file = configure_logging(args.out, "run-pipeline")
+
+    def once() -> int:
+        summary = run(
+            data_dir=args.data,
+            horizon=args.horizon,
+            min_f1=args.min_f1,
+            out_dir=args.out,
+            model_name=args.model_name,
+            experiment=args.experiment,
+            holdout_days=args.holdout_days,
+            validation_days=args.validation_days,
+        )
+        print(json.dumps(summary, allow_nan=False))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

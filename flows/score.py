@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -27,13 +28,14 @@ from flows.common import (
     configure_logging,
     flow_serving_settings,
     ingest,
+    run_main,
     run_with_startup_timeout,
 )
 from stockout_sk.ingest import ChainData
 from stockout_sk.scoring import (
     MorningList,
     build_morning_list,
-    output_paths,
+    check_outputs,
     resolve_snapshot,
     write_morning_list,
 )
@@ -59,9 +61,9 @@ def score_rows(chain: ChainData, snapshot: Snapshot, top_reasons: int) -> Mornin
 
 
 @task(name="write", cache_policy=NO_CACHE)
-def write(morning: MorningList, out: str) -> tuple[str, str]:
-    """The ranked CSV and the HTML page."""
-    csv_path, html_path = write_morning_list(morning, out)
+def write(morning: MorningList, out: str, data_dir: str, overwrite: bool) -> tuple[str, str]:
+    """The ranked CSV, the HTML page and the unscored CSV (never over an input file)."""
+    csv_path, html_path = write_morning_list(morning, out, inputs=[data_dir], force=overwrite)
     return str(csv_path), str(html_path)
 
 
@@ -72,6 +74,7 @@ def score(
     model_name: str | None = None,
     tracking_uri: str | None = None,
     top_reasons: int = 3,
+    overwrite: bool = True,
 ) -> dict[str, Any]:
     """Write the morning list: every branch×item scored with the production model.
 
@@ -85,7 +88,11 @@ def score(
         Registered model and MLflow store; default from the environment
         (``STOCKOUT_MODEL_NAME``, ``MLFLOW_TRACKING_URI``).
     top_reasons : int
-        Contributions listed per row.
+        Reasons listed per row.
+    overwrite : bool
+        Replace the list already at ``out`` (a schedule writes the same file every morning);
+        ``False`` refuses, as ``stockout-sk score`` does without ``--force``. An input file is
+        never overwritten.
 
     Returns
     -------
@@ -93,12 +100,14 @@ def score(
         :meth:`MorningList.summary` plus ``csv`` and ``html`` paths.
     """
     log = get_run_logger()
-    output_paths(out)  # a bad path fails before reading the data
+    # A bad or unsafe path fails before reading the data.
+    csv_path, _, _ = check_outputs(out, inputs=[data_dir], force=overwrite)
     model_future = resolve_model.submit(model_name, tracking_uri)
-    chain = ingest(data_dir)
+    # The rejects go beside the list (ingest/): the page names each quarantined snapshot row.
+    chain = ingest(data_dir, str(csv_path.parent))
     snapshot = model_future.result()
     morning = score_rows(chain, snapshot, top_reasons)
-    csv_path, html_path = write(morning, out)
+    csv_path, html_path = write(morning, out, data_dir, overwrite)
     summary = {**morning.summary(), "csv": csv_path, "html": html_path}
     create_markdown_artifact(
         markdown=summary_markdown(morning, csv_path, html_path),
@@ -128,19 +137,24 @@ def summary_markdown(morning: MorningList, csv_path: str, html_path: str, rows: 
         "",
         f"* Scored by: {source}",
         f"* {summary['at_risk']} at risk of {summary['rows']} branch×items "
-        f"({summary['branches']} branches)",
+        f"({summary['branches']} branches); {summary['not_scored']} not scored",
         f"* Files: `{csv_path}`, `{html_path}`",
         "",
-        "| # | branch | item | probability | days of cover | headroom | top reason |",
-        "|---:|---|---|---:|---:|---:|---|",
+        "| # | branch | item | probability | days to safety stock | shortfall | headroom | "
+        "top reason |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
     ]
+
+    def number(value: float) -> str:
+        return "—" if value != value else f"{value:,.0f}"
+
     for row in morning.frame.head(rows).itertuples(index=False):
-        cover = "—" if row.days_of_cover != row.days_of_cover else f"{row.days_of_cover:.1f}"
         name = str(row.ItemName).replace("|", "/")
         reason = str(row.reason_1).replace("|", "/") if hasattr(row, "reason_1") else ""
         lines.append(
             f"| {row.rank} | {row.BranchID} | {row.ItemCode} {name} | {row.probability:.0%} | "
-            f"{cover} | {row.headroom:,.0f} | {reason} |"
+            f"{number(row.days_to_safety_stock)} | {number(row.expected_shortfall)} | "
+            f"{row.headroom:,.0f} | {reason} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -157,10 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"CSV to write (default {DEFAULT_OUT})")
     parser.add_argument("--model-name", default=None)
     args = parser.parse_args(argv)
-    configure_logging()
-    summary = run(data_dir=args.data, out=args.out, model_name=args.model_name)
-    print(json.dumps(summary, allow_nan=False, default=str))
-    return 0
+    log_file = configure_logging(Path(args.out).parent, "score")
+
+    def once() -> int:
+        summary = run(data_dir=args.data, out=args.out, model_name=args.model_name)
+        print(json.dumps(summary, allow_nan=False, default=str))
+        return 0
+
+    return run_main(once, log_file)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Literal
 
-__all__ = ["utc_now", "utc_today"]
+__all__ = ["utc_now", "utc_stamp", "utc_today"]
 
 
 def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
@@ -20,3 +20,8 @@ def utc_now(timespec: Literal["seconds", "milliseconds"] = "seconds") -> str:
 def utc_today() -> date:
     """Today's date in UTC: what a date in the data may not lie after (plus a day of grace)."""
     return datetime.now(UTC).date()
+
+
+def utc_stamp() -> str:
+    """Now in UTC for a file or folder name, e.g. ``20240401T050000Z`` (sorts by time)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

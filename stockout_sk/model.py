@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,17 @@ logger = logging.getLogger(__name__)
 #: costs more than the work itself (``benchmarks/bench_model.py`` measures both).
 SMALL_BATCH_ROWS = 256
 #: StockoutClassifier's own parameters (never passed to LightGBM).
-_OWN_PARAMS = ("threshold", "checkpoint_dir", "checkpoint_every")
+_OWN_PARAMS = (
+    "threshold",
+    "checkpoint_dir",
+    "checkpoint_every",
+    "checkpoint_keep",
+    "checkpoint_retain",
+    "checkpoint_max_age_days",
+)
 _CHECKPOINT_RE = re.compile(r"^ckpt-(?P<fp>[0-9a-f]{16})-(?P<it>\d{6})\.txt$")
+#: Any file a fit leaves in the checkpoint folder: checkpoints, "done" markers, partial writes.
+_LEFTOVER_RE = re.compile(r"^ckpt-(?P<fp>[0-9a-f]{16})(-\d{6}\.(txt|tmp)|\.done)$")
 
 
 class CheckpointCallback:
@@ -38,19 +48,23 @@ class CheckpointCallback:
 
     Files are ``ckpt-<fingerprint>-<iteration>.txt`` in ``directory``; the fingerprint ties a
     checkpoint to the exact training matrix and parameters so an unrelated fit never resumes it.
-    The last iteration is not checkpointed: a finished model is not a resume point. A fit that
-    finishes leaves ``ckpt-<fingerprint>.done`` (see :func:`finished_marker`): its checkpoints stay
-    (the registry logs them with the run) but a later fit of the same data starts afresh and
-    gives the same model, instead of continuing from a finished fit's intermediate trees.
+    The last iteration is not checkpointed: a finished model is not a resume point. Only the
+    ``keep`` latest checkpoints of the fit stay on disk (an older one is deleted once a newer
+    one is safely written). A fit that finishes leaves ``ckpt-<fingerprint>.done`` (see
+    :func:`finished_marker`), so that checkpoints kept on request are never resumed: a later fit
+    of the same data starts afresh and gives the same model.
     """
 
     order = 30  # after LightGBM's own callbacks
 
-    def __init__(self, directory: Path, fingerprint: str, every: int, total: int) -> None:
+    def __init__(
+        self, directory: Path, fingerprint: str, every: int, total: int, keep: int = 2
+    ) -> None:
         self.directory = Path(directory)
         self.fingerprint = fingerprint
         self.every = every
         self.total = total
+        self.keep = keep
 
     def __call__(self, env) -> None:
         done = env.iteration + 1  # absolute: LightGBM counts init_model's trees too
@@ -61,6 +75,52 @@ class CheckpointCallback:
             env.model.save_model(str(tmp))
             tmp.replace(path)  # atomic: an interrupted write never looks like a checkpoint
             logger.info("checkpoint: %d/%d trees → %s", done, self.total, path)
+            for old in checkpoints(self.directory, self.fingerprint)[: -max(self.keep, 1)]:
+                old.unlink(missing_ok=True)
+
+
+def checkpoints(directory: Path | str, fingerprint: str) -> list[Path]:
+    """The checkpoints of ``fingerprint`` in ``directory``, oldest (fewest trees) first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [
+        (int(m["it"]), path)
+        for path in directory.iterdir()
+        if (m := _CHECKPOINT_RE.match(path.name)) and m["fp"] == fingerprint
+    ]
+    return [path for _, path in sorted(found)]
+
+
+def prune_checkpoints(
+    directory: Path | str, *, max_age_days: float, keep_fingerprint: str | None = None
+) -> list[Path]:
+    """Delete what other fits left in ``directory`` more than ``max_age_days`` ago.
+
+    An interrupted fit that nobody resumed, and the markers of finished fits, would otherwise
+    pile up. The files of ``keep_fingerprint`` (the fit about to run, which may resume from
+    them) are never deleted, whatever their age; nor is anything that is not a checkpoint file.
+
+    Returns
+    -------
+    list of Path
+        The files deleted.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    cutoff = time.time() - float(max_age_days) * 86_400
+    removed = []
+    for path in directory.iterdir():
+        match = _LEFTOVER_RE.match(path.name)
+        if match is None or match["fp"] == keep_fingerprint:
+            continue
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        logger.info("deleted %d checkpoint file(s) older than %g days", len(removed), max_age_days)
+    return removed
 
 
 def finished_marker(directory: Path | str, fingerprint: str) -> Path:
@@ -99,6 +159,14 @@ class StockoutClassifier(LGBMClassifier):
         data and parameters resumes from the most advanced checkpoint (``init_model``) and ends
         with ``n_estimators`` trees. ``None`` disables checkpoints.
     checkpoint_every : int, default=50
+    checkpoint_keep : int, default=2
+        Checkpoints of a running fit kept on disk (the latest ones).
+    checkpoint_retain : bool, default=False
+        Keep the fit's checkpoints once it finishes (e.g. to log them with the run). By default
+        they are deleted then: they exist to resume an interrupted fit.
+    checkpoint_max_age_days : float, default=7.0
+        At the start of a fit, files other fits left in ``checkpoint_dir`` longer ago than this
+        are deleted (:func:`prune_checkpoints`).
     **kwargs
         Any ``LGBMClassifier`` parameter.
 
@@ -110,18 +178,30 @@ class StockoutClassifier(LGBMClassifier):
         Fingerprint of the last training matrix and parameters.
     """
 
+    # Class-level defaults of the parameters added after models were first registered: a model
+    # saved before has no such attribute, and get_params() (repr, clone) then reads these.
+    checkpoint_keep = 2
+    checkpoint_retain = False
+    checkpoint_max_age_days = 7.0
+
     def __init__(
         self,
         *,
         threshold: float = 0.5,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 50,
+        checkpoint_keep: int = 2,
+        checkpoint_retain: bool = False,
+        checkpoint_max_age_days: float = 7.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.threshold = threshold
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.checkpoint_keep = checkpoint_keep
+        self.checkpoint_retain = checkpoint_retain
+        self.checkpoint_max_age_days = checkpoint_max_age_days
 
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Fit LightGBM, checkpointing and resuming when ``checkpoint_dir`` is set."""
@@ -139,13 +219,24 @@ class StockoutClassifier(LGBMClassifier):
         if self.checkpoint_dir is not None:
             if self.checkpoint_every < 1:
                 raise ValueError(f"checkpoint_every must be ≥ 1, got {self.checkpoint_every!r}")
+            if self.checkpoint_keep < 1:
+                raise ValueError(f"checkpoint_keep must be ≥ 1, got {self.checkpoint_keep!r}")
+            prune_checkpoints(
+                self.checkpoint_dir,
+                max_age_days=self.checkpoint_max_age_days,
+                keep_fingerprint=self.fingerprint_,
+            )
             found = latest_checkpoint(self.checkpoint_dir, self.fingerprint_)
             if found is not None and init_model is None:
                 init_model, self.resumed_from_ = str(found[0]), found[1]
                 logger.info("resuming from checkpoint %s (%d trees)", found[0], found[1])
             callbacks.append(
                 CheckpointCallback(
-                    Path(self.checkpoint_dir), self.fingerprint_, self.checkpoint_every, total
+                    Path(self.checkpoint_dir),
+                    self.fingerprint_,
+                    self.checkpoint_every,
+                    total,
+                    keep=self.checkpoint_keep,
                 )
             )
         # With init_model LightGBM adds n_estimators trees to the checkpoint's: ask for the rest.
@@ -170,11 +261,14 @@ class StockoutClassifier(LGBMClassifier):
             marker = finished_marker(self.checkpoint_dir, self.fingerprint_)
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(f"{total} trees\n")
+            if not self.checkpoint_retain:  # finished: nothing left to resume
+                for path in checkpoints(self.checkpoint_dir, self.fingerprint_):
+                    path.unlink(missing_ok=True)
         return self
 
     def _training_params(self) -> dict[str, Any]:
         params = self.get_params()
-        for name in ("threshold", "checkpoint_dir", "checkpoint_every", "n_jobs"):
+        for name in (*_OWN_PARAMS, "n_jobs"):
             params.pop(name, None)
         return params
 

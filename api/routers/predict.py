@@ -13,6 +13,7 @@ from api.errors import invalid_request
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, StockRow
 from stockout_sk import serving
 from stockout_sk.coalescing import RowResult
+from stockout_sk.vocabulary import Source
 
 __all__ = ["router"]
 
@@ -31,7 +32,11 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(content=orjson.dumps(body), media_type="application/json")
 
 
-def _prediction(result: RowResult, top_features: list[dict[str, Any]] | None) -> Response:
+def _prediction(
+    result: RowResult,
+    top_features: list[dict[str, Any]] | None,
+    outlook: dict[str, Any] | None = None,
+) -> Response:
     """The ``PredictionResponse`` body of one scored row."""
     return _json(
         {
@@ -43,6 +48,7 @@ def _prediction(result: RowResult, top_features: list[dict[str, Any]] | None) ->
             "history_staleness_days": result.stale_days,
             "fallback_reason": result.reason,
             "top_features": top_features,
+            "outlook": outlook,
         }
     )
 
@@ -65,7 +71,8 @@ async def predict(
     snapshot = holder.snapshot  # one snapshot for the whole request
     X = serving.to_frame([row.__dict__], snapshot.fields)
     scored, reasons = serving.score_rows(snapshot, X, explain_top=settings.explain_top)
-    return _prediction(RowResult.of(scored, 0), None if reasons is None else reasons[0])
+    outlook = serving.outlook_rows(snapshot, X, 1)[0] if scored.source == Source.REGISTRY else None
+    return _prediction(RowResult.of(scored, 0), None if reasons is None else reasons[0], outlook)
 
 
 @router.post(
@@ -105,8 +112,14 @@ def predict_batch(
         )
     ]
     if reasons is not None:
-        for item, entries in zip(items, reasons, strict=True):
+        outlooks = (
+            serving.outlook_rows(snapshot, X, len(items))
+            if scored.source == Source.REGISTRY
+            else [None] * len(items)
+        )
+        for item, entries, outlook in zip(items, reasons, outlooks, strict=True):
             item["top_features"] = entries
+            item["outlook"] = outlook
     body = {
         "model_version": scored.version,
         "source": scored.source,

@@ -2,7 +2,8 @@
 
 Every command prints progress to stderr; with ``--json`` the LAST line on stdout is one JSON
 object, so scripts can read ``stockout-sk … --json | tail -n 1``. Exit status: 0 success, 1 the
-work failed (bad data, a model below the gate is not an error), 2 usage error.
+work failed (bad data, a model below the gate is not an error), 2 usage error. A failure is
+one line on stderr and the path of the run's log file (see :mod:`stockout_sk.logs`).
 
 The CLI is the top layer: the one part of ``stockout_sk`` that may run ``flows`` (Prefect) and
 ``api`` (FastAPI); the rest of the library imports neither. :mod:`~stockout_sk.cli.parser` builds
@@ -11,7 +12,7 @@ the options, :mod:`~stockout_sk.cli.commands` runs them, :mod:`~stockout_sk.cli.
 
 from __future__ import annotations
 
-import logging
+import os
 from collections.abc import Sequence
 
 from stockout_sk.cli.commands import (
@@ -27,8 +28,9 @@ from stockout_sk.cli.commands import (
     cmd_train,
     cmd_validate,
 )
-from stockout_sk.cli.output import say, setup_logging
+from stockout_sk.cli.output import USES_MLFLOW, log_file_for, say, setup_logging
 from stockout_sk.cli.parser import build_parser
+from stockout_sk.logs import adopt_library_loggers, report_failure
 
 __all__ = [
     "build_parser",
@@ -46,8 +48,6 @@ __all__ = [
     "main",
 ]
 
-logger = logging.getLogger(__name__)
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stockout-sk`` console script.
@@ -60,20 +60,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 done, 1 the work failed (the error is on stderr).
+        The exit status: 0 done, 1 the work failed. A failure is said once, in one line on
+        stderr, followed by where the run's log file is (with the traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(0 if args.quiet else args.verbose)
-    # Imported here, not at the top, for the reason given in stockout_sk.cli.commands.
-    from stockout_sk.ingest import DataContractError
+    verbosity = 0 if args.quiet else args.verbose
+    log_file = setup_logging(
+        verbosity, log_file_for(args, os.environ.get("STOCKOUT_ARTIFACTS_DIR", "artifacts"))
+    )
+    if args.command in USES_MLFLOW:
+        # Imported here, not at the top, for the reason given in stockout_sk.cli.commands.
+        import mlflow  # noqa: F401 - configures its loggers, which adopt_library_loggers undoes
 
+        adopt_library_loggers(verbosity)
     try:
         return int(args.func(args) or 0)
-    except DataContractError as exc:
-        say(f"error: {exc}")
-        return 1
-    except (ValueError, TypeError, FileNotFoundError, LookupError) as exc:
-        logger.debug("command failed", exc_info=True)
-        say(f"error: {exc}")
+    except Exception as error:  # every failure: one line, the traceback in the log
+        say(report_failure(error, log_file))
+        if log_file is not None and log_file.exists():
+            say(f"full log: {log_file}")
         return 1

@@ -33,6 +33,8 @@ def _model_config(args: argparse.Namespace):
         overrides["n_estimators"] = args.n_estimators
     if getattr(args, "checkpoint_dir", None):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
+    if getattr(args, "n_jobs", None) is not None:
+        overrides["n_jobs"] = args.n_jobs
     return load_model_config(**overrides)
 
 
@@ -251,6 +253,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         encoding=csv_format.encoding,
         delimiter=csv_format.delimiter,
         chunksize=args.chunksize,
+        model_overrides={} if args.n_jobs is None else {"n_jobs": args.n_jobs},
+        log_checkpoints=args.log_checkpoints,
     )
     say(summary["windows"]["reason"])
     print(metrics_table({**summary, "model": summary["metrics"]}))
@@ -318,7 +322,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     from stockout_sk.scoring import score_chain
 
     morning, (csv_path, html_path) = score_chain(
-        args.data, args.out, chunksize=args.chunksize, csv_format=_csv_format(args)
+        args.data,
+        args.out,
+        chunksize=args.chunksize,
+        csv_format=_csv_format(args),
+        force=args.force,
+        top_reasons=args.reasons,
     )
     summary = morning.summary()
     scored_by = (
@@ -326,9 +335,16 @@ def cmd_score(args: argparse.Namespace) -> int:
         if summary["source"] == Source.REGISTRY
         else f"the rule baseline ({summary['fallback_reason']})"
     )
+    not_scored = (
+        f"; {summary['not_scored']:,} not scored ("
+        + ", ".join(f"{n:,} {kind}" for kind, n in summary["not_scored_by_kind"].items())
+        + ")"
+        if summary["not_scored"]
+        else ""
+    )
     say(
         f"{summary['rows']:,} branch×items scored as of {summary['as_of_last']} by {scored_by}: "
-        f"{summary['at_risk']:,} at risk → {csv_path}, {html_path}"
+        f"{summary['at_risk']:,} at risk{not_scored} → {csv_path}, {html_path}"
     )
     if args.json:
         emit_json({**summary, "csv": str(csv_path), "html": str(html_path)})
@@ -339,22 +355,39 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     """Judge the production model on a later period; roll back or fall back on a breach."""
     from stockout_sk.monitoring import run_cme
 
+    if args.log_run and not args.dry_run:
+        raise ValueError("--log-run goes with --dry-run (a monitoring run that acts is logged)")
     report = run_cme(
         args.data,
         dry_run=args.dry_run,
         out_dir=args.out,
         chunksize=args.chunksize,
         csv_format=_csv_format(args),
+        log_to_mlflow=True if args.log_run else None,
     )
     print(drift_table(report))
+    overlap = report.summary()["overlap"]
+    seen = (
+        f" ({overlap['rows']:,} of {overlap['of']:,} rows overlap the model's training data, "
+        f"up to {overlap['training_end']})"
+        if overlap["rows"]
+        else ""
+    )
     say(
         f"{report.model_name} v{report.model_version} on {report.data['rows']:,} rows "
         f"({report.data['first_asof']}..{report.data['last_asof']}): decision "
-        f"{report.decision.upper()}; action {report.action} — {report.action_detail}"
+        f"{report.decision.upper()}{seen}; action {report.action} — {report.action_detail}"
     )
     for reason in report.reasons:
         say(f"  - {reason}")
+    for note in report.notes:
+        say(f"  note: {note}")
     say(f"report: {report.report_path}")
+    say(
+        f"MLflow run: {report.mlflow_run_id}"
+        if report.mlflow_run_id
+        else "MLflow run: none (dry run; --log-run logs one)"
+    )
     if args.json:
         emit_json(report.summary())
     return 0

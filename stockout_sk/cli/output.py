@@ -1,33 +1,64 @@
-"""What the commands print: progress on stderr, one JSON line on stdout, plain-text tables."""
+"""What the commands print: progress on stderr, one JSON line on stdout, plain-text tables.
+
+Logging itself is :mod:`stockout_sk.logs`; here are the command line's choices: which commands
+write a log file and where (:func:`log_file_for`).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
-import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from stockout_sk import logs
+from stockout_sk.logs import quiet_third_parties, run_log_path
 
 if TYPE_CHECKING:
     from stockout_sk.monitoring import MonitoringReport
 
-#: Third-party loggers kept at WARNING unless ``-vv`` asks for debug output.
-_NOISY_LOGGERS = ("mlflow", "prefect", "alembic", "httpx", "urllib3", "matplotlib")
 #: The metrics of the model-versus-baselines table, in column order.
 _TABLE_METRICS = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
+#: Commands whose run writes a log file, and the folder it goes under (``<folder>/logs/``):
+#: the command's output folder, else the artifacts folder.
+_LOGGED = {
+    "train": lambda a: a.out,
+    "run": lambda a: a.out,
+    "evaluate": lambda a: a.out,
+    "score": lambda a: Path(a.out).parent,
+    "build-dataset": lambda a: Path(a.out).parent,
+    "monitor": lambda a: a.out,
+    "validate": lambda a: a.out,
+}
+#: Commands that validate only when told where: no log file without ``--out``.
+_ONLY_WITH_OUT = ("validate",)
+#: The folder under the artifacts folder for a command without ``--out`` (default: its name).
+_DEFAULT_FOLDER = {"monitor": "monitoring"}
+#: Commands that use MLflow (its loggers are routed through ours, see logs.adopt_library_loggers).
+USES_MLFLOW = ("train", "run", "score", "monitor", "registry", "serve")
 
 
-def setup_logging(verbosity: int) -> None:
-    """Log to stderr: 0 warnings, 1 info, 2 or more debug (third-party libraries too)."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-        force=True,
-    )
-    for noisy in _NOISY_LOGGERS:
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+def log_file_for(args: argparse.Namespace, artifacts_dir: str | Path) -> Path | None:
+    """The run's log file (``<folder>/logs/<UTC time>-<command>.log``), or ``None``.
+
+    Commands that only read or serve (``registry``, ``serve``, ``synth``) write none.
+    """
+    command = getattr(args, "command", None)
+    if command not in _LOGGED:
+        return None
+    folder = _LOGGED[command](args)
+    if folder is None:
+        if command in _ONLY_WITH_OUT:
+            return None
+        folder = Path(artifacts_dir) / _DEFAULT_FOLDER.get(command, command)
+    return run_log_path(folder, command)
+
+
+def setup_logging(verbosity: int, log_file: Path | None = None) -> Path | None:
+    """Console and log file for a command (see :mod:`stockout_sk.logs`)."""
+    quiet_third_parties()
+    return logs.setup_logging(verbosity, log_file)
 
 
 def say(message: str) -> None:

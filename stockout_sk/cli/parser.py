@@ -91,6 +91,38 @@ def _window_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _count(text: str) -> int:
+    """A whole number ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text!r}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    """``--n-jobs``: a positive number of threads, or -1 for every core."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1 (threads) or -1 (every core), got {text!r}")
+    return value
+
+
+def _n_jobs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="LightGBM training threads; -1 uses every core (default: 1, ModelConfig.n_jobs: "
+        "best on a shared machine; raise it on a dedicated host with a large chain)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation).
 
@@ -159,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
     p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
+    _n_jobs_arg(p)
     _json_arg(p)
 
     for name, func, text in (
@@ -177,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
+        )
+        _n_jobs_arg(p)
+        p.add_argument(
+            "--log-checkpoints",
+            action="store_true",
+            help="keep the final fit's LightGBM checkpoints and log them with the MLflow run "
+            "(by default a finished fit deletes them)",
         )
         _json_arg(p)
 
@@ -241,7 +281,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="the .csv (or .html) to write; the other is written beside it",
+        help="the .csv (or .html) to write; the other is written beside it, with "
+        "<name>_unscored.csv and ingest/ (rejects, validation report)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing list at --out (an input file is never overwritten)",
+    )
+    p.add_argument(
+        "--reasons",
+        type=_count,
+        default=3,
+        help="reasons per row; 0 skips the explanations (the slow part on a large chain)",
     )
     _json_arg(p)
 
@@ -253,7 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_args(p)
     p.add_argument(
-        "--dry-run", action="store_true", help="decide and report; change nothing in the registry"
+        "--dry-run",
+        action="store_true",
+        help="decide and report; change nothing in the registry and log no MLflow run",
+    )
+    p.add_argument(
+        "--log-run",
+        action="store_true",
+        help="with --dry-run, still log the run to MLflow, tagged as a dry run",
     )
     p.add_argument(
         "--out",

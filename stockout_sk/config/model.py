@@ -64,6 +64,11 @@ class ModelConfig:
         large chain.
     checkpoint_dir, checkpoint_every
         Where and how often (iterations) LightGBM checkpoints are written.
+    checkpoint_keep, checkpoint_retain, checkpoint_max_age_days
+        How checkpoints are pruned: the ``checkpoint_keep`` latest of a running fit stay; a fit
+        that finishes deletes its own unless ``checkpoint_retain`` (``--log-checkpoints`` logs
+        them with the run); files other fits left more than ``checkpoint_max_age_days`` ago are
+        deleted when a fit starts.
     random_state : int
         Seed for sampling and LightGBM.
     monotone_stock : bool
@@ -99,6 +104,9 @@ class ModelConfig:
     n_jobs: int = 1
     checkpoint_dir: str = "artifacts/checkpoints"
     checkpoint_every: int = 50
+    checkpoint_keep: int = 2
+    checkpoint_retain: bool = False
+    checkpoint_max_age_days: float = 7.0
     random_state: int = 0
     monotone_stock: bool = True
 

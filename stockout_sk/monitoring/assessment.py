@@ -128,14 +128,15 @@ def assess(
     notes += drift_notes
 
     data_info = _data_info(frame, history, data_source)
-    if data_info["rows_within_training_history"]:
-        notes.append(
-            f"{data_info['rows_within_training_history']:,} of {len(frame):,} rows are dated on "
-            f"or before the end of the model's history ({data_info['history_end']}): this data "
-            "overlaps what the model was trained on"
-        )
     holdout_f1 = _holdout_f1(model)
-    verdict = judge(drift, rolling, holdout_f1=holdout_f1, config=config)
+    verdict = judge(
+        drift,
+        rolling,
+        holdout_f1=holdout_f1,
+        config=config,
+        training_end=data_info["history_end"],
+        overlap_rows=data_info["rows_within_training_history"],
+    )
     report = MonitoringReport(
         model_name=model.model_name,
         model_version=str(model.version),

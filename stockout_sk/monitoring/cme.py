@@ -27,7 +27,7 @@ def run_cme(
     dry_run: bool = False,
     out_dir: str | Path | None = None,
     chunksize: int = 100_000,
-    log_to_mlflow: bool = True,
+    log_to_mlflow: bool | None = None,
     csv_format: CsvFormat | None = None,
 ) -> MonitoringReport:
     """Monitor the production model on new data: evaluate, measure drift, decide, act, report.
@@ -47,13 +47,15 @@ def run_cme(
         Registry and tracking store; default the environment (``MLFLOW_TRACKING_URI``,
         ``STOCKOUT_MODEL_NAME``).
     dry_run : bool, default=False
-        Decide and report; change nothing in the registry.
+        Decide and report; change nothing in the registry, and log no MLflow run unless
+        ``log_to_mlflow=True``.
     out_dir : str or Path, optional
         Folder of the HTML report (see :func:`~stockout_sk.monitoring.respond`).
     chunksize : int, default=100_000
         CSV rows per chunk when ``data`` is a directory.
-    log_to_mlflow : bool, default=True
-        Log the run to the ``stockout-monitoring`` experiment.
+    log_to_mlflow : bool, optional
+        Log the run to the ``stockout-monitoring`` experiment; default: unless ``dry_run`` (a
+        dry run asked to log is tagged ``stockout.monitoring.dry_run=true``).
     csv_format : CsvFormat, optional
         Encoding and delimiter when ``data`` is a directory (default: the environment, else
         detected).

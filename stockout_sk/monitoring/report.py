@@ -104,8 +104,10 @@ class MonitoringReport:
         dict
             ``decision``, ``action``, ``reasons``, ``psi`` and ``kl`` per variable,
             ``rolling`` (``window_end``, ``f1``, ``pr_auc``, ``rule_f1``, ``rows``,
-            ``positives`` per window), ``report`` (HTML path), plus ``model_name``,
-            ``model_version``, ``action_detail``, ``dry_run``, ``mlflow_run_id``.
+            ``positives`` per window), ``report`` (HTML path), ``overlap`` (``rows`` of the
+            period dated on or before ``training_end``, the end of the model's training data,
+            ``of`` all rows), ``notes``, plus ``model_name``, ``model_version``,
+            ``action_detail``, ``dry_run``, ``mlflow_run_id`` (``None`` for a dry run).
         """
         return {
             "decision": self.decision,
@@ -130,6 +132,12 @@ class MonitoringReport:
             "action_detail": self.action_detail,
             "dry_run": self.dry_run,
             "mlflow_run_id": self.mlflow_run_id,
+            "overlap": {
+                "rows": int(self.data.get("rows_within_training_history") or 0),
+                "of": int(self.data.get("rows") or 0),
+                "training_end": self.data.get("history_end"),
+            },
+            "notes": list(self.notes),
         }
 
     def to_dict(self) -> dict[str, Any]:

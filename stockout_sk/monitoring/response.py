@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
 from mlflow.entities import Run
 
+from stockout_sk.clock import utc_stamp
 from stockout_sk.config import Settings, load_settings
 from stockout_sk.monitoring.html_report import write_report
 from stockout_sk.monitoring.report import MonitoringReport
@@ -50,7 +50,7 @@ def respond(
     *,
     dry_run: bool = False,
     out_dir: str | Path | None = None,
-    log_to_mlflow: bool = True,
+    log_to_mlflow: bool | None = None,
 ) -> MonitoringReport:
     """Decide rollback or fallback, act (unless ``dry_run``), write the HTML report, log the run.
 
@@ -61,13 +61,14 @@ def respond(
     settings : Settings, optional
         Registry and tracking store; defaults to the environment.
     dry_run : bool, default=False
-        Decide and report, change nothing in the registry (the monitoring run is still logged,
-        tagged ``stockout.monitoring.dry_run=true``).
+        Decide and report, change nothing in the registry or the tracking store: no MLflow run
+        is logged unless ``log_to_mlflow=True`` asks for one (tagged
+        ``stockout.monitoring.dry_run=true``).
     out_dir : str or Path, optional
         Where the HTML report, its plots and ``monitoring.json`` go; default
         ``<artifacts_dir>/monitoring/<UTC time>-v<version>``.
-    log_to_mlflow : bool, default=True
-        Log the run to the experiment ``config.experiment``.
+    log_to_mlflow : bool, optional
+        Log the run to the experiment ``config.experiment``; default: unless ``dry_run``.
 
     Returns
     -------
@@ -85,23 +86,27 @@ def respond(
     """
     settings = settings or load_settings()
     report.dry_run = bool(dry_run)
-    tracking = configure_tracking(replace(settings, experiment=report.config.experiment))
-    uri = tracking.tracking_uri
-    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if log_to_mlflow is None:
+        log_to_mlflow = not dry_run
     state = show(settings)
     _plan(report, state)
 
-    run_id = None
+    run_id = client = experiment_id = None
+    if log_to_mlflow or not dry_run:
+        # Only then is the tracking store written to (the experiment created if new).
+        tracking = configure_tracking(replace(settings, experiment=report.config.experiment))
+        uri, experiment_id = tracking.tracking_uri, tracking.experiment_id
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     if log_to_mlflow:
         run = client.create_run(
-            tracking.experiment_id,
+            experiment_id,
             run_name=f"monitor-v{report.model_version}-{report.data['last_asof']}",
             tags=run_tags(report),
         )
         run_id = run.info.run_id
         report.mlflow_run_id = run_id
     try:
-        _apply(report, state, settings, client, tracking.experiment_id)
+        _apply(report, state, settings, client, experiment_id)
         folder = Path(out_dir) if out_dir is not None else _default_out(settings, report)
         report.report_path = write_report(report, folder)
         if run_id is not None:
@@ -169,8 +174,8 @@ def _apply(
     report: MonitoringReport,
     state: RegistryView,
     settings: Settings,
-    client: mlflow.MlflowClient,
-    experiment_id: str,
+    client: mlflow.MlflowClient | None,
+    experiment_id: str | None,
 ) -> None:
     report.action = MonitoringAction.NONE
     if report.decision not in (MonitoringDecision.ROLLBACK, MonitoringDecision.FALLBACK):
@@ -182,7 +187,7 @@ def _apply(
         if report.decision == MonitoringDecision.ROLLBACK
         else "switch serving to the rule baseline"
     )
-    if report.dry_run:
+    if report.dry_run or client is None or experiment_id is None:
         report.action_detail = f"dry run: would {intended}"
         return
     production = state.aliases.get(Alias.PRODUCTION)
@@ -263,5 +268,4 @@ def _earlier_action(
 
 
 def _default_out(settings: Settings, report: MonitoringReport) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(settings.artifacts_dir) / "monitoring" / f"{stamp}-v{report.model_version}"
+    return Path(settings.artifacts_dir) / "monitoring" / f"{utc_stamp()}-v{report.model_version}"

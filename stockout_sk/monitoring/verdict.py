@@ -35,6 +35,8 @@ def judge(
     *,
     holdout_f1: float | None,
     config: MonitoringConfig | None = None,
+    training_end: str | None = None,
+    overlap_rows: int = 0,
 ) -> Verdict:
     """Turn drift and rolling metrics into ``ok`` / ``warn`` / ``act`` with reasons.
 
@@ -42,8 +44,11 @@ def judge(
     window's F1 below ``holdout_f1`` by more than ``f1_margin``; or below the rule baseline's F1
     on that window by more than ``rule_margin``. Warn on: a variable at ``warn``; F1 below
     ``holdout_f1`` by more than ``f1_warn_margin``; anything that could not be judged (too few
-    rows or positives, unknown holdout F1). Earlier windows that breached an F1 rule are a note:
-    the latest window is the current state, and one dip that recovered is not worth an alarm.
+    rows or positives, unknown holdout F1); the latest window lying within the model's training
+    data (its scores there are not out of sample: an "ok" would say nothing). Earlier windows
+    that breached an F1 rule are a note: the latest window is the current state, and one dip
+    that recovered is not worth an alarm. Rows that overlap the training data while the latest
+    window does not are a note too.
 
     Parameters
     ----------
@@ -53,6 +58,10 @@ def judge(
     holdout_f1 : float or None
         The model's own F1 on its holdout at registration.
     config : MonitoringConfig, optional
+    training_end : str, optional
+        The last day of the model's training data (ISO), when known.
+    overlap_rows : int
+        Rows of the period dated on or before ``training_end``.
 
     Returns
     -------
@@ -61,6 +70,23 @@ def judge(
     config = config or MonitoringConfig()
     act: list[str] = []
     warn: list[str] = []
+    overlap: list[str] = []
+    if overlap_rows and training_end is not None:
+        latest_inside = bool(rolling) and rolling[-1].window_end <= training_end
+        overlap.append(
+            f"{overlap_rows:,} row(s) of this period are dated on or before {training_end}, the "
+            "end of the model's training data: the model has seen those days"
+            + (
+                f"; the latest window ({rolling[-1].window_start}..{rolling[-1].window_end}) lies "
+                "within them, so its scores are not out of sample — monitor days after "
+                f"{training_end}"
+                if latest_inside
+                else ""
+            )
+        )
+        if latest_inside:
+            warn.append(overlap[-1])
+            overlap.pop()
 
     for d in drift:
         measured = f"PSI {fmt(d.psi)}, KL {fmt(d.kl)} vs the {d.reference} reference"
@@ -79,7 +105,7 @@ def judge(
 
     if not rolling:
         warn.append("no window with matured labels: performance not judged")
-        return _verdict(act, warn, [])
+        return _verdict(act, warn, overlap)
     latest = rolling[-1]
     where = f"window {latest.window_start}..{latest.window_end} ({latest.rows:,} rows)"
     if not latest.judged:
@@ -110,7 +136,7 @@ def judge(
                 f"F1 {latest.f1:.3f} in {where} is below the rule baseline's F1 "
                 f"{latest.rule_f1:.3f} on the same rows (margin {config.rule_margin:g})"
             )
-    notes = []
+    notes = list(overlap)
     earlier = [w for w in rolling[:-1] if w.judged and _window_breaches(w, holdout_f1, config)]
     if earlier:
         worst = min(earlier, key=lambda w: w.f1)

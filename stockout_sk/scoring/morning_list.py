@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,37 +17,57 @@ from stockout_sk.contract import (
     RESERVED_QUANTITY,
     SAFETY_STOCK_LEVEL,
 )
-from stockout_sk.features.names import feature_label
+from stockout_sk.features.phrases import format_value
 from stockout_sk.pipeline import features_of
-from stockout_sk.serving import Snapshot, score_rows
+from stockout_sk.scoring.items import name_items
+from stockout_sk.scoring.unscored import UNSCORED_COLUMNS, unscored_items
+from stockout_sk.serving import Snapshot, outlook_of_features, score_rows
 from stockout_sk.vocabulary import Source
 
 if TYPE_CHECKING:
     from stockout_sk.ingest import ChainData
 
-__all__ = ["MorningList", "build_morning_list"]
+__all__ = ["LIST_COLUMNS", "MorningList", "build_morning_list", "rule_reason"]
 
-#: Why the rule baseline flags a row (its first reason column).
-_RULE_REASON = "rule: current quantity below safety stock"
+#: The columns of the ranked list before its reasons (``reason_1`` …) and provenance.
+LIST_COLUMNS = (
+    "rank",
+    BRANCH_ID,
+    "BranchName",
+    ITEM_CODE,
+    "ItemName",
+    "ArabicName",
+    "as_of",
+    "probability",
+    "at_risk",
+    CURRENT_QUANTITY,
+    RESERVED_QUANTITY,
+    SAFETY_STOCK_LEVEL,
+    "days_of_cover",
+    "headroom",
+    "days_to_safety_stock",
+    "expected_shortfall",
+    "daily_demand",
+    "history_staleness_days",
+)
 
 
-def _reason_text(entry: dict[str, Any]) -> str:
-    label = feature_label(str(entry["feature"]))
-    contribution = float(entry["contribution"])
-    direction = "raises" if contribution > 0 else "lowers"
-    value = entry.get("value")
-    shown = "" if value is None else f" = {value:.4g}"
-    return f"{label}{shown} ({direction} risk, {contribution:+.2f})"
+def rule_reason(quantity: float, safety: float) -> str:
+    """Why the rule baseline flags a row, as a planner reads it."""
+    return (
+        f"only {format_value(quantity, 'units')} on hand, below the safety stock of "
+        f"{format_value(safety, 'units')} (rule baseline)"
+    )
 
 
 @dataclass(frozen=True)
 class MorningList:
-    """A scored, ranked stock list and what produced it.
+    """A scored, ranked stock list, what could not be scored, and what produced it.
 
     Attributes
     ----------
     frame : DataFrame
-        One row per branch×item, ranked by probability (highest first); see
+        One row per scored branch×item, ranked by probability (highest first); see
         :func:`build_morning_list` for the columns.
     source : {"registry", "rule-baseline"}
     model_name : str
@@ -61,6 +81,8 @@ class MorningList:
     history_end : str or None
         Freshest day of the history the model carries.
     generated_at : str
+    unscored : DataFrame
+        What could not be scored and why (:func:`~stockout_sk.scoring.unscored.unscored_items`).
     """
 
     frame: pd.DataFrame
@@ -74,17 +96,32 @@ class MorningList:
     as_of_last: str
     history_end: str | None
     generated_at: str
+    unscored: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(UNSCORED_COLUMNS))
+    )
 
     @property
     def at_risk(self) -> int:
         """Rows predicted to fall below safety stock."""
         return int(self.frame["at_risk"].sum())
 
+    @property
+    def not_scored(self) -> int:
+        """Branch×items that could not be scored (the entries' ``count`` summed)."""
+        return int(self.unscored["count"].sum()) if len(self.unscored) else 0
+
     def summary(self) -> dict[str, Any]:
         """Counts and provenance, as one JSON-ready dict."""
+        by_kind = (
+            {str(k): int(v) for k, v in self.unscored.groupby("kind")["count"].sum().items()}
+            if len(self.unscored)
+            else {}
+        )
         return {
             "rows": len(self.frame),
             "at_risk": self.at_risk,
+            "not_scored": self.not_scored,
+            "not_scored_by_kind": by_kind,
             "branches": int(self.frame[BRANCH_ID].nunique()),
             "source": self.source,
             "model_name": self.model_name,
@@ -99,21 +136,9 @@ class MorningList:
         }
 
 
-def _item_names(chain: Any) -> pd.DataFrame:
-    """ItemCode → English and Arabic names from the item master (may be empty)."""
-    items = getattr(chain, "items", None)
-    if items is None or len(items) == 0 or ITEM_CODE not in items.columns:
-        return pd.DataFrame(columns=[ITEM_CODE, "MasterName", "ArabicName"])
-    english = items.get("EnglishName", pd.Series("", index=items.index)).fillna("").astype(str)
-    arabic = items.get("ArabicName", pd.Series("", index=items.index)).fillna("").astype(str)
-    names = pd.DataFrame(
-        {
-            ITEM_CODE: items[ITEM_CODE].astype(str),
-            "MasterName": english.str.strip().where(english.str.strip() != "", arabic.str.strip()),
-            "ArabicName": arabic.str.strip(),
-        }
-    )
-    return names.drop_duplicates(ITEM_CODE, keep="first")
+def _reasons(explanations: list[list[dict[str, Any]]], k: int) -> list[str]:
+    """The ``k``-th reason of every row ("" when a row has fewer)."""
+    return [entries[k]["reason"] if len(entries) > k else "" for entries in explanations]
 
 
 def build_morning_list(
@@ -124,19 +149,22 @@ def build_morning_list(
     Parameters
     ----------
     chain : ChainData
-        From :func:`stockout_sk.ingest.load_chain`.
+        From :func:`stockout_sk.ingest.load_chain` (with ``out_dir``, its rejects file names
+        each quarantined snapshot row in :attr:`MorningList.unscored`).
     snapshot : Snapshot
         What scores the rows (a model, or the rule baseline).
     top_reasons : int, default=3
-        Contributions listed per row.
+        Reasons listed per row; 0 lists none and skips the explanations (much faster on a
+        large chain).
 
     Returns
     -------
     MorningList
-        ``frame`` columns: ``rank, BranchID, BranchName, ItemCode, ItemName, ArabicName, as_of,
-        probability, at_risk, CurrentQuantity, ReservedQuantity, SafetyStockLevel,
-        days_of_cover, headroom, history_staleness_days, reason_1 … reason_<top_reasons>,
-        source, model_version``.
+        ``frame`` columns: :data:`LIST_COLUMNS`, then ``reason_1 … reason_<top_reasons>`` (as a
+        planner reads them, see :func:`~stockout_sk.features.reasons.reason_text`), ``source``
+        and ``model_version``. ``days_to_safety_stock``, ``expected_shortfall`` and
+        ``daily_demand`` are the outlook of :mod:`stockout_sk.serving.outlook` (NaN for the rule
+        baseline, which has no sales rate, except 0 days for a row already below).
     """
     current = chain.stock_current.reset_index(drop=True)
     as_of = pd.to_datetime(current["LastUpdatedAt"]).dt.strftime("%Y-%m-%d")
@@ -150,22 +178,29 @@ def build_morning_list(
             SAFETY_STOCK_LEVEL: current[SAFETY_STOCK_LEVEL].astype(np.float64),
         }
     )[list(snapshot.fields)]
-    scored, explanations = score_rows(snapshot, X, explain_top=top_reasons)
+    # Explaining is most of the cost on a large chain (TreeSHAP): none asked, none computed.
+    scored, explanations = score_rows(snapshot, X, explain_top=top_reasons or None)
     available = X[CURRENT_QUANTITY] - X[RESERVED_QUANTITY]
     headroom = (available - X[SAFETY_STOCK_LEVEL]).to_numpy(dtype=np.float64)
-    cover = np.full(len(X), np.nan)
+    n = len(X)
+    cover = np.full(n, np.nan)
+    days = np.where(headroom < 0, 0.0, np.nan)
+    shortfall = np.full(n, np.nan)
+    demand = np.full(n, np.nan)
     if scored.source == Source.REGISTRY:
+        history = snapshot.pipeline.named_steps["history"]
         features = features_of(snapshot.pipeline, "history").transform(X)
         cover = np.asarray(features["days_of_cover"], dtype=np.float64)
         headroom = np.asarray(features["headroom"], dtype=np.float64)
+        outlook = outlook_of_features(features, history.horizon)
+        days, shortfall = outlook.days_to_safety_stock, outlook.expected_shortfall
+        demand = outlook.daily_demand
 
-    names = _item_names(chain)
     frame = pd.DataFrame(
         {
             BRANCH_ID: X[BRANCH_ID],
             "BranchName": current.get("BranchName", pd.Series("", index=current.index)),
             ITEM_CODE: X[ITEM_CODE],
-            "StockItemName": current.get("ItemName", pd.Series("", index=current.index)),
             "as_of": as_of,
             "probability": scored.probability,
             "at_risk": scored.prediction,
@@ -174,24 +209,32 @@ def build_morning_list(
             SAFETY_STOCK_LEVEL: X[SAFETY_STOCK_LEVEL],
             "days_of_cover": cover,
             "headroom": headroom,
+            "days_to_safety_stock": days,
+            "expected_shortfall": shortfall,
+            "daily_demand": demand,
             "history_staleness_days": (
-                scored.stale_days if scored.stale_days is not None else np.zeros(len(X), int)
+                scored.stale_days if scored.stale_days is not None else np.zeros(n, int)
             ),
         }
     )
-    frame = frame.merge(names, on=ITEM_CODE, how="left")
-    master = frame["MasterName"].fillna("").astype(str)
-    frame["ItemName"] = master.where(master != "", frame["StockItemName"].fillna("").astype(str))
-    frame["ArabicName"] = frame["ArabicName"].fillna("").astype(str)
+    fallback = current.get("ItemName", pd.Series("", index=current.index))
+    frame = name_items(frame, chain, fallback)
     for k in range(top_reasons):
+        column = f"reason_{k + 1}"
         if scored.source == Source.REGISTRY and explanations is not None:
-            frame[f"reason_{k + 1}"] = [
-                _reason_text(entries[k]) if len(entries) > k else "" for entries in explanations
+            frame[column] = _reasons(explanations, k)
+        elif k == 0:
+            frame[column] = [
+                rule_reason(q, s) if risk else ""
+                for q, s, risk in zip(
+                    frame[CURRENT_QUANTITY],
+                    frame[SAFETY_STOCK_LEVEL],
+                    frame["at_risk"],
+                    strict=True,
+                )
             ]
         else:
-            frame[f"reason_{k + 1}"] = (
-                np.where(frame["at_risk"] == 1, _RULE_REASON, "") if k == 0 else ""
-            )
+            frame[column] = ""
     frame["source"] = scored.source
     frame["model_version"] = scored.version or ""
     frame = frame.sort_values(
@@ -200,39 +243,23 @@ def build_morning_list(
         kind="stable",
     ).reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    columns = [
-        "rank",
-        BRANCH_ID,
-        "BranchName",
-        ITEM_CODE,
-        "ItemName",
-        "ArabicName",
-        "as_of",
-        "probability",
-        "at_risk",
-        CURRENT_QUANTITY,
-        RESERVED_QUANTITY,
-        SAFETY_STOCK_LEVEL,
-        "days_of_cover",
-        "headroom",
-        "history_staleness_days",
-        *(f"reason_{k + 1}" for k in range(top_reasons)),
-        "source",
-        "model_version",
-    ]
-    frame = frame[columns]
+    reasons = [f"reason_{k + 1}" for k in range(top_reasons)]
+    frame = frame[[*LIST_COLUMNS, *reasons, "source", "model_version"]]
     model = dict(snapshot.model)
     valid_dates = as_of.dropna()
+    scored_keys = pd.MultiIndex.from_arrays([X[BRANCH_ID], X[ITEM_CODE]])
+    registry = scored.source == Source.REGISTRY
     return MorningList(
         frame=frame,
         source=scored.source,
         model_name=str(model.get("model_name", "")),
         version=scored.version,
         threshold=scored.threshold,
-        horizon=model.get("horizon") if scored.source == Source.REGISTRY else None,
+        horizon=model.get("horizon") if registry else None,
         fallback_reason=scored.reason,
         as_of_first=str(valid_dates.min()) if len(valid_dates) else "",
         as_of_last=str(valid_dates.max()) if len(valid_dates) else "",
-        history_end=snapshot.history_end if scored.source == Source.REGISTRY else None,
+        history_end=snapshot.history_end if registry else None,
         generated_at=utc_now(),
+        unscored=unscored_items(chain, scored_keys),
     )

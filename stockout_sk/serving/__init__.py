@@ -11,6 +11,8 @@ The API (``api/``) and the morning list (:mod:`stockout_sk.scoring`) compose it:
 * :mod:`~stockout_sk.serving.prediction` — :func:`predict`, :func:`explain`,
   :func:`score_rows`: probabilities and their top LightGBM contributions; a model that fails at
   predict time answers from the rule baseline and says so.
+* :mod:`~stockout_sk.serving.outlook` — :func:`stock_outlook`: days until a row crosses its
+  safety stock and its expected shortfall over the horizon, from the model's own features.
 * :mod:`~stockout_sk.serving.holder` — :class:`ModelHolder`, which owns the current snapshot,
   polls the registry and swaps it by one reference assignment; the only code here that talks to
   MLflow. The settings are :class:`~stockout_sk.config.ServingSettings`.
@@ -20,6 +22,13 @@ See ``docs/DESIGN.md`` ("Serving").
 
 from stockout_sk.features.names import ID_HASHES
 from stockout_sk.serving.holder import ModelHolder, limit_registry_retries, redact_uri
+from stockout_sk.serving.outlook import (
+    Outlook,
+    outlook_of,
+    outlook_of_features,
+    outlook_rows,
+    stock_outlook,
+)
 from stockout_sk.serving.prediction import Scored, explain, predict, score_rows
 from stockout_sk.serving.request import canonical_date, to_frame
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
@@ -27,15 +36,20 @@ from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 __all__ = [
     "ID_HASHES",
     "ModelHolder",
+    "Outlook",
     "Scored",
     "Snapshot",
     "canonical_date",
     "explain",
     "limit_registry_retries",
     "model_snapshot",
+    "outlook_of",
+    "outlook_of_features",
+    "outlook_rows",
     "predict",
     "redact_uri",
     "rule_snapshot",
     "score_rows",
+    "stock_outlook",
     "to_frame",
 ]

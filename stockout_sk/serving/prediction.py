@@ -18,6 +18,7 @@ from stockout_sk import evaluate
 from stockout_sk.contract import CURRENT_QUANTITY, SAFETY_STOCK_LEVEL
 from stockout_sk.features.columns import Columns, n_rows
 from stockout_sk.features.names import HASH_PREFIX, ID_HASHES
+from stockout_sk.features.reasons import reason_text
 from stockout_sk.model import SMALL_BATCH_ROWS
 from stockout_sk.pipeline import features_of
 from stockout_sk.serving.snapshot import Snapshot
@@ -141,8 +142,11 @@ def explain(snapshot: Snapshot, X: Columns | Any, top: int = 5) -> list[list[dic
     Returns
     -------
     list of list of dict
-        Per row: ``{"feature", "value", "contribution"}`` (``value`` is the model-matrix value,
-        ``None`` for :data:`ID_HASHES` or a missing value). Empty lists for the rule baseline.
+        Per row: ``{"feature", "value", "contribution", "reason"}`` — the model column, its
+        model-matrix value (``None`` for :data:`ID_HASHES` or a missing value), its push on the
+        score, and the same as a planner reads it
+        (:func:`~stockout_sk.features.reasons.reason_text`, e.g. "only 0 units above safety
+        stock"). Empty lists for the rule baseline.
 
     Raises
     ------
@@ -165,17 +169,22 @@ def explain(snapshot: Snapshot, X: Columns | Any, top: int = 5) -> list[list[dic
     labels = [*names[~hashed].tolist(), ID_HASHES]
     k = max(0, min(int(top), grouped.shape[1]))
     order = np.argsort(-np.abs(grouped), axis=1, kind="stable")[:, :k]
+    history = pipeline.named_steps.get("history") if hasattr(pipeline, "named_steps") else None
+    windows = getattr(history, "windows", (7, 14, 28))
     out: list[list[dict[str, Any]]] = []
     for row, columns in enumerate(order):
         entries = []
         for j in columns:
             value = float(values[row, j])
+            # The matrix is float32: 6 significant digits are all it holds.
+            shown = float(f"{value:.6g}") if math.isfinite(value) else None
+            contribution = float(grouped[row, j])
             entries.append(
                 {
                     "feature": labels[j],
-                    # The matrix is float32: 6 significant digits are all it holds.
-                    "value": float(f"{value:.6g}") if math.isfinite(value) else None,
-                    "contribution": float(grouped[row, j]),
+                    "value": shown,
+                    "contribution": contribution,
+                    "reason": reason_text(labels[j], shown, contribution, windows=windows),
                 }
             )
         out.append(entries)

@@ -199,6 +199,49 @@ def test_score_writes_a_ranked_morning_list(workspace: Workspace, trained: dict[
     probabilities = [float(r["probability"]) for r in rows]
     assert probabilities == sorted(probabilities, reverse=True)
     assert sum(r["at_risk"] in ("1", "True", "true") for r in rows) == summary["at_risk"]
+    # Reasons in a planner's words, and the outlook beside the probability.
+    assert all(r["reason_1"] and "_" not in r["reason_1"] for r in rows)
+    assert all(float(r["days_to_safety_stock"]) == 0 for r in rows if float(r["headroom"]) < 0)
+    # The sample's three quarantined stock_current.csv rows are not scored, and say why.
+    assert summary["not_scored"] == 3
+    assert summary["not_scored_by_kind"] == {"quarantined snapshot row": 3}
+    with out.with_name("morning_list_unscored.csv").open(encoding="utf-8") as handle:
+        unscored = list(csv.DictReader(handle))
+    assert sorted(int(u["line"]) for u in unscored) == [23, 112, 113]
+    assert {u["reason"].split(" (")[0] for u in unscored} == {
+        "missing ItemCode",
+        "unparseable LastUpdatedAt",
+    }
+    assert (out.parent / "ingest" / "rejects" / "stock_current.csv").is_file()
+    # The page: self-contained, every row inlined once, the unscored list on it.
+    page = out.with_suffix(".html").read_text(encoding="utf-8")
+    assert "<script src" not in page
+    assert "<link" not in page
+    data = json.loads(
+        page.split('<script type="application/json" id="morning-data">')[1].split("</script>")[0]
+    )
+    assert len(data["rows"]) == summary["rows"]
+    assert sorted(u[5] for u in data["unscored"]) == [23, 112, 113]
+    assert {b[0] for b in data["branches"]} == {r["BranchID"] for r in rows}
+    for control in ('id="branch"', 'id="decision"', 'id="search"', 'id="min"', 'id="unscored"'):
+        assert control in page
+    # Yesterday's list is kept unless --force says otherwise; an input file never is.
+    again = workspace.run("score", "--data", "sample_data", "--out", str(out), check=False)
+    assert again.returncode == 1
+    assert "pass --force" in again.stderr
+    into_input = workspace.run(
+        "score",
+        "--data",
+        "sample_data",
+        "--out",
+        "sample_data/stock_current.csv",
+        "--force",
+        check=False,
+    )
+    assert into_input.returncode == 1
+    assert "input folder" in into_input.stderr
+    forced = workspace.run("score", "--data", "sample_data", "--out", str(out), "--force")
+    assert forced.returncode == 0
 
 
 def test_monitor_reports_a_decision(workspace: Workspace, trained: dict[str, Any]) -> None:
@@ -209,6 +252,13 @@ def test_monitor_reports_a_decision(workspace: Workspace, trained: dict[str, Any
     assert report["model_version"] == trained["deployed"]["version"]
     if report["decision"] != "ok":
         assert report["reasons"]
+    # The sample is the model's own training period: every row overlaps it, and the run says so
+    # instead of a bare "OK".
+    assert report["overlap"]["rows"] == report["overlap"]["of"] > 0
+    assert report["decision"] != "ok"
+    assert any("not out of sample" in reason for reason in report["reasons"])
+    # A dry run logs no MLflow run.
+    assert report["mlflow_run_id"] is None
     html = workspace.path / report["report"]
     assert html.is_file()
     assert report["decision"].upper() in html.read_text(encoding="utf-8")

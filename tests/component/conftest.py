@@ -70,6 +70,14 @@ class ServingStore:
         base = {"poll_seconds": 0.2, "registry_grace_seconds": 0.0, "startup_wait_seconds": 120}
         return ServingSettings(registry=registry, **{**base, **overrides})
 
+    def explain(self, version: str, rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """:func:`stockout_sk.serving.explain` of a version on ``rows`` (what explain=true says)."""
+        from stockout_sk.serving import Snapshot, explain, to_frame
+
+        pipeline = self.pipelines[version]
+        snapshot = Snapshot(source="registry", pipeline=pipeline, version=version)
+        return explain(snapshot, to_frame(rows, tuple(RAW_FIELDS_FOR_TESTS)), top=3)
+
     def proba(self, version: str, rows: list[dict[str, Any]]) -> np.ndarray:
         """``pipeline.predict_proba`` of a version on ``rows`` sent as a DataFrame (column 1)."""
         frame = pd.DataFrame(rows)[list(RAW_FIELDS_FOR_TESTS)]

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stockout_sk.features.reasons import reason_text
 from stockout_sk.pipeline import features_of
 
 pytestmark = pytest.mark.component
@@ -93,12 +94,14 @@ def test_predict_equals_the_pipeline(client: httpx.Client, serving_store) -> Non
             "history_staleness_days",
             "fallback_reason",
             "top_features",
+            "outlook",
         }
         assert body["probability"] == pytest.approx(proba, abs=1e-12), row
         assert body["prediction"] == int(proba >= threshold)
         assert (body["model_version"], body["source"]) == ("1", "registry")
         assert body["fallback_reason"] is None
         assert body["top_features"] is None
+        assert body["outlook"] is None  # only with explain=true
         stale = max(0, (pd.Timestamp(row["Date"]) - history_end).days)
         assert body["history_staleness_days"] == stale
 
@@ -191,6 +194,30 @@ def test_explain_returns_the_top_contributions(client: httpx.Client, serving_sto
                 assert entry["value"] is None  # JSON has no NaN
             else:
                 assert entry["value"] == pytest.approx(value, rel=1e-5)
+        # The engineer's name and number stay; the planner's words come with them.
+        assert entry["reason"] == reason_text(
+            entry["feature"],
+            entry["value"],
+            entry["contribution"],
+            windows=pipeline.named_steps["history"].windows,
+        )
+    # The outlook: days to safety stock and the shortfall, from the model's own features.
+    history = features_of(pipeline, "history").transform(frame)
+    demand = max(float(np.asarray(history[name])[0]) for name in ("velocity", "velocity_short"))
+    headroom = row["CurrentQuantity"] - row["ReservedQuantity"] - row["SafetyStockLevel"]
+    horizon = pipeline.named_steps["history"].horizon
+    outlook = body["outlook"]
+    assert outlook["horizon_days"] == horizon
+    assert outlook["daily_demand"] == pytest.approx(demand, abs=1e-3)
+    assert outlook["expected_shortfall"] == pytest.approx(
+        max(0.0, horizon * demand - headroom), abs=0.01
+    )
+    if headroom < 0:
+        assert outlook["days_to_safety_stock"] == 0
+    elif demand > 0:
+        assert outlook["days_to_safety_stock"] == np.floor(headroom / demand) + 1
+    else:
+        assert outlook["days_to_safety_stock"] is None
     # The prediction itself is unchanged by explain=true.
     plain = client.post("/predict", json=row).json()
     assert plain["probability"] == body["probability"]
@@ -198,6 +225,7 @@ def test_explain_returns_the_top_contributions(client: httpx.Client, serving_sto
         "/predict/batch", params={"explain": "true"}, json={"records": [row, row]}
     ).json()
     assert [p["top_features"] for p in batch["predictions"]] == [top, top]
+    assert [p["outlook"] for p in batch["predictions"]] == [outlook, outlook]
 
 
 @pytest.mark.parametrize(

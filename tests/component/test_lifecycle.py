@@ -65,18 +65,27 @@ def runs(
 ) -> dict[str, dict[str, Any]]:
     from flows.run_pipeline import run_pipeline
 
-    def flow(out: str, overrides: dict[str, Any], min_f1: float, model_name: str = MODEL):
-        return run_pipeline(
+    def flow(
+        out: str,
+        overrides: dict[str, Any],
+        min_f1: float,
+        model_name: str = MODEL,
+        log_checkpoints: bool = False,
+    ):
+        folder = tmp_path_factory.mktemp(out)
+        summary = run_pipeline(
             data_dir=str(chain_dir),
-            out_dir=str(tmp_path_factory.mktemp(out)),
+            out_dir=str(folder),
             model_overrides=overrides,
             min_f1=min_f1,
             model_name=model_name,
             tracking_uri=settings.tracking_uri,
+            log_checkpoints=log_checkpoints,
         )
+        return {**summary, "out_dir": folder}
 
     return {
-        "good": flow("good", GOOD, LOW_GATE),
+        "good": flow("good", GOOD, LOW_GATE, log_checkpoints=True),
         "bad": flow("bad", BAD, LOW_GATE),
         "gated": flow("gated", GOOD, 0.99, model_name=GATE_MODEL),
     }
@@ -114,7 +123,7 @@ def test_first_good_model_becomes_production(runs, client) -> None:
         "threshold",
     }
     assert set(good["baselines"]) == {"rule", "velocity"}
-    json.dumps(good, allow_nan=False)
+    json.dumps({k: v for k, v in good.items() if k != "out_dir"}, allow_nan=False)
 
 
 def test_run_holds_params_metrics_reports_and_one_model(runs, client, settings) -> None:
@@ -145,7 +154,12 @@ def test_run_holds_params_metrics_reports_and_one_model(runs, client, settings) 
     assert listed("dataset") == {"dataset_report.json"}
     assert listed("reference") == {"reference.json"}
     assert listed("predictions") == {"holdout.csv"}
+    # Checkpoints are logged only when asked for (the good run asked, the bad one did not), and
+    # a finished fit that was not asked deletes its own.
     assert any(name.endswith("-000050.txt") for name in listed("checkpoints"))
+    bad = client.get_run(runs["bad"]["run_id"])
+    assert not client.list_artifacts(bad.info.run_id, "checkpoints")
+    assert not list((runs["bad"]["out_dir"] / "checkpoints").glob("ckpt-*.txt"))
 
     reference = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/reference/reference.json")
     assert set(reference["features"]) >= {"CurrentQuantity", "velocity", "days_since_inflow"}

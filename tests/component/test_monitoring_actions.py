@@ -152,6 +152,8 @@ def _monitoring_runs(settings: Settings) -> list[Any]:
 
     client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri)
     experiment = client.get_experiment_by_name(MONITORING_EXPERIMENT)
+    if experiment is None:
+        return []
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
 
 
@@ -261,14 +263,24 @@ def test_dry_run_changes_nothing(settings: Settings, chains: SimpleNamespace) ->
     from stockout_sk.monitoring import run_cme
 
     before = _state(settings)
+    runs_before = len(_monitoring_runs(settings))
     report = run_cme(chains.shifted, settings=settings, dry_run=True)
     assert report.decision == "rollback"
     assert report.target_version == "1"
     assert report.action == "none"
     assert report.action_detail.startswith("dry run: would roll 'production' back from version 2")
     assert _state(settings) == before
-    tags = _monitoring_runs(settings)[-1].data.tags
-    assert tags["stockout.monitoring.dry_run"] == "true"
+    # A dry run logs no MLflow run ...
+    assert report.mlflow_run_id is None
+    assert len(_monitoring_runs(settings)) == runs_before
+    # ... unless asked, and then it is marked as one.
+    logged = run_cme(chains.shifted, settings=settings, dry_run=True, log_to_mlflow=True)
+    assert logged.action == "none"
+    runs = _monitoring_runs(settings)
+    assert len(runs) == runs_before + 1
+    assert runs[-1].info.run_id == logged.mlflow_run_id
+    assert runs[-1].data.tags["stockout.monitoring.dry_run"] == "true"
+    assert _state(settings) == before
 
 
 def test_forced_shift_rolls_back_then_falls_back_then_does_nothing_new(

@@ -38,8 +38,17 @@ def _check_list(csv_path: Path, serving_store, version: str = "1") -> pd.DataFra
     assert (
         frame["at_risk"].tolist() == (frame["probability"] >= threshold - 1e-6).astype(int).tolist()
     )
-    assert frame["reason_1"].str.contains(r"(?:raises|lowers) risk").all()
+    # The reasons are the API's explain=true reasons, in a planner's words.
+    explained = serving_store.explain(version, rows[:5])
+    for k, entries in enumerate(explained):
+        assert frame.loc[k, "reason_1"] == entries[0]["reason"]
+    assert not frame["reason_1"].str.contains(r"[a-z]_[a-z]|\(raises|\(lowers").any()
     assert frame["days_of_cover"].notna().any()
+    # The outlook: days to safety stock (0 when already below) and the shortfall.
+    below = frame["headroom"] < 0
+    assert (frame.loc[below, "days_to_safety_stock"] == 0).all()
+    assert (frame["expected_shortfall"].dropna() >= 0).all()
+    assert frame["expected_shortfall"].notna().any()
     return frame
 
 
@@ -73,8 +82,31 @@ def test_score_cli_writes_csv_and_html(serving_store, tmp_path: Path) -> None:
     assert summary["at_risk"] == int(frame["at_risk"].sum())
     page = out.with_suffix(".html").read_text(encoding="utf-8")
     assert "version <b>1</b>" in page
-    assert page.count('<tr class="risk">') == summary["at_risk"]
+    data = json.loads(
+        page.split('<script type="application/json" id="morning-data">')[1].split("</script>")[0]
+    )
+    assert len(data["rows"]) == summary["rows"] == len(frame)
+    assert sum(row[4] for row in data["rows"]) == summary["at_risk"]
     assert "at risk" in done.stderr
+    # Run again: yesterday's list is not replaced without --force.
+    again = subprocess.run(
+        [
+            str(BIN / "stockout-sk"),
+            "score",
+            "--data",
+            str(serving_store.chain_dir),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 1
+    assert "already exist" in again.stderr
+    assert "--force" in again.stderr
 
 
 def test_score_cli_rejects_a_bad_out_path(serving_store, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -131,7 +133,14 @@ def test_our_parameters_never_reach_lightgbm(chain_and_table):
     chain, table = chain_and_table
     pipeline = _fit(table, chain, checkpoint_dir=None, threshold=0.3)
     params = pipeline[-1].booster_.params
-    for name in ("threshold", "checkpoint_dir", "checkpoint_every"):
+    for name in (
+        "threshold",
+        "checkpoint_dir",
+        "checkpoint_every",
+        "checkpoint_keep",
+        "checkpoint_retain",
+        "checkpoint_max_age_days",
+    ):
         assert name not in params
     assert params["num_leaves"] == CONFIG.num_leaves
 
@@ -163,6 +172,14 @@ def test_get_params_and_clone_keep_lightgbm_params():
         "verbose": -1,
     }
     assert {k: params[k] for k in expected} == expected
+    assert (params["checkpoint_keep"], params["checkpoint_retain"]) == (2, False)
+    # A model saved before these parameters existed has no such attribute: get_params (repr,
+    # clone) reads the class defaults.
+    saved_before = clone(classifier)
+    for name in ("checkpoint_keep", "checkpoint_retain", "checkpoint_max_age_days"):
+        delattr(saved_before, name)
+    assert saved_before.get_params()["checkpoint_max_age_days"] == 7.0
+    assert repr(saved_before)
     cloned = clone(classifier)
     assert type(cloned) is StockoutClassifier
     assert cloned.get_params() == params
@@ -196,14 +213,63 @@ def _interrupt_after(iterations: int):
 
 def test_a_fit_writes_checkpoints_every_50_iterations(chain_and_table, tmp_path):
     chain, table = chain_and_table
-    pipeline = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    retain = CKPT_CONFIG.with_overrides(checkpoint_retain=True)
+    pipeline = _fit(table, chain, retain, checkpoint_dir=str(tmp_path))
     assert _checkpoints(tmp_path) == [50, 100]  # 120 is finished, not a resume point
     classifier = pipeline[-1]
     assert classifier.resumed_from_ == 0
     assert classifier.booster_.current_iteration() == 120
-    # The fit finished: its checkpoints stay (for the run's record) but are no resume point.
+    # Kept on request (to log them with the run), but no resume point: the fit finished.
     assert (tmp_path / f"ckpt-{classifier.fingerprint_}.done").exists()
     assert latest_checkpoint(tmp_path, classifier.fingerprint_) is None
+
+
+def test_a_finished_fit_deletes_its_checkpoints(chain_and_table, tmp_path):
+    """Checkpoints exist to resume an interrupted fit: once it finishes they go (by default)."""
+    chain, table = chain_and_table
+    pipeline = _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    assert _checkpoints(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == [f"ckpt-{pipeline[-1].fingerprint_}.done"]
+
+
+def test_a_running_fit_keeps_only_its_latest_checkpoints(chain_and_table, tmp_path):
+    chain, table = chain_and_table
+    every_20 = CKPT_CONFIG.with_overrides(checkpoint_every=20, checkpoint_keep=2)
+    with pytest.raises(_InterruptError):
+        _fit(
+            table,
+            chain,
+            every_20,
+            checkpoint_dir=str(tmp_path),
+            classifier__callbacks=[_interrupt_after(110)],
+        )
+    assert _checkpoints(tmp_path) == [80, 100]  # 20, 40 and 60 were deleted as it went
+    pipeline = _fit(table, chain, every_20, checkpoint_dir=str(tmp_path))
+    assert pipeline[-1].resumed_from_ == 100
+    with pytest.raises(ValueError, match="checkpoint_keep must be ≥ 1"):
+        _fit(table, chain, every_20.with_overrides(checkpoint_keep=0), checkpoint_dir=str(tmp_path))
+
+
+def test_old_leftovers_of_other_fits_are_deleted_at_the_next_fit(chain_and_table, tmp_path):
+    chain, table = chain_and_table
+    old, recent = time.time() - 8 * 86_400, time.time() - 86_400
+    stale = [
+        tmp_path / "ckpt-0123456789abcdef-000050.txt",  # an interrupted fit nobody resumed
+        tmp_path / "ckpt-0123456789abcdef.done",
+        tmp_path / "ckpt-fedcba9876543210-000100.tmp",  # a write cut short
+    ]
+    fresh = tmp_path / "ckpt-aaaaaaaaaaaaaaaa-000050.txt"
+    other = tmp_path / "notes.txt"
+    for path in stale:
+        path.write_text("x")
+        os.utime(path, (old, old))
+    for path, when in ((fresh, recent), (other, old)):
+        path.write_text("x")
+        os.utime(path, (when, when))
+    _fit(table, chain, CKPT_CONFIG, checkpoint_dir=str(tmp_path))
+    assert not any(path.exists() for path in stale)  # older than 7 days
+    assert fresh.exists()  # a day old: may still be resumed
+    assert other.exists()  # not a checkpoint file
 
 
 def test_a_finished_fit_is_not_resumed_the_same_fit_again_gives_the_same_model(
@@ -238,7 +304,7 @@ def test_an_interrupted_fit_resumes_from_its_last_checkpoint(chain_and_table, tm
     assert classifier.booster_.current_iteration() == 120
     assert classifier.booster_.num_trees() == 120  # binary: one tree per iteration
     assert classifier.n_estimators == 120  # the parameter is restored after the resume
-    assert _checkpoints(tmp_path) == [50, 100]
+    assert _checkpoints(tmp_path) == []  # finished: nothing left to resume
     X, _ = split_xy(table)
     proba = pipeline.predict_proba(X)[:, 1]
     assert np.all((proba > 0) & (proba < 1))
@@ -269,7 +335,11 @@ def test_string_labels_fit_and_checkpoint(tmp_path):
     X = rng.normal(size=(200, 3))
     y = np.where(X[:, 0] > 0, "short", "ok")
     classifier = StockoutClassifier(
-        n_estimators=60, checkpoint_dir=str(tmp_path), checkpoint_every=50, verbose=-1
+        n_estimators=60,
+        checkpoint_dir=str(tmp_path),
+        checkpoint_every=50,
+        checkpoint_retain=True,
+        verbose=-1,
     ).fit(X, y)
     assert _checkpoints(tmp_path) == [50]
     assert set(classifier.predict(X)) == {"ok", "short"}

@@ -273,6 +273,35 @@ def test_all_within_thresholds_is_ok() -> None:
     assert verdict.reasons == ["all checks within thresholds"]
 
 
+def test_a_period_inside_the_training_data_is_not_a_bare_ok() -> None:
+    """Monitoring over the training period: the model has seen those days; say so, with how many."""
+    drift = [_drift(), _drift("prediction")]
+    inside = judge(
+        drift, [_window(0.62)], holdout_f1=0.65, training_end="2024-06-30", overlap_rows=7_000
+    )
+    assert inside.level == WARN
+    assert inside.reasons == [
+        "7,000 row(s) of this period are dated on or before 2024-06-30, the end of the model's "
+        "training data: the model has seen those days; the latest window (2024-06-01..2024-06-07) "
+        "lies within them, so its scores are not out of sample — monitor days after 2024-06-30"
+    ]
+    # Partly overlapping, the latest window after the training data: it decides, with a note.
+    after = judge(
+        drift,
+        [_window(0.62, end="2024-06-07"), _window(0.62, end="2024-07-10")],
+        holdout_f1=0.65,
+        training_end="2024-06-30",
+        overlap_rows=1_500,
+    )
+    assert after.level == OK
+    assert after.notes[0].startswith(
+        "1,500 row(s) of this period are dated on or before 2024-06-30"
+    )
+    # No overlap: nothing said.
+    clean = judge(drift, [_window(0.62)], holdout_f1=0.65, training_end="2024-05-01")
+    assert (clean.level, clean.notes) == (OK, [])
+
+
 @pytest.mark.parametrize(
     ("psi_value", "kl_value", "level"),
     [(0.09, 0.04, OK), (0.1, 0.01, WARN), (0.2, 0.01, WARN), (0.25, 0.01, ACT), (0.05, 0.13, ACT)],

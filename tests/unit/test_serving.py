@@ -9,18 +9,24 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from imblearn.pipeline import Pipeline
 
 from stockout_sk.config import ServingSettings, Settings, load_serving_settings
 from stockout_sk.evaluate import rule_decision
+from stockout_sk.features.history import HistoryFeatures
 from stockout_sk.serving import (
     ModelHolder,
     Snapshot,
     canonical_date,
     model_snapshot,
+    outlook_of,
+    outlook_rows,
     predict,
     redact_uri,
     score_rows,
+    stock_outlook,
     to_frame,
 )
 from stockout_sk.vocabulary import Source
@@ -428,3 +434,77 @@ def test_poller_thread_picks_up_a_new_version_and_stops() -> None:
     assert not holder._thread.is_alive()
     with pytest.raises(RuntimeError, match="already"):
         holder.start()
+
+
+# ---------------------------------------------------------------------------------------- outlook
+def test_outlook_by_hand() -> None:
+    """Days to safety stock and the shortfall, hand-computed (docs/DESIGN.md, "The outlook").
+
+    30 on hand, 4 reserved, safety stock 10: h = 16. Sales 2.25 a day over 28 days and 3 over the
+    last 7: d = 3. End-of-day headroom 16 − 3k is 1 after day 5 and −2 after day 6: below on day
+    6 = ⌊16/3⌋ + 1. Over a 7-day horizon 21 units go, 5 more than the headroom.
+    """
+    outlook = stock_outlook(
+        velocity=[2.25, 2.0, 0.0, np.nan, 4.0, 1.0],
+        velocity_short=[3.0, 0.5, 0.0, np.nan, np.nan, 1.0],
+        headroom=[16.0, -4.0, 5.0, 5.0, 0.0, 14.0],
+        horizon=7,
+    )
+    assert outlook.row(0) == {
+        "days_to_safety_stock": 6.0,
+        "expected_shortfall": 5.0,
+        "daily_demand": 3.0,
+        "horizon_days": 7,
+    }
+    # Already below: day 0; short by its deficit plus a week of sales (4 + 7·2).
+    assert outlook.row(1)["days_to_safety_stock"] == 0
+    assert outlook.row(1)["expected_shortfall"] == 18.0
+    # No sales: it does not cross, and nothing is short.
+    assert outlook.row(2)["days_to_safety_stock"] is None
+    assert outlook.row(2)["expected_shortfall"] == 0.0
+    # Unknown sales rate: unknown, not "never".
+    assert outlook.row(3)["days_to_safety_stock"] is None
+    assert outlook.row(3)["expected_shortfall"] is None
+    # One rate missing: the other decides. Headroom 0 crosses on the first day with a sale.
+    assert outlook.row(4)["days_to_safety_stock"] == 1
+    assert outlook.row(4)["expected_shortfall"] == 28.0
+    # Exactly at the horizon's end: 14 − 7·1 = 7 ≥ 0 after 7 days, below on day 15.
+    assert outlook.row(5)["days_to_safety_stock"] == 15
+    assert outlook.row(5)["expected_shortfall"] == 0.0
+
+
+def test_outlook_comes_from_the_models_own_features() -> None:
+    """The same hand-computed case through a fitted history step (the served path)."""
+    days = pd.date_range("2024-05-01", periods=28, freq="D", unit="ns")
+    sold = [2.0] * 21 + [3.0] * 7  # 63 in 28 days (2.25 a day), 21 in the last 7 (3 a day)
+    flows = pd.DataFrame(
+        {
+            "BranchID": "B1",
+            "ItemCode": "I1",
+            "Date": days,
+            "inflow": 0.0,
+            "outflow": 0.0,
+            "sold": sold,
+        }
+    )
+    row = {
+        "BranchID": "B1",
+        "ItemCode": "I1",
+        "Date": "2024-05-28",
+        "CurrentQuantity": 30.0,
+        "ReservedQuantity": 4.0,
+        "SafetyStockLevel": 10.0,
+    }
+    X = pd.DataFrame([row])
+    history = HistoryFeatures(windows=(7, 28), history_days=10, horizon=7).fit(X, flows=flows)
+    snapshot = Snapshot(source=REGISTRY, pipeline=Pipeline([("history", history)]), version="1")
+    expected = {
+        "days_to_safety_stock": 6.0,
+        "expected_shortfall": 5.0,
+        "daily_demand": 3.0,
+        "horizon_days": 7,
+    }
+    assert outlook_of(snapshot, X).row(0) == expected
+    assert outlook_rows(snapshot, X, 1) == [expected]
+    # The rule baseline has no sales rate: no outlook, and the API says nothing rather than 0.
+    assert outlook_rows(Snapshot(source=RULE_BASELINE), X, 1) == [None]
