@@ -152,6 +152,52 @@ def promote(
     )
 
 
+def checked_parameters(
+    *,
+    horizon: int,
+    min_f1: float | None,
+    model_overrides: dict[str, Any] | None,
+    **registry: str | None,
+) -> tuple[Settings, ModelConfig]:
+    """The flow's settings and model configuration, every value checked before any work.
+
+    Parameters
+    ----------
+    horizon, min_f1, model_overrides
+        The flow's parameters of the same names.
+    **registry
+        ``model_name``, ``experiment``, ``tracking_uri`` (``None``: the environment's).
+
+    Returns
+    -------
+    (Settings, ModelConfig)
+
+    Raises
+    ------
+    ValueError, TypeError
+        A parameter (named ``run-pipeline parameter …``) or an environment variable (named by
+        its variable) holds a value outside its range. Nothing has been read, trained or
+        registered.
+    """
+    if min_f1 is not None:
+        value = float(min_f1)
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            raise ValueError(
+                f"run-pipeline parameter min_f1 must be a number in [0, 1], got {min_f1!r}"
+            )
+        min_f1 = value
+    settings = flow_settings(min_f1=min_f1, **registry)
+    overrides = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in (model_overrides or {}).items()
+    }
+    try:
+        config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"run-pipeline parameters horizon/model_overrides: {error}") from error
+    return settings, config
+
+
 @flow(name="run-pipeline", log_prints=False)
 def run_pipeline(
     data_dir: str = DEFAULT_DATA_DIR,
@@ -195,17 +241,14 @@ def run_pipeline(
     """
     log = get_run_logger()
     started = time.perf_counter()
-    settings = flow_settings(
+    settings, config = checked_parameters(
+        horizon=horizon,
+        min_f1=min_f1,
+        model_overrides=model_overrides,
         model_name=model_name,
         experiment=experiment,
-        min_f1=None if min_f1 is None else float(min_f1),
         tracking_uri=tracking_uri,
     )
-    overrides = {
-        key: tuple(value) if isinstance(value, list) else value
-        for key, value in (model_overrides or {}).items()
-    }
-    config = ModelConfig().with_overrides(**{**overrides, "horizon": horizon})
     out = Path(out_dir)
     checkpoint_dir = str(out / "checkpoints")
     timings: dict[str, float] = {}

@@ -139,6 +139,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
+    from stockout_sk.config import load_settings
+
+    # Every setting is checked before the flow starts (the options by the parser): a bad
+    # STOCKOUT_* value fails here, naming the variable, with nothing read or registered.
+    load_settings()
     from flows.run_pipeline import run
 
     summary = run(

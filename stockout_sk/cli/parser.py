@@ -38,9 +38,53 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[minimum, maximum]``.
+
+    argparse prefixes the message with the option (``argument --horizon: must be …``) and exits
+    2 before any work is done.
+
+    Examples
+    --------
+    >>> whole_number(1)("7")
+    7
+    """
+
+    def parse(text: str) -> int:
+        bounds = f"≥ {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number {bounds}, got {text!r}"
+            ) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number in ``[0, 1]`` (an F1 score).
+
+    Examples
+    --------
+    >>> fraction("0.7")
+    0.7
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="directory holding the six CSV exports")
-    p.add_argument("--chunksize", type=int, default=100_000, help="rows per CSV chunk")
+    p.add_argument("--chunksize", type=whole_number(1), default=100_000, help="rows per CSV chunk")
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
@@ -48,7 +92,7 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _horizon_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
+    p.add_argument("--horizon", type=whole_number(1), default=7, help="N, days ahead")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,10 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("synth", cmd_synth, "write a simulated chain (the six CSVs) to a directory")
     p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--branches", type=int, default=10, help="branches simulated")
-    p.add_argument("--items", type=int, default=200, help="items simulated")
-    p.add_argument("--days", type=int, default=365, help="days simulated")
-    p.add_argument("--seed", type=int, default=42, help="random seed")
+    p.add_argument("--branches", type=whole_number(1), default=10, help="branches simulated")
+    p.add_argument("--items", type=whole_number(1), default=200, help="items simulated")
+    p.add_argument("--days", type=whole_number(1), default=365, help="days simulated")
+    p.add_argument("--seed", type=whole_number(0), default=42, help="random seed")
     p.add_argument("--start", default="2024-01-01", help="first simulated day (ISO)")
     p.add_argument(
         "--messy", action="store_true", help="inject real-export quirks and a few bad rows"
@@ -108,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     _horizon_arg(p)
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
-    p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
+    p.add_argument(
+        "--n-estimators", type=whole_number(1), help="LightGBM trees (default from config)"
+    )
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
     _json_arg(p)
 
@@ -121,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         _horizon_arg(p)
         p.add_argument(
             "--min-f1",
-            type=float,
+            type=fraction,
             default=None,
             help="promotion gate on holdout F1 (default: $STOCKOUT_MIN_F1, else 0.7)",
         )
@@ -138,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve", cmd_serve, "serve the HTTP API (the production model, hot-reloaded)")
     p.add_argument("--host", default="127.0.0.1", help="interface")
-    p.add_argument("--port", type=int, default=8000, help="port")
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--port", type=whole_number(1, 65535), default=8000, help="port")
+    p.add_argument("--workers", type=whole_number(1), default=1, help="uvicorn worker processes")
 
     p = add("score", cmd_score, "write the morning list: every branch×item scored (CSV + HTML)")
     _data_args(p)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from stockout_sk.params import check_finite, check_int
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ class ModelConfig:
     random_state: int = 0
     monotone_stock: bool = True
 
+    def __post_init__(self) -> None:
+        # Checked here, when the settings are made: a bad value must fail before any data is
+        # read or any model trained, naming the field.
+        _check(self)
+
     def with_overrides(self, **overrides: Any) -> ModelConfig:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
         known = {f.name for f in fields(self)}
@@ -81,3 +89,56 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), for logging as parameters."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+#: Whole-number fields and their smallest allowed value.
+_INT_MINIMUM = {
+    "horizon": 1,
+    "history_days": 1,
+    "hash_features": 1,
+    "holdout_days": 1,
+    "validation_days": 1,
+    "n_estimators": 1,
+    "num_leaves": 2,
+    "min_child_samples": 1,
+    "checkpoint_every": 1,
+    "random_state": 0,
+}
+#: Fractions and their upper bound (lower bound: above 0); a minority share is at most a half.
+_FRACTIONS = {
+    "sampling_ratio": 1.0,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "minority_threshold": 0.5,
+}
+
+
+def _check(config: ModelConfig) -> None:
+    caller = "ModelConfig"
+    for name, minimum in _INT_MINIMUM.items():
+        check_int(getattr(config, name), name, minimum=minimum, caller=caller)
+    for name, upper in _FRACTIONS.items():
+        value = check_finite(getattr(config, name), name, caller=caller)
+        if not 0 < value <= upper:
+            raise ValueError(f"{caller}: {name} must be in (0, {upper:g}], got {value!r}.")
+    if check_finite(config.learning_rate, "learning_rate", caller=caller) <= 0:
+        raise ValueError(f"{caller}: learning_rate must be > 0, got {config.learning_rate!r}.")
+    if check_int(config.n_jobs, "n_jobs", minimum=-1, caller=caller) == 0:
+        raise ValueError(f"{caller}: n_jobs must be ≥ 1 (threads) or -1 (all cores), got 0.")
+    windows = config.windows
+    if (
+        isinstance(windows, str | bytes)
+        or not len(windows)
+        or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) for w in windows)
+        or min(windows) < 1
+    ):
+        raise ValueError(f"{caller}: windows must be whole numbers of days ≥ 1, got {windows!r}.")
+    if config.sampling_strategy not in ("under", "over"):
+        raise ValueError(
+            f"{caller}: sampling_strategy must be 'under' or 'over', got "
+            f"{config.sampling_strategy!r}."
+        )
+    if not isinstance(config.monotone_stock, bool):
+        raise TypeError(
+            f"{caller}: monotone_stock must be True or False, got {config.monotone_stock!r}."
+        )
