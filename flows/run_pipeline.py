@@ -141,7 +141,8 @@ def register(
 def promote(
     logged: LoggedTraining, result: TrainingResult, settings: Settings
 ) -> PromotionDecision:
-    """Apply the promotion gate (F1 ≥ min_f1 and not worse than production on the same rows)."""
+    """Apply the promotion gate (a sane threshold, F1 ≥ min_f1, beats both baselines, and not
+    worse than production, all on the same holdout rows)."""
     X_holdout, y_holdout = split_xy(result.prepared.holdout)
     return decide_promotion(
         logged.version,
@@ -149,6 +150,8 @@ def promote(
         X_holdout,
         y_holdout,
         settings,
+        baselines={name: block["f1"] for name, block in result.report.baselines.items()},
+        validation=result.fitted.validation,
     )
 
 
@@ -349,8 +352,8 @@ def summary_markdown(
         "",
         f"* Rows: train {rows.get('train')}, holdout {rows.get('holdout')} "
         f"(positive rate {fmt(evaluation.get('positive_rate'))}).",
-        f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
-        "same holdout.",
+        f"* Gate: a threshold that ranks, F1 ≥ {summary['min_f1']:.3f}, beats both baselines "
+        "and not worse than production re-scored on the same holdout.",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
         f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",
         f"* MLflow: {summary['run_link']} (experiment `{tracking.experiment}`).",

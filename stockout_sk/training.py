@@ -125,6 +125,9 @@ def fit_model(
         "start": str(train["Date"][valid].min().date()),
         "end": str(cutoff.date()),
         "threshold": threshold,
+        # How many validation rows the threshold flags: the gate refuses a threshold that
+        # flags (almost) every row or none.
+        "flagged": int((proba >= threshold).sum()),
     }
     logger.info("threshold %.4f chosen on %d validation rows", threshold, valid.sum())
 

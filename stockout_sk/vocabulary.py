@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "BASELINE_TAG_PREFIX",
     "HOLDOUT_TAG_PREFIX",
     "Alias",
     "Decision",
@@ -20,6 +21,7 @@ __all__ = [
     "ServingMode",
     "Source",
     "Tag",
+    "baseline_tag",
     "holdout_tag",
 ]
 
@@ -120,6 +122,8 @@ class Tag(_Word):
     COMPARED_WITH = "stockout.compared_with"
     PRODUCTION_F1 = "stockout.production_f1"
     PREVIOUS_PRODUCTION = "stockout.previous_production"
+    # The share of the training-side validation rows the chosen threshold flags.
+    VALIDATION_FLAGGED = "stockout.validation_flagged_share"
     RESTORED_FROM = "stockout.restored_from"
     RESTORED_AT = "stockout.restored_at"
     # Registered model: the fallback switch.
@@ -143,3 +147,12 @@ HOLDOUT_TAG_PREFIX = "stockout.holdout."
 def holdout_tag(metric: str) -> str:
     """The version tag holding one holdout metric, e.g. ``holdout_tag("f1")``."""
     return f"{HOLDOUT_TAG_PREFIX}{metric}"
+
+
+#: Prefix of a baseline's holdout F1 recorded by the gate (``stockout.baseline.rule.f1``, …).
+BASELINE_TAG_PREFIX = "stockout.baseline."
+
+
+def baseline_tag(baseline: str) -> str:
+    """The tag holding one baseline's holdout F1, e.g. ``baseline_tag("rule")``."""
+    return f"{BASELINE_TAG_PREFIX}{baseline}.f1"

@@ -12,6 +12,7 @@
 
 from stockout_sk.evaluate.baselines import (
     BaselineScores,
+    baseline_shortfalls,
     rule_baseline,
     rule_decision,
     velocity_baseline,
@@ -38,6 +39,7 @@ __all__ = [
     "EvaluationReport",
     "EvaluationWarning",
     "TimeSplit",
+    "baseline_shortfalls",
     "choose_threshold",
     "classification_metrics",
     "evaluate_holdout",

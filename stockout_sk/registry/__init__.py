@@ -6,9 +6,10 @@ The lifecycle of a model version (MLflow 3 aliases, never the deprecated stages;
 1. :func:`log_training` logs one training run and the fitted pipeline **once**, registered as a
    new version of ``stockout-classifier`` with the alias ``staging``
    (:mod:`~stockout_sk.registry.training_run`, :mod:`~stockout_sk.registry.packaging`).
-2. :func:`decide_promotion` moves ``production`` to that version only if its holdout F1 reaches
-   ``min_f1`` and is not worse than the current production version re-scored on the same holdout
-   rows (:mod:`~stockout_sk.registry.promotion`).
+2. :func:`decide_promotion` moves ``production`` to that version only if its threshold is not
+   degenerate, its holdout F1 reaches ``min_f1`` and beats both baselines, and it is not worse
+   than the current production version re-scored on the same holdout rows
+   (:mod:`~stockout_sk.registry.promotion`).
 3. :func:`rollback` moves ``production`` back to the version recorded on the current one;
    :func:`promote` is the operator's manual promotion; :func:`show` lists the registered model
    (:mod:`~stockout_sk.registry.lifecycle`).
@@ -40,7 +41,12 @@ from stockout_sk.registry.packaging import (
     untrusted_types,
 )
 from stockout_sk.registry.production import ProductionModel, load_production
-from stockout_sk.registry.promotion import PromotionDecision, decide_promotion
+from stockout_sk.registry.promotion import (
+    MOST_FLAGGED,
+    PromotionDecision,
+    decide_promotion,
+    degenerate_threshold,
+)
 from stockout_sk.registry.state import (
     NoProductionModelError,
     get_serving_mode,
@@ -64,6 +70,7 @@ __all__ = [
     "HOLDOUT_PREDICTIONS_ARTIFACT",
     "MODEL_ARTIFACT",
     "MODEL_REQUIREMENTS",
+    "MOST_FLAGGED",
     "TRUSTED_TYPES",
     "TRUSTED_TYPE_PREFIXES",
     "LoggedTraining",
@@ -78,6 +85,7 @@ __all__ = [
     "VersionInfo",
     "configure_tracking",
     "decide_promotion",
+    "degenerate_threshold",
     "get_serving_mode",
     "input_example",
     "load_production",
