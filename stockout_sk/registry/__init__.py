@@ -16,8 +16,10 @@ The lifecycle of a model version (MLflow 3 aliases, never the deprecated stages;
 
 The registered-model tag ``stockout.serving_mode`` is the API's fallback switch
 (:mod:`~stockout_sk.registry.state`); :func:`load_production` gives the API and monitoring the
-production pipeline (:mod:`~stockout_sk.registry.production`). Nothing runs at import: the
-tracking URI is set by the calls that need it (:mod:`~stockout_sk.registry.tracking`).
+production pipeline (:mod:`~stockout_sk.registry.production`), loaded only through
+:func:`load_pipeline` (skops with our trusted types; never a pickle, never the artifact's own
+code — :mod:`~stockout_sk.registry.loading`). Nothing runs at import: the tracking URI is set by
+the calls that need it (:mod:`~stockout_sk.registry.tracking`).
 """
 
 from stockout_sk.registry.lifecycle import (
@@ -29,6 +31,13 @@ from stockout_sk.registry.lifecycle import (
     promote,
     rollback,
     show,
+)
+from stockout_sk.registry.loading import (
+    MODEL_FORMAT,
+    UnsafeModelError,
+    check_trusted,
+    load_pipeline,
+    model_file,
 )
 from stockout_sk.registry.packaging import (
     MODEL_ARTIFACT,
@@ -69,6 +78,7 @@ from stockout_sk.registry.training_run import (
 __all__ = [
     "HOLDOUT_PREDICTIONS_ARTIFACT",
     "MODEL_ARTIFACT",
+    "MODEL_FORMAT",
     "MODEL_REQUIREMENTS",
     "MOST_FLAGGED",
     "TRUSTED_TYPES",
@@ -82,15 +92,19 @@ __all__ = [
     "RegistryView",
     "RollbackResult",
     "TrackingInfo",
+    "UnsafeModelError",
     "VersionInfo",
+    "check_trusted",
     "configure_tracking",
     "decide_promotion",
     "degenerate_threshold",
     "get_serving_mode",
     "input_example",
+    "load_pipeline",
     "load_production",
     "log_durations",
     "log_training",
+    "model_file",
     "model_pip_requirements",
     "model_signature",
     "production_version",

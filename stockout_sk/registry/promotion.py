@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -21,6 +20,7 @@ from numpy.typing import ArrayLike
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
 from stockout_sk.evaluate import baseline_shortfalls, classification_metrics
+from stockout_sk.registry.loading import load_pipeline
 from stockout_sk.registry.state import (
     aliases_of,
     production_version,
@@ -28,7 +28,7 @@ from stockout_sk.registry.state import (
     tag_number,
     write_serving_mode,
 )
-from stockout_sk.registry.tracking import connect
+from stockout_sk.registry.tracking import connect, resolve_tracking_uri
 from stockout_sk.vocabulary import Alias, Decision, ServingMode, Tag, baseline_tag
 
 __all__ = ["MOST_FLAGGED", "PromotionDecision", "decide_promotion", "degenerate_threshold"]
@@ -178,7 +178,7 @@ def decide_promotion(
     if current is not None and current != version:
         compared_with = current
         try:
-            production_f1 = _rescore(name, current, X_holdout, y)
+            production_f1 = _rescore(name, current, X_holdout, y, resolve_tracking_uri(settings))
         except Exception as error:  # any failure closes the gate; the cause is in the reason
             logger.warning(
                 "could not re-score production %s version %s on the holdout: %r; keeping "
@@ -301,9 +301,9 @@ def _threshold_of(validation: Mapping[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
-def _rescore(name: str, version: str, X: pd.DataFrame, y: np.ndarray) -> float:
+def _rescore(name: str, version: str, X: pd.DataFrame, y: np.ndarray, tracking_uri: str) -> float:
     """F1 of registered ``version`` on ``(X, y)``, at the threshold it carries."""
-    pipeline = mlflow.sklearn.load_model(f"models:/{name}/{version}")
+    pipeline = load_pipeline(name, version, tracking_uri)
     proba = pipeline.predict_proba(X)[:, 1]
     own_threshold = float(getattr(pipeline[-1], "threshold", 0.5))
     return float(classification_metrics(y, proba, threshold=own_threshold)["f1"])

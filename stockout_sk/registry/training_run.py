@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +226,10 @@ def log_durations(
 def _log_model(fitted: FittedModel, model_name: str, example: pd.DataFrame, trained_at: str) -> str:
     """Log and register the fitted pipeline in the active run; the new version number."""
     pipeline = fitted.pipeline
+    # MLflow checks the input example by loading the model it has just saved, which prepends
+    # that copy's code/ folder to sys.path (one entry per call); our package is already
+    # imported, so the path is put back as it was.
+    saved_path = list(sys.path)
     try:
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -255,6 +260,8 @@ def _log_model(fitted: FittedModel, model_name: str, example: pd.DataFrame, trai
                 "if they are safe"
             ) from error
         raise
+    finally:
+        sys.path[:] = saved_path
     return str(info.registered_model_version)
 
 

@@ -85,6 +85,7 @@ class ModelHolder:
         self._last_poll_at: str | None = None
         self._last_error: str | None = None
         self._serving_mode: str | None = None
+        self._refused: tuple[str, str] | None = None  # (version, why) refused as unsafe
         self._polls = 0
 
     # -------------------------------------------------------------- reading
@@ -209,12 +210,19 @@ class ModelHolder:
             # Recovering onto the version already in memory (after a fallback): no download.
             self._swap(replace(self._model, loaded_at=utc_now("milliseconds")))
             return
+        if self._refused is not None and self._refused[0] == version:
+            return  # refused as unsafe already (and said so): a version's artifact does not change
         try:
             production = self._registry.load_production(settings, alias=alias)
             snapshot = model_snapshot(production)
         except Exception as error:  # a model that cannot load must not be served
             detail = f"{type(error).__name__}: {error}"
-            logger.exception("loading %s@%s (version %s) failed", name, alias, version)
+            if isinstance(error, registry.UnsafeModelError):
+                # Someone registered an artifact we will not open: the operator must hear of it.
+                self._refused = (version, detail)
+                logger.error("REFUSED to load %s@%s version %s: %s", name, alias, version, error)
+            else:
+                logger.exception("loading %s@%s (version %s) failed", name, alias, version)
             self._last_error = f"loading version {version} failed ({detail})"
             if current.source == Source.REGISTRY:
                 logger.warning("still serving version %s", current.version)

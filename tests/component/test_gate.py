@@ -8,6 +8,7 @@ the rule baseline with a threshold of 0 (everything at risk) — which must neve
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         tracking_uri=f"sqlite:///{Path(store) / 'mlflow.db'}", model_name=MODEL, min_f1=GATE
     )
     result = train_and_evaluate(chain, ModelConfig(n_estimators=30), checkpoint_dir=None)
+    path_before = list(sys.path)
     logged = registry.log_training(result, chain.report, settings)
+    path_after = list(sys.path)
     X, y = split_xy(result.prepared.holdout)
     return {
         "settings": settings,
@@ -46,6 +49,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "validation": dict(result.fitted.validation),
         "X": X,
         "y": y,
+        "sys_path": (path_before, path_after),
     }
 
 
@@ -143,3 +147,9 @@ def test_the_real_numbers_pass_the_gate_and_say_what_was_beaten(
     assert decision.threshold == pytest.approx(registered["validation"]["threshold"])
     assert 0 < decision.flagged_share < 0.99
     assert registry.production_version(registered["settings"]) == registered["version"]
+
+
+def test_logging_a_model_leaves_sys_path_alone(registered: dict[str, Any]) -> None:
+    """MLflow checks the input example by loading the saved copy, adding its code/ to sys.path."""
+    before, after = registered["sys_path"]
+    assert after == before
