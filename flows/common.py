@@ -17,6 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
+from flows.ephemeral import start_ephemeral_server
 from stockout_sk.config import ServingSettings, Settings, load_serving_settings, load_settings
 from stockout_sk.ingest import ChainData, load_chain
 
@@ -92,6 +93,9 @@ def flow_serving_settings(
 def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
     """Run ``flow_fn`` with a start-up timeout that suits Prefect's temporary local server.
 
+    Without ``PREFECT_API_URL`` the temporary server is started first, watched so that it
+    stops with this process even on ``kill -9`` (:func:`~flows.ephemeral.start_ephemeral_server`).
+
     Parameters
     ----------
     flow_fn : prefect.Flow
@@ -107,6 +111,8 @@ def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
     current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
     with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
+        # Started here, not lazily by Prefect, so that it is stopped even if we are killed.
+        start_ephemeral_server(timeout)
         return flow_fn(**parameters)
 
 

@@ -44,6 +44,7 @@ from stockout_sk.registry import (
     decide_promotion,
     log_durations,
     log_training,
+    recover_interrupted,
 )
 from stockout_sk.training import (
     FittedModel,
@@ -106,11 +107,14 @@ def evaluate(fitted: FittedModel, prepared: Prepared, out_dir: str) -> Evaluatio
 
 
 @task(name="setup-tracking", cache_policy=NO_CACHE)
-def setup_tracking(settings: Settings) -> tuple[TrackingInfo, float]:
-    """Open (and on first use create) the MLflow store; runs alongside the data steps."""
+def setup_tracking(settings: Settings) -> tuple[TrackingInfo, float, list[str]]:
+    """Open (and on first use create) the MLflow store, and put right what runs killed earlier
+    left behind (:func:`~stockout_sk.registry.recover_interrupted`); runs alongside the data
+    steps."""
     start = time.perf_counter()
     info = configure_tracking(settings)
-    return info, time.perf_counter() - start
+    recovered = recover_interrupted(settings)
+    return info, time.perf_counter() - start, recovered
 
 
 @task(name="register", cache_policy=NO_CACHE)
@@ -134,6 +138,7 @@ def register(
         data_dir=data_dir,
         checkpoint_dir=checkpoint_dir,
         timings=timings,
+        awaiting_gate=True,
     )
 
 
@@ -238,7 +243,8 @@ def run_pipeline(
     -------
     dict
         ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
-        "aliases": {"production", "staging"}, "min_f1", "run_link", "timings"}`` — ``metrics``
+        "aliases": {"production", "staging"}, "min_f1", "run_link", "recovered", "timings"}`` —
+        ``recovered`` lists what runs killed earlier had left and this run put right; ``metrics``
         and ``baselines`` are the blocks of ``EvaluationReport.to_dict()``; ``timings`` the
         seconds per step.
     """
@@ -273,7 +279,9 @@ def run_pipeline(
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
 
     wait_start = time.perf_counter()
-    tracking, timings["tracking_setup"] = tracking_future.result()
+    tracking, timings["tracking_setup"], recovered = tracking_future.result()
+    for line in recovered:
+        log.warning("left by an earlier run: %s", line)
     timings["tracking_wait"] = time.perf_counter() - wait_start
     logged = timed(
         "register",
@@ -305,6 +313,7 @@ def run_pipeline(
         "aliases": decision.aliases,
         "min_f1": decision.min_f1,
         "run_link": logged.run_link,
+        "recovered": recovered,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     create_markdown_artifact(

@@ -15,6 +15,7 @@ __all__ = [
     "Alias",
     "Decision",
     "DriftStatus",
+    "HistoryAction",
     "MonitoringAction",
     "MonitoringDecision",
     "RunKind",
@@ -66,6 +67,20 @@ class Decision(_Word):
     PROMOTED = "promoted"
     KEPT_STAGING = "kept-staging"
     ROLLED_BACK = "rolled-back"
+    # Registered by the flow, the gate has not decided yet.
+    PENDING = "pending-gate"
+    # The training run ended (killed) before the gate decided; marked on the next start.
+    UNEVALUATED = "unevaluated"
+
+
+class HistoryAction(_Word):
+    """What one recorded move of ``production`` or of the serving mode was (the alias history)."""
+
+    PROMOTED = "promoted"  # by the gate
+    MANUAL_PROMOTION = "manual-promotion"
+    ROLLED_BACK = "rolled-back"
+    FALLBACK = "fallback"  # serving switched to the rule baseline
+    MODEL_SERVING = "model-serving"  # serving switched back to the model, production unchanged
 
 
 class DriftStatus(_Word):
@@ -113,6 +128,12 @@ class Tag(_Word):
     HORIZON = "stockout.horizon"
     THRESHOLD = "stockout.threshold"
     DATA_DIR = "stockout.data_dir"
+    # The process that logs a training run: on a later start, a run left RUNNING by a process
+    # that is gone is marked FAILED (and its version, undecided, "unevaluated").
+    PID = "stockout.pid"
+    HOST = "stockout.host"
+    PROCESS_STARTED = "stockout.process_started"
+    INTERRUPTED = "stockout.interrupted"
     # The promotion gate and operator moves (run and version).
     DECISION = "stockout.decision"
     REASON = "stockout.reason"

@@ -12,7 +12,14 @@ import json
 import time
 from pathlib import Path
 
-from stockout_sk.cli.output import drift_table, emit_json, metrics_table, say
+from stockout_sk.cli.output import (
+    drift_table,
+    emit_json,
+    history_table,
+    metrics_table,
+    say,
+    serve_banner,
+)
 from stockout_sk.contract import DATE
 from stockout_sk.schemas import STOCK_CURRENT
 from stockout_sk.vocabulary import Source
@@ -152,6 +159,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         min_f1=args.min_f1,
         out_dir=str(args.out),
     )
+    for line in summary.get("recovered", []):
+        say(f"left by an earlier run, now marked: {line}")
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
@@ -168,22 +177,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    """Show the registry, promote a version, or roll back."""
+    """Show the registry or its alias history, promote a version, or roll back.
+
+    None of these creates a store: where there is none, the command says so and fails.
+    """
     from stockout_sk import registry
     from stockout_sk.config import load_settings
 
     settings = load_settings()
-    registry.configure_tracking(settings)
-    if args.action == "show":
-        result = registry.show(settings)
+    say(f"store: {registry.redact_uri(registry.resolve_tracking_uri(settings))}")
+    if args.action in ("show", "history"):
+        view = registry.show(settings)
+        if args.action == "history":
+            payload = {
+                "model_name": view.model_name,
+                "tracking_uri": view.tracking_uri,
+                "history": [move.to_dict() for move in view.history],
+                "rollback_target": view.rollback_plan().target,
+            }
+            print(history_table(view))
+        else:
+            payload = view.to_dict()
+            print(json.dumps(payload, indent=2, default=str))
     elif args.action == "promote":
         if args.version is None:
             raise SystemExit("stockout-sk registry promote: give the VERSION to promote")
-        result = registry.promote(str(args.version), settings, reason=args.reason)
+        payload = registry.promote(
+            str(args.version), settings, reason=args.reason, force=args.force
+        ).to_dict()
+        print(json.dumps(payload, indent=2, default=str))
     else:
-        result = registry.rollback(settings, reason=args.reason)
-    payload = result.to_dict()
-    print(json.dumps(payload, indent=2, default=str))
+        payload = registry.rollback(settings, reason=args.reason).to_dict()
+        for skipped in payload["skipped"]:
+            say(f"passed over {skipped}")
+        print(json.dumps(payload, indent=2, default=str))
     if args.json:
         emit_json(payload)
     return 0
@@ -193,22 +220,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The HTTP API (``uvicorn api.main:app``), configured from the environment."""
     import uvicorn
 
+    from stockout_sk import registry
     from stockout_sk.config import load_serving_settings
 
     # Fail on a bad STOCKOUT_* variable here, with its name, not inside every worker.
     settings = load_serving_settings()
-    say(
-        f"serving {settings.registry.model_name}@{settings.alias} on http://{args.host}:"
-        f"{args.port} ({args.workers} worker(s)); docs at /docs"
-    )
+    uri = registry.resolve_tracking_uri(settings.registry)
+    store = registry.local_store_path(uri)
+    for line in serve_banner(
+        model=f"{settings.registry.model_name}@{settings.alias}",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        store=registry.redact_uri(uri),
+        store_missing=store is not None and not store.exists(),
+        api_key_set=bool(settings.api_key),
+    ):
+        say(line)
     uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """The morning list: every branch×item of stock_current scored with the production model."""
+    from stockout_sk.config import load_settings
+    from stockout_sk.registry import redact_uri, resolve_tracking_uri
     from stockout_sk.scoring import score_chain
 
+    say(f"store: {redact_uri(resolve_tracking_uri(load_settings()))}")
     morning, (csv_path, html_path) = score_chain(args.data, args.out, chunksize=args.chunksize)
     summary = morning.summary()
     scored_by = (
@@ -227,8 +266,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Judge the production model on a later period; roll back or fall back on a breach."""
+    from stockout_sk.config import load_settings
     from stockout_sk.monitoring import run_cme
+    from stockout_sk.registry import redact_uri, resolve_tracking_uri
 
+    say(f"store: {redact_uri(resolve_tracking_uri(load_settings()))}")
     report = run_cme(args.data, dry_run=args.dry_run, out_dir=args.out, chunksize=args.chunksize)
     print(drift_table(report))
     say(

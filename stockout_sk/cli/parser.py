@@ -176,10 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _json_arg(p)
 
-    p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")
-    p.add_argument("action", choices=("show", "promote", "rollback"))
+    p = add(
+        "registry",
+        cmd_registry,
+        "show the registry or the alias history, promote a version, or roll back",
+    )
+    p.add_argument(
+        "action",
+        choices=("show", "history", "promote", "rollback"),
+        help="show: aliases and versions; history: every move of production, who/when/why; "
+        "promote VERSION; rollback: to the last version that held production and was not "
+        "rolled back from",
+    )
     p.add_argument("version", nargs="?", help="version to promote")
-    p.add_argument("--reason", default="manual", help="recorded on the version")
+    p.add_argument("--reason", default="manual", help="recorded on the version and in the history")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="promote a version the gate never evaluated (its training run ended before the "
+        "decision)",
+    )
     _json_arg(p)
 
     p = add("serve", cmd_serve, "serve the HTTP API (the production model, hot-reloaded)")

@@ -10,9 +10,12 @@ The lifecycle of a model version (MLflow 3 aliases, never the deprecated stages;
    degenerate, its holdout F1 reaches ``min_f1`` and beats both baselines, and it is not worse
    than the current production version re-scored on the same holdout rows
    (:mod:`~stockout_sk.registry.promotion`).
-3. :func:`rollback` moves ``production`` back to the version recorded on the current one;
-   :func:`promote` is the operator's manual promotion; :func:`show` lists the registered model
-   (:mod:`~stockout_sk.registry.lifecycle`).
+3. :func:`rollback` moves ``production`` back to the last version that held it and was not
+   rolled back from; :func:`promote` is the operator's manual promotion (of a version the gate
+   never evaluated only with ``force``) (:mod:`~stockout_sk.registry.lifecycle`). Every move is
+   made under :func:`moves_lock` and recorded in the alias history
+   (:mod:`~stockout_sk.registry.history`); :func:`show` lists the registered model, its versions
+   and that history (:mod:`~stockout_sk.registry.view`).
 
 The registered-model tag ``stockout.serving_mode`` is the API's fallback switch
 (:mod:`~stockout_sk.registry.state`); :func:`load_production` gives the API and monitoring the
@@ -22,15 +25,21 @@ code — :mod:`~stockout_sk.registry.loading`). Nothing runs at import: the trac
 the calls that need it (:mod:`~stockout_sk.registry.tracking`).
 """
 
+from stockout_sk.registry.history import (
+    AliasMove,
+    RollbackPlan,
+    actor,
+    read_history,
+    record_move,
+    rollback_target,
+)
 from stockout_sk.registry.lifecycle import (
     NoPreviousProductionError,
     PromotionResult,
-    RegistryView,
     RollbackResult,
-    VersionInfo,
+    UnevaluatedVersionError,
     promote,
     rollback,
-    show,
 )
 from stockout_sk.registry.loading import (
     MODEL_FORMAT,
@@ -39,6 +48,7 @@ from stockout_sk.registry.loading import (
     load_pipeline,
     model_file,
 )
+from stockout_sk.registry.locking import RegistryBusyError
 from stockout_sk.registry.packaging import (
     MODEL_ARTIFACT,
     MODEL_REQUIREMENTS,
@@ -56,6 +66,7 @@ from stockout_sk.registry.promotion import (
     decide_promotion,
     degenerate_threshold,
 )
+from stockout_sk.registry.recovery import recover_interrupted
 from stockout_sk.registry.state import (
     NoProductionModelError,
     get_serving_mode,
@@ -63,10 +74,16 @@ from stockout_sk.registry.state import (
     set_serving_mode,
 )
 from stockout_sk.registry.tracking import (
+    NoStoreError,
     TrackingInfo,
     configure_tracking,
+    connect,
+    local_store_path,
+    moves_lock,
+    redact_uri,
     resolve_tracking_uri,
     run_link,
+    store_kind,
 )
 from stockout_sk.registry.training_run import (
     HOLDOUT_PREDICTIONS_ARTIFACT,
@@ -74,6 +91,7 @@ from stockout_sk.registry.training_run import (
     log_durations,
     log_training,
 )
+from stockout_sk.registry.view import RegistryView, VersionInfo, is_evaluated, show
 
 __all__ = [
     "HOLDOUT_PREDICTIONS_ARTIFACT",
@@ -83,36 +101,52 @@ __all__ = [
     "MOST_FLAGGED",
     "TRUSTED_TYPES",
     "TRUSTED_TYPE_PREFIXES",
+    "AliasMove",
     "LoggedTraining",
     "NoPreviousProductionError",
     "NoProductionModelError",
+    "NoStoreError",
     "ProductionModel",
     "PromotionDecision",
     "PromotionResult",
+    "RegistryBusyError",
     "RegistryView",
+    "RollbackPlan",
     "RollbackResult",
     "TrackingInfo",
+    "UnevaluatedVersionError",
     "UnsafeModelError",
     "VersionInfo",
+    "actor",
     "check_trusted",
     "configure_tracking",
+    "connect",
     "decide_promotion",
     "degenerate_threshold",
     "get_serving_mode",
     "input_example",
+    "is_evaluated",
     "load_pipeline",
     "load_production",
+    "local_store_path",
     "log_durations",
     "log_training",
     "model_file",
     "model_pip_requirements",
     "model_signature",
+    "moves_lock",
     "production_version",
     "promote",
+    "read_history",
+    "record_move",
+    "recover_interrupted",
+    "redact_uri",
     "resolve_tracking_uri",
     "rollback",
+    "rollback_target",
     "run_link",
     "set_serving_mode",
     "show",
+    "store_kind",
     "untrusted_types",
 ]

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
 from stockout_sk.evaluate import baseline_shortfalls, classification_metrics
+from stockout_sk.registry.history import actor, record_move
 from stockout_sk.registry.loading import load_pipeline
 from stockout_sk.registry.state import (
     aliases_of,
@@ -28,8 +29,8 @@ from stockout_sk.registry.state import (
     tag_number,
     write_serving_mode,
 )
-from stockout_sk.registry.tracking import connect, resolve_tracking_uri
-from stockout_sk.vocabulary import Alias, Decision, ServingMode, Tag, baseline_tag
+from stockout_sk.registry.tracking import connect, moves_lock, resolve_tracking_uri
+from stockout_sk.vocabulary import Alias, Decision, HistoryAction, ServingMode, Tag, baseline_tag
 
 __all__ = ["MOST_FLAGGED", "PromotionDecision", "decide_promotion", "degenerate_threshold"]
 
@@ -155,30 +156,105 @@ def decide_promotion(
         )
     candidate_f1 = float(candidate_f1)
     candidate = client.get_model_version(name, version)  # fails early on an unknown version
-    current = production_version(settings)
     y = np.asarray(y_holdout, dtype=np.int64)
-    rows = f"the same {len(y):,} holdout rows"
-
-    failures = []
     threshold_problem, flagged_share = degenerate_threshold(validation)
-    if threshold_problem:
-        failures.append(threshold_problem)
+    fixed = [threshold_problem] if threshold_problem else []
     if candidate_f1 < gate:
-        failures.append(
-            f"holdout F1 {candidate_f1:.4f} < min_f1 {gate:.4f}: below the promotion gate"
-        )
+        fixed.append(f"holdout F1 {candidate_f1:.4f} < min_f1 {gate:.4f}: below the promotion gate")
     for baseline, f1 in baseline_shortfalls(candidate_f1, baselines, strict=True).items():
-        failures.append(
+        fixed.append(
             f"holdout F1 {candidate_f1:.4f} does not beat the {baseline} baseline's F1 "
-            f"{f1:.4f} on {rows}"
+            f"{f1:.4f} on the same {len(y):,} holdout rows"
         )
 
-    compared_with: str | None = None
+    # Read production, re-score it, move the alias: one step for every other run (the lock),
+    # and the alias re-read before and after the move for anyone who does not take the lock.
+    with moves_lock(client, settings, f"deciding the promotion of version {version}"):
+        current = production_version(settings)
+        verdict = _judge(
+            name, version, candidate_f1, gate, baselines, current, fixed, X_holdout, y, settings
+        )
+        decision, reason, production_f1 = verdict
+        if decision == Decision.PROMOTED and current != version:
+            moved_meanwhile = production_version(settings)
+            if moved_meanwhile != current:
+                decision = Decision.KEPT_STAGING
+                reason = (
+                    f"'{Alias.PRODUCTION}' moved from {current} to {moved_meanwhile} while this "
+                    "decision was made, by something that does not take stockout-sk's lock; "
+                    "not promoting on a stale comparison — train again or promote by hand"
+                )
+        previous = current if decision == Decision.PROMOTED and current != version else None
+        tags = {
+            Tag.DECISION: decision,
+            Tag.REASON: reason,
+            Tag.MIN_F1: tag_number(gate),
+            Tag.CANDIDATE_F1: tag_number(candidate_f1),
+            Tag.COMPARED_WITH: current if current not in (None, version) else "",
+            Tag.PRODUCTION_F1: tag_number(production_f1),
+            Tag.VALIDATION_FLAGGED: tag_number(flagged_share),
+            Tag.DECIDED_AT: utc_now(),
+            **{baseline_tag(b): tag_number(f) for b, f in baselines.items()},
+        }
+        if decision == Decision.PROMOTED and current != version:
+            tags[Tag.PREVIOUS_PRODUCTION] = previous or ""
+            client.set_registered_model_alias(name, Alias.PRODUCTION, version)
+            write_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted")
+            record_move(
+                client,
+                name,
+                action=HistoryAction.PROMOTED,
+                from_version=current,
+                to_version=version,
+                by=actor("gate"),
+                reason=reason,
+            )
+            after = production_version(settings)
+            if after != version:
+                logger.warning(
+                    "%s: '%s' was moved to %s right after the gate moved it to %s",
+                    name,
+                    Alias.PRODUCTION,
+                    after,
+                    version,
+                )
+        record(client, candidate, tags)
+    logger.info("%s version %s: %s — %s", name, version, decision, reason)
+    return PromotionDecision(
+        decision=decision,
+        reason=reason,
+        version=version,
+        candidate_f1=candidate_f1,
+        min_f1=gate,
+        baseline_f1=dict(baselines),
+        threshold=_threshold_of(validation),
+        flagged_share=flagged_share,
+        compared_with=current if current not in (None, version) else None,
+        production_f1=production_f1,
+        previous_production=previous,
+        aliases=aliases_of(client, name),
+    )
+
+
+def _judge(
+    name: str,
+    version: str,
+    candidate_f1: float,
+    gate: float,
+    baselines: Mapping[str, float | None],
+    current: str | None,
+    failures: list[str],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    settings: Settings,
+) -> tuple[str, str, float | None]:
+    """``(decision, reason, production F1)``: the failures given, plus the production check."""
+    failures = list(failures)
+    rows = f"the same {len(y):,} holdout rows"
     production_f1: float | None = None
     if current is not None and current != version:
-        compared_with = current
         try:
-            production_f1 = _rescore(name, current, X_holdout, y, resolve_tracking_uri(settings))
+            production_f1 = _rescore(name, current, X, y, resolve_tracking_uri(settings))
         except Exception as error:  # any failure closes the gate; the cause is in the reason
             logger.warning(
                 "could not re-score production %s version %s on the holdout: %r; keeping "
@@ -199,57 +275,16 @@ def decide_promotion(
                     f"holdout F1 {candidate_f1:.4f} is worse than production version {current} "
                     f"re-scored on {rows} (F1 {production_f1:.4f})"
                 )
-
     if failures:
-        decision = Decision.KEPT_STAGING
-        reason = "; ".join(failures)
-    elif current == version:
-        decision = Decision.PROMOTED
-        reason = f"version {version} already holds '{Alias.PRODUCTION}'"
-    else:
-        decision = Decision.PROMOTED
-        beaten = ", ".join(f"{b} {f:.4f}" for b, f in baselines.items() if f is not None)
-        reason = (
-            f"holdout F1 {candidate_f1:.4f} ≥ min_f1 {gate:.4f}, beats the baselines ({beaten})"
-        )
-        reason += (
-            "; no production version yet"
-            if current is None
-            else f" and ≥ production version {current} re-scored on {rows} (F1 {production_f1:.4f})"
-        )
-
-    previous = current if decision == Decision.PROMOTED and current != version else None
-    tags = {
-        Tag.DECISION: decision,
-        Tag.REASON: reason,
-        Tag.MIN_F1: tag_number(gate),
-        Tag.CANDIDATE_F1: tag_number(candidate_f1),
-        Tag.COMPARED_WITH: compared_with or "",
-        Tag.PRODUCTION_F1: tag_number(production_f1),
-        Tag.VALIDATION_FLAGGED: tag_number(flagged_share),
-        Tag.DECIDED_AT: utc_now(),
-        **{baseline_tag(b): tag_number(f) for b, f in baselines.items()},
-    }
-    if decision == Decision.PROMOTED and current != version:
-        tags[Tag.PREVIOUS_PRODUCTION] = previous or ""
-        client.set_registered_model_alias(name, Alias.PRODUCTION, version)
-        write_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted")
-    record(client, candidate, tags)
-    logger.info("%s version %s: %s — %s", name, version, decision, reason)
-    return PromotionDecision(
-        decision=decision,
-        reason=reason,
-        version=version,
-        candidate_f1=candidate_f1,
-        min_f1=gate,
-        baseline_f1=dict(baselines),
-        threshold=_threshold_of(validation),
-        flagged_share=flagged_share,
-        compared_with=compared_with,
-        production_f1=production_f1,
-        previous_production=previous,
-        aliases=aliases_of(client, name),
-    )
+        return Decision.KEPT_STAGING, "; ".join(failures), production_f1
+    if current == version:
+        return Decision.PROMOTED, f"version {version} already holds '{Alias.PRODUCTION}'", None
+    beaten = ", ".join(f"{b} {f:.4f}" for b, f in baselines.items() if f is not None)
+    reason = f"holdout F1 {candidate_f1:.4f} ≥ min_f1 {gate:.4f}, beats the baselines ({beaten})"
+    if current is None:
+        return Decision.PROMOTED, reason + "; no production version yet", None
+    reason += f" and ≥ production version {current} re-scored on {rows} (F1 {production_f1:.4f})"
+    return Decision.PROMOTED, reason, production_f1
 
 
 def degenerate_threshold(validation: Mapping[str, Any]) -> tuple[str | None, float | None]:

@@ -17,11 +17,11 @@ import threading
 import time
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from stockout_sk import registry
 from stockout_sk.clock import utc_now
 from stockout_sk.config import ServingSettings
+from stockout_sk.registry import redact_uri
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 from stockout_sk.vocabulary import ServingMode, Source, Tag
 
@@ -178,6 +178,12 @@ class ModelHolder:
                 if mode == ServingMode.RULE_BASELINE
                 else self._registry.production_version(settings, alias=alias)
             )
+        except registry.NoStoreError as error:
+            # Not an outage: nothing was ever stored where we look. No grace, no traceback.
+            self._last_error = str(error)
+            self._serving_mode = None
+            self._swap(rule_snapshot(f"{error}; until then the rule baseline answers"))
+            return
         except Exception as error:  # any registry failure is a reason to fall back
             self._registry_down(error)
             return
@@ -300,20 +306,6 @@ class ModelHolder:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 logger.warning("the model poller did not stop within %.0f s", timeout)
-
-
-def redact_uri(uri: str) -> str:
-    """``uri`` without a password (``http://user:***@host``), for reports and logs."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<unparseable URI>"
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _first_line(error: Exception) -> str:
