@@ -101,7 +101,18 @@ class PredictionResponse(BaseModel):
     source: Source
     threshold: float | None = Field(description="Decision threshold of the model.")
     history_staleness_days: int | None = Field(
-        description="Days between Date and the freshest history the model carries (0: fresh)."
+        description="Days between Date and the freshest history the model carries (0: fresh). "
+        "Beyond STOCKOUT_MAX_STALENESS_DAYS (default 60) the rule baseline answers the row."
+    )
+    unknown_key: bool | None = Field(
+        default=None,
+        description="True: the model never saw this BranchID×ItemCode in training (it has no "
+        "history for it). None when the rule baseline answered.",
+    )
+    history_missing: bool | None = Field(
+        default=None,
+        description="True: Date is before the history the model carries, so some history "
+        "features are missing. None when the rule baseline answered.",
     )
     fallback_reason: str | None = Field(description="Why the rule baseline answered, if it did.")
     top_features: list[Contribution] | None = Field(
@@ -110,11 +121,16 @@ class PredictionResponse(BaseModel):
 
 
 class BatchItem(BaseModel):
-    """One row's answer inside a batch."""
+    """One row's answer inside a batch (``source`` and ``fallback_reason`` only on a row the
+    staleness policy gave to the rule baseline while the model answered the others)."""
 
     prediction: int
     probability: float
     history_staleness_days: int | None = None
+    unknown_key: bool | None = None
+    history_missing: bool | None = None
+    source: Source | None = None
+    fallback_reason: str | None = None
     top_features: list[Contribution] | None = None
 
 

@@ -392,6 +392,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         """
         return risk_directions(self.windows)
 
+    def coverage(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: its branch×item has carried history; its date is unreadable or before every
+        window lies inside that history (so some of its history features are missing)."""
+        state = self._state()
+        at = locate(X, state, self.keys_, self.branches_, self.items_, dense_cells=_DENSE_KEY_CELLS)
+        return at.known, ~at.in_range | (at.t < state.start + max(self.windows) - 1)
+
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""
         check_is_fitted(self)

@@ -11,6 +11,9 @@ The API (``api/``) and the morning list (:mod:`stockout_sk.scoring`) compose it:
 * :mod:`~stockout_sk.serving.prediction` — :func:`predict`, :func:`explain`,
   :func:`score_rows`: probabilities and their top LightGBM contributions; a model that fails at
   predict time answers from the rule baseline and says so.
+* :mod:`~stockout_sk.serving.policy` — :func:`assess`: what an answer is (a key the model
+  never saw, a date before its history) and the staleness policy (past
+  ``STOCKOUT_MAX_STALENESS_DAYS`` the rule baseline answers the row, saying why).
 * :mod:`~stockout_sk.serving.holder` — :class:`ModelHolder`, which owns the current snapshot,
   polls the registry and swaps it by one reference assignment; the only code here that talks to
   MLflow. The settings are :class:`~stockout_sk.config.ServingSettings`.
@@ -20,15 +23,18 @@ See ``docs/DESIGN.md`` ("Serving").
 
 from stockout_sk.features.names import ID_HASHES
 from stockout_sk.serving.holder import ModelHolder, limit_registry_retries, redact_uri
+from stockout_sk.serving.policy import Assessment, assess
 from stockout_sk.serving.prediction import Scored, explain, predict, rule_baseline, score_rows
 from stockout_sk.serving.request import canonical_date, to_frame
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 
 __all__ = [
     "ID_HASHES",
+    "Assessment",
     "ModelHolder",
     "Scored",
     "Snapshot",
+    "assess",
     "canonical_date",
     "explain",
     "limit_registry_retries",

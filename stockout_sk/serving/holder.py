@@ -220,7 +220,9 @@ class ModelHolder:
             return  # refused as unsafe already (and said so): a version's artifact does not change
         try:
             production = self._registry.load_production(settings, alias=alias)
-            snapshot = model_snapshot(production)
+            snapshot = model_snapshot(
+                production, max_staleness_days=self.settings.max_staleness_days
+            )
         except Exception as error:  # a model that cannot load must not be served
             detail = f"{type(error).__name__}: {error}"
             if isinstance(error, registry.UnsafeModelError):
