@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.dependencies import CoalescerDep, Holder, SettingsDep
-from api.errors import invalid_request
+from api.errors import documented, invalid_request
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, StockRow
 from stockout_sk import serving
 from stockout_sk.coalescing import RowResult
@@ -51,7 +51,7 @@ def _prediction(result: RowResult, top_features: list[dict[str, Any]] | None) ->
     )
 
 
-@router.post("/predict", response_model=PredictionResponse)
+@router.post("/predict", response_model=PredictionResponse, responses=documented(401, 413, 422))
 async def predict(
     row: StockRow,
     holder: Holder,
@@ -72,11 +72,7 @@ async def predict(
     return _prediction(RowResult.of(scored, 0), None if reasons is None else reasons[0])
 
 
-@router.post(
-    "/predict/batch",
-    response_model=BatchResponse,
-    responses={422: {"description": "Invalid rows, or more than STOCKOUT_MAX_BATCH."}},
-)
+@router.post("/predict/batch", response_model=BatchResponse, responses=documented(401, 413, 422))
 def predict_batch(
     batch: BatchRequest, holder: Holder, settings: SettingsDep, explain: Explain = False
 ) -> Any:

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import mlflow
 from mlflow import MlflowClient
@@ -36,6 +36,7 @@ __all__ = [
     "connect",
     "local_store_path",
     "moves_lock",
+    "redact_text",
     "redact_uri",
     "resolve_tracking_uri",
     "run_link",
@@ -323,6 +324,36 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str:
         f"run {run_id} in {tracking_uri} (browse with `mlflow ui --backend-store-uri "
         f"{tracking_uri}` → experiment {experiment_id})"
     )
+
+
+def redact_text(text: str, uri: str) -> str:
+    """``text`` (an error message, say) with the secrets of ``uri`` replaced by ``***``.
+
+    Errors of HTTP clients quote the URL they called, credentials included: whatever
+    :func:`redact_uri` hides is hidden wherever it appears.
+
+    Examples
+    --------
+    >>> redact_text("GET http://u:pw123@h/api failed", "http://u:pw123@h")
+    'GET http://u:***@h/api failed'
+    """
+    for secret in sorted(_secrets_of(uri), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets_of(uri: str) -> set[str]:
+    try:
+        parts = urlsplit(uri)
+        username, password = parts.username, parts.password
+    except ValueError:
+        return set()
+    found = {password} if password else ({username} if username else set())
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() in _SECRET_PARAMETERS and value:
+            found.add(value)
+    found |= {quote(secret, safe="") for secret in found}  # as it appears in a URL
+    return {secret for secret in found if len(secret) >= 3}
 
 
 def _use_tracking(settings: Settings, *, create: bool) -> str:

@@ -224,13 +224,15 @@ class ModelHolder:
                 production, max_staleness_days=self.settings.max_staleness_days
             )
         except Exception as error:  # a model that cannot load must not be served
-            detail = f"{type(error).__name__}: {error}"
+            detail = f"{type(error).__name__}: {self._redacted(error)}"
             if isinstance(error, registry.UnsafeModelError):
                 # Someone registered an artifact we will not open: the operator must hear of it.
                 self._refused = (version, detail)
                 logger.error("REFUSED to load %s@%s version %s: %s", name, alias, version, error)
             else:
-                logger.exception("loading %s@%s (version %s) failed", name, alias, version)
+                # The traceback may quote the store's URL, credentials included: debug only.
+                logger.error("loading %s@%s (version %s) failed: %s", name, alias, version, detail)
+                logger.debug("loading version %s failed", version, exc_info=True)
             self._last_error = f"loading version {version} failed ({detail})"
             if current.source == Source.REGISTRY:
                 logger.warning("still serving version %s", current.version)
@@ -248,7 +250,7 @@ class ModelHolder:
 
     def _registry_down(self, error: Exception) -> None:
         uri = redact_uri(self.settings.registry.tracking_uri)
-        detail = f"{type(error).__name__}: {_first_line(error)}"
+        detail = f"{type(error).__name__}: {_first_line(self._redacted(error))}"
         self._last_error = f"registry {uri} unreachable ({detail})"
         current = self._snapshot
         now = self._clock()
@@ -266,7 +268,8 @@ class ModelHolder:
                 now - self._last_ok,
             )
             return
-        logger.warning("%s", self._last_error, exc_info=error)
+        logger.warning("%s", self._last_error)
+        logger.debug("registry call failed", exc_info=error)
         self._swap(
             rule_snapshot(
                 f"the model registry {uri} is unreachable ({detail}); serving the rule baseline "
@@ -274,6 +277,10 @@ class ModelHolder:
                 model=self._model,
             )
         )
+
+    def _redacted(self, error: Exception) -> str:
+        """The error's text without the store's credentials (clients read the reasons)."""
+        return registry.redact_text(str(error), self.settings.registry.tracking_uri)
 
     # --------------------------------------------------------------- poller
     def start(self) -> None:
@@ -310,6 +317,6 @@ class ModelHolder:
                 logger.warning("the model poller did not stop within %.0f s", timeout)
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
+def _first_line(text: str) -> str:
+    text = text.strip().splitlines()
     return text[0][:300] if text else ""
