@@ -56,6 +56,7 @@ def test_schemathesis_finds_nothing(serving_store, run_api, tmp_path: Path) -> N
                 "--report-dir",
                 str(tmp_path),
             ],
+            cwd=tmp_path,  # schemathesis keeps a cache folder where it runs
             capture_output=True,
             text=True,
             timeout=180,
