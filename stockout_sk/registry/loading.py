@@ -68,6 +68,10 @@ def load_pipeline(name: str, version: str | int, tracking_uri: str) -> Any:
     """
     uri = f"models:/{name}/{version}"
     where = f"{name} version {version}"
+    # MLflow resolves a models:/ URI through the process-wide registry URI (whatever is passed
+    # below), as every registry call of ours sets it (see tracking.connect).
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
     with tempfile.TemporaryDirectory(prefix="stockout-model-") as folder:
         mlmodel = Path(
             mlflow.artifacts.download_artifacts(

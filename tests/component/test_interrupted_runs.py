@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -226,30 +227,22 @@ def test_the_next_start_marks_a_dead_run_failed_and_its_version_unevaluated(
 
 
 def test_registry_promote_of_an_unevaluated_version_needs_force_on_the_command_line(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from stockout_sk import registry
+    from stockout_sk.cli import main
 
     settings = Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="killed")
     _, version = _interrupted(settings, tmp_path, _dead_pid())
     registry.recover_interrupted(settings)
-    env = {**_env(tmp_path), "MLFLOW_TRACKING_URI": settings.tracking_uri}
-    env["STOCKOUT_MODEL_NAME"] = "killed"
-    command = [sys.executable, "-m", "stockout_sk", "registry", "promote", version]
-    refused = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert refused.returncode == 1
-    assert f"killed version {version} was never evaluated by the gate" in refused.stderr
-    assert "--force" in refused.stderr
-    forced = subprocess.run(
-        [*command, "--force", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert forced.returncode == 0, forced.stderr
-    assert f'"production": "{version}"' in forced.stdout
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.tracking_uri)
+    monkeypatch.setenv("STOCKOUT_MODEL_NAME", "killed")
+    assert main(["-q", "registry", "promote", version]) == 1
+    refused = capsys.readouterr().err
+    assert f"killed version {version} was never evaluated by the gate" in refused
+    assert "--force" in refused
+    assert main(["-q", "registry", "promote", version, "--force", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["aliases"] == {
+        "production": version,
+        "staging": None,
+    }
