@@ -16,11 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas import ErrorMessage, InvalidRequest
 from stockout_sk.contract import RAW_FIELDS
 
 __all__ = [
     "HINTS",
     "add_exception_handlers",
+    "documented",
     "http_error",
     "invalid_request",
     "unexpected_error",
@@ -48,6 +50,41 @@ HINTS: dict[str, str] = {
 
 #: Problems named in the 422 message; the others are counted (all are in ``detail``).
 _SUMMARISED = 3
+
+#: Every error an endpoint may answer, as the OpenAPI document declares it.
+_RESPONSES: dict[int, dict[str, Any]] = {
+    401: {
+        "model": ErrorMessage,
+        "description": "STOCKOUT_API_KEY is set and the X-API-Key header is missing or wrong.",
+    },
+    413: {
+        "model": ErrorMessage,
+        "description": "The body is larger than STOCKOUT_MAX_BODY_BYTES.",
+    },
+    422: {
+        "model": InvalidRequest,
+        "description": "The request cannot be used: every problem, the field it is in, the "
+        "value and how to fix it.",
+    },
+    429: {
+        "model": ErrorMessage,
+        "description": "Called again sooner than STOCKOUT_RELOAD_MIN_SECONDS after the last "
+        "call; Retry-After says when to.",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before calling again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+}
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route answering these error codes (declared, so that the
+    OpenAPI document tells the truth: a 422 is :class:`~api.schemas.InvalidRequest`, not
+    FastAPI's default)."""
+    return {code: _RESPONSES[code] for code in codes}
 
 
 def invalid_request(detail: list[dict[str, str]], summary: str | None = None) -> JSONResponse:

@@ -16,14 +16,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api.dependencies import api_key, get_settings, max_body_bytes, resolve_settings
 from api.docs import add_offline_docs
 from api.errors import add_exception_handlers
-from api.middleware import APIKeyMiddleware, BodyLimitMiddleware
+from api.middleware import OPEN_PATHS, APIKeyMiddleware, BodyLimitMiddleware
 from api.routers import model, ops, predict
 from stockout_sk import __version__, serving
 from stockout_sk.coalescing import Coalescer
@@ -50,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.settings = settings
     app.state.holder = holder
     app.state.coalescer = Coalescer(lambda: holder.snapshot, max_rows=settings.coalesce_max_rows)
+    app.state.reload_limiter = model.ReloadLimiter(settings.reload_min_seconds)
     holder.start()
     finished = await anyio.to_thread.run_sync(holder.wait_first, settings.startup_wait_seconds)
     if not finished:
@@ -89,7 +92,31 @@ def create_app() -> FastAPI:
     for router in (predict.router, ops.router, model.router):
         app.include_router(router)
     add_offline_docs(app)  # after them: the docs are never on the hot path
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the API key as a security scheme when one is in force.
+
+    Declared only then, so that the document tells the truth either way: with no key set,
+    every endpoint is open. Built on first request, after the lifespan resolved the settings.
+    """
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        if getattr(app.state, "settings", None) is not None and api_key(app):
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "APIKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+            }
+            for path, operations in schema["paths"].items():
+                if path in OPEN_PATHS:
+                    continue
+                for operation in operations.values():
+                    operation["security"] = [{"APIKey": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 app = create_app()

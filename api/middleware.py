@@ -17,6 +17,9 @@ from typing import Any
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
+#: Paths answered without the API key (liveness probes carry none).
+OPEN_PATHS: tuple[str, ...] = ("/health",)
+
 
 async def _send_json(send: Callable, status: int, payload: dict[str, Any], headers=()) -> None:
     body = json.dumps(payload).encode()
@@ -46,7 +49,7 @@ class APIKeyMiddleware:
         Paths answered without a key (liveness probes carry none).
     """
 
-    def __init__(self, app, *, get_key: Callable[[], str | None], open_paths=("/health",)):
+    def __init__(self, app, *, get_key: Callable[[], str | None], open_paths=OPEN_PATHS):
         self.app = app
         self.get_key = get_key
         self.open_paths = frozenset(open_paths)

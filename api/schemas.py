@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     StrictStr,
     StringConstraints,
+    WithJsonSchema,
     with_config,
 )
 from typing_extensions import TypedDict
@@ -33,12 +34,31 @@ from stockout_sk.vocabulary import Source
 
 EXAMPLE_ROW: dict[str, Any] = dict(contract.EXAMPLE_ROW)
 
+#: A character that is not whitespace (what surrounds an ID is stripped; something must
+#: remain). Python's whitespace includes the separators U+001C–U+001F and U+0085, which the
+#: ECMAScript ``\s`` of JSON Schema does not: they are named so the schema says the same.
+_NOT_SPACE = r"[^\s\x1c-\x1f\x85]"
 Identifier = Annotated[
     StrictStr,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=_NOT_SPACE),
 ]
 Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-DateText = Annotated[StrictStr, StringConstraints(max_length=64), AfterValidator(canonical_date)]
+#: The schema declares the machine-readable forms (an ISO date or an RFC 3339 timestamp); the
+#: server also reads ``yyyy/mm/dd`` and an unambiguous ``dd/mm/yyyy`` (see the description).
+DateText = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(canonical_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "anyOf": [{"format": "date"}, {"format": "date-time"}],
+            "examples": ["2024-07-28", "2024-07-28T09:30:00+03:00"],
+        }
+    ),
+]
 
 
 class StockRow(BaseModel):
@@ -49,7 +69,8 @@ class StockRow(BaseModel):
     BranchID: Identifier = Field(description="Branch ID, a string ('007' stays '007').")
     ItemCode: Identifier = Field(description="Item code, a string.")
     Date: DateText = Field(
-        description="As-of date: ISO date or timestamp, 'yyyy/mm/dd' or unambiguous 'dd/mm/yyyy'."
+        description="As-of date: an ISO date or timestamp (a timestamp belongs to its written "
+        "date); the server also reads 'yyyy/mm/dd' and an unambiguous 'dd/mm/yyyy'."
     )
     CurrentQuantity: Quantity = Field(description="On-hand quantity at the end of Date, ≥ 0.")
     ReservedQuantity: Quantity = Field(description="Reserved quantity, ≥ 0.")
@@ -118,7 +139,18 @@ class PredictionResponse(BaseModel):
     source: Source
     threshold: float | None = Field(description="Decision threshold of the model.")
     history_staleness_days: int | None = Field(
-        description="Days between Date and the freshest history the model carries (0: fresh)."
+        description="Days between Date and the freshest history the model carries (0: fresh). "
+        "Beyond STOCKOUT_MAX_STALENESS_DAYS (default 60) the rule baseline answers the row."
+    )
+    unknown_key: bool | None = Field(
+        default=None,
+        description="True: the model never saw this BranchID×ItemCode in training (it has no "
+        "history for it). None when the rule baseline answered.",
+    )
+    history_missing: bool | None = Field(
+        default=None,
+        description="True: Date is before the history the model carries, so some history "
+        "features are missing. None when the rule baseline answered.",
     )
     fallback_reason: str | None = Field(description="Why the rule baseline answered, if it did.")
     top_features: list[Contribution] | None = Field(
@@ -130,11 +162,16 @@ class PredictionResponse(BaseModel):
 
 
 class BatchItem(BaseModel):
-    """One row's answer inside a batch."""
+    """One row's answer inside a batch (``source`` and ``fallback_reason`` only on a row the
+    staleness policy gave to the rule baseline while the model answered the others)."""
 
     prediction: int
     probability: float
     history_staleness_days: int | None = None
+    unknown_key: bool | None = None
+    history_missing: bool | None = None
+    source: Source | None = None
+    fallback_reason: str | None = None
     top_features: list[Contribution] | None = None
     outlook: StockOutlook | None = None
 
@@ -147,6 +184,27 @@ class BatchResponse(BaseModel):
     threshold: float | None
     fallback_reason: str | None
     predictions: list[BatchItem]
+
+
+class Problem(BaseModel):
+    """One reason a request was refused."""
+
+    field: str = Field(description="Where: 'Date', 'records[1].CurrentQuantity', 'body'.")
+    type: str = Field(description="What kind of problem (pydantic's error type).")
+    message: str = Field(description="What is wrong, the value, and how to fix it.")
+
+
+class InvalidRequest(BaseModel):
+    """The 422 answer: a summary, and every problem found."""
+
+    message: str = Field(description="'invalid request — ' and the first problems.")
+    detail: list[Problem]
+
+
+class ErrorMessage(BaseModel):
+    """An error that is not about a field (401, 413, 429): what happened and what to do."""
+
+    detail: str
 
 
 class ReadyResponse(BaseModel):

@@ -18,10 +18,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
+from flows.ephemeral import start_ephemeral_server
 from stockout_sk.config import (
+    ModelConfig,
     ServingSettings,
     Settings,
     load_csv_format,
+    load_model_config,
     load_serving_settings,
     load_settings,
 )
@@ -39,6 +42,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
     "LOG_FORMAT",
+    "checked_parameters",
     "configure_logging",
     "flow_serving_settings",
     "flow_settings",
@@ -132,6 +136,60 @@ def flow_settings(**overrides: Any) -> Settings:
     return replace(load_settings(), **_given(**overrides))
 
 
+def checked_parameters(
+    *,
+    horizon: int,
+    min_f1: float | None,
+    model_overrides: dict[str, Any] | None,
+    holdout_days: int | None = None,
+    validation_days: int | None = None,
+    log_checkpoints: bool = False,
+    **registry: str | None,
+) -> tuple[Settings, ModelConfig]:
+    """The flow's settings and model configuration, every value checked before any work.
+
+    Parameters
+    ----------
+    horizon, min_f1, model_overrides, holdout_days, validation_days, log_checkpoints
+        The flow's parameters of the same names.
+    **registry
+        ``model_name``, ``experiment``, ``tracking_uri`` (``None``: the environment's).
+
+    Returns
+    -------
+    (Settings, ModelConfig)
+
+    Raises
+    ------
+    ValueError, TypeError
+        A parameter (named ``run-pipeline parameter …``) or an environment variable (named by
+        its variable) holds a value outside its range. Nothing has been read, trained or
+        registered.
+    """
+    if min_f1 is not None:
+        value = float(min_f1)
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            raise ValueError(
+                f"run-pipeline parameter min_f1 must be a number in [0, 1], got {min_f1!r}"
+            )
+        min_f1 = value
+    settings = flow_settings(min_f1=min_f1, **registry)
+    overrides = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in (model_overrides or {}).items()
+    }
+    if log_checkpoints:
+        overrides["checkpoint_retain"] = True
+    windows = {"holdout_days": holdout_days, "validation_days": validation_days}
+    try:
+        config = load_model_config(**overrides, horizon=horizon, **windows)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            f"run-pipeline parameters horizon/holdout_days/validation_days/model_overrides: {error}"
+        ) from error
+    return settings, config
+
+
 def flow_serving_settings(
     model_name: str | None = None, tracking_uri: str | None = None
 ) -> ServingSettings:
@@ -152,6 +210,9 @@ def flow_serving_settings(
 def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
     """Run ``flow_fn`` with a start-up timeout that suits Prefect's temporary local server.
 
+    Without ``PREFECT_API_URL`` the temporary server is started first, watched so that it
+    stops with this process even on ``kill -9`` (:func:`~flows.ephemeral.start_ephemeral_server`).
+
     Parameters
     ----------
     flow_fn : prefect.Flow
@@ -167,6 +228,8 @@ def run_with_startup_timeout(flow_fn: Any, **parameters: Any) -> Any:
     current = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     timeout = max(int(current), EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
     with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
+        # Started here, not lazily by Prefect, so that it is stopped even if we are killed.
+        start_ephemeral_server(timeout)
         return flow_fn(**parameters)
 
 

@@ -30,15 +30,15 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.common import (
     DEFAULT_DATA_DIR,
+    checked_parameters,
     configure_logging,
-    flow_settings,
     ingest,
     run_main,
     run_with_startup_timeout,
 )
 from flows.refit import refit, register_deployed
 from flows.run_summary import summary_markdown
-from stockout_sk.config import ModelConfig, Settings, load_model_config
+from stockout_sk.config import ModelConfig, Settings
 from stockout_sk.evaluate import EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.registry import (
@@ -49,6 +49,7 @@ from stockout_sk.registry import (
     decide_promotion,
     log_durations,
     log_training,
+    recover_interrupted,
 )
 from stockout_sk.training import (
     FittedModel,
@@ -110,11 +111,14 @@ def evaluate(fitted: FittedModel, prepared: Prepared, out_dir: str) -> Evaluatio
 
 
 @task(name="setup-tracking", cache_policy=NO_CACHE)
-def setup_tracking(settings: Settings) -> tuple[TrackingInfo, float]:
-    """Open (and on first use create) the MLflow store; runs alongside the data steps."""
+def setup_tracking(settings: Settings) -> tuple[TrackingInfo, float, list[str]]:
+    """Open (and on first use create) the MLflow store, and put right what runs killed earlier
+    left behind (:func:`~stockout_sk.registry.recover_interrupted`); runs alongside the data
+    steps."""
     start = time.perf_counter()
     info = configure_tracking(settings)
-    return info, time.perf_counter() - start
+    recovered = recover_interrupted(settings)
+    return info, time.perf_counter() - start, recovered
 
 
 @task(name="register", cache_policy=NO_CACHE)
@@ -140,6 +144,7 @@ def register(
         data_dir=data_dir,
         checkpoint_dir=checkpoint_dir,
         timings=timings,
+        awaiting_gate=True,
     )
 
 
@@ -147,7 +152,8 @@ def register(
 def promote(
     logged: LoggedTraining, result: TrainingResult, settings: Settings
 ) -> PromotionDecision:
-    """Apply the promotion gate (F1 ≥ min_f1 and not worse than production on the same rows)."""
+    """Apply the promotion gate (a sane threshold, F1 ≥ min_f1, beats both baselines, and not
+    worse than production, all on the same holdout rows)."""
     X_holdout, y_holdout = split_xy(result.prepared.holdout)
     return decide_promotion(
         logged.version,
@@ -155,6 +161,8 @@ def promote(
         X_holdout,
         y_holdout,
         settings,
+        baselines={name: block["f1"] for name, block in result.report.baselines.items()},
+        validation=result.fitted.validation,
     )
 
 
@@ -212,8 +220,9 @@ def run_pipeline(
     -------
     dict
         ``{"run_id", "model_name", "version", "metrics", "baselines", "decision", "reason",
-        "aliases": {"production", "staging"}, "deployed", "min_f1", "run_link", "timings",
-        "windows", "threshold_folds"}`` — ``metrics`` and ``baselines`` are the blocks of
+        "aliases": {"production", "staging"}, "deployed", "min_f1", "run_link", "recovered",
+        "timings", "windows", "threshold_folds"}`` — ``recovered`` lists what runs killed earlier
+        had left and this run put right; ``metrics`` and ``baselines`` are the blocks of
         ``EvaluationReport.to_dict()`` (the evaluated version's holdout); ``deployed`` the
         refit registered after the gate passed (``RefitRegistration.to_dict()``, ``None``
         when the gate kept the version in staging or ``refit`` is off); ``timings`` the seconds
@@ -221,23 +230,16 @@ def run_pipeline(
     """
     log = get_run_logger()
     started = time.perf_counter()
-    settings = flow_settings(
-        model_name=model_name,
-        experiment=experiment,
-        min_f1=None if min_f1 is None else float(min_f1),
-        tracking_uri=tracking_uri,
-    )
-    overrides = {
-        key: tuple(value) if isinstance(value, list) else value
-        for key, value in (model_overrides or {}).items()
-    }
-    if log_checkpoints:
-        overrides["checkpoint_retain"] = True
-    config = load_model_config(
-        **overrides,
+    settings, config = checked_parameters(
         horizon=horizon,
+        min_f1=min_f1,
+        model_overrides=model_overrides,
         holdout_days=holdout_days,
         validation_days=validation_days,
+        log_checkpoints=log_checkpoints,
+        model_name=model_name,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
     )
     out = Path(out_dir)
     checkpoint_dir = str(out / "checkpoints")
@@ -264,7 +266,9 @@ def run_pipeline(
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
 
     wait_start = time.perf_counter()
-    tracking, timings["tracking_setup"] = tracking_future.result()
+    tracking, timings["tracking_setup"], recovered = tracking_future.result()
+    for line in recovered:
+        log.warning("left by an earlier run: %s", line)
     timings["tracking_wait"] = time.perf_counter() - wait_start
     logged = timed(
         "register",
@@ -310,6 +314,7 @@ def run_pipeline(
         "deployed": deployed.to_dict() if deployed else None,
         "min_f1": decision.min_f1,
         "run_link": logged.run_link,
+        "recovered": recovered,
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "windows": result.to_dict()["windows"],
         "threshold_folds": result.to_dict()["threshold_folds"],

@@ -46,8 +46,8 @@ def summary_markdown(
         f"* Threshold: {summary['threshold_folds']['method']} over "
         f"{len(summary['threshold_folds']['folds'])} purged rolling-origin fold(s); the folds' "
         f"own cuts {[f['threshold'] for f in summary['threshold_folds']['folds']]}.",
-        f"* Gate: F1 ≥ {summary['min_f1']:.3f} and not worse than production re-scored on the "
-        "same holdout.",
+        f"* Gate: a threshold that ranks, F1 ≥ {summary['min_f1']:.3f}, beats both baselines "
+        "and not worse than production re-scored on the same holdout.",
         f"* Deployed: {deployed_text(summary.get('deployed'))}",
         f"* Aliases now: {Alias.PRODUCTION} → {aliases.get(Alias.PRODUCTION)}, "
         f"{Alias.STAGING} → {aliases.get(Alias.STAGING)}.",

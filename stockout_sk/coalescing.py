@@ -45,18 +45,25 @@ class RowResult:
     threshold: float | None
     reason: str | None
     stale_days: int | None
+    unknown_key: bool | None = None
+    history_missing: bool | None = None
 
     @classmethod
     def of(cls, scored: Scored, i: int) -> RowResult:
-        """Row ``i`` of ``scored``."""
+        """Row ``i`` of ``scored`` (a row the staleness policy gave to the rule says so)."""
+        by_rule = scored.by_rule is not None and bool(scored.by_rule[i])
         return cls(
             probability=float(scored.probability[i]),
             prediction=int(scored.prediction[i]),
-            source=scored.source,
-            version=scored.version,
-            threshold=scored.threshold,
-            reason=scored.reason,
+            source=Source.RULE_BASELINE if by_rule else scored.source,
+            version=None if by_rule else scored.version,
+            threshold=None if by_rule else scored.threshold,
+            reason=scored.rule_reason if by_rule else scored.reason,
             stale_days=None if scored.stale_days is None else int(scored.stale_days[i]),
+            unknown_key=None if scored.unknown_key is None else bool(scored.unknown_key[i]),
+            history_missing=(
+                None if scored.history_missing is None else bool(scored.history_missing[i])
+            ),
         )
 
 

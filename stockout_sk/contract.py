@@ -61,14 +61,15 @@ FLOW_COLUMNS: tuple[str, ...] = (BRANCH_ID, ITEM_CODE, DATE, "inflow", "outflow"
 #: Columns of ``ChainData.transfers``: movements summed per day × from × to × item.
 TRANSFER_COLUMNS: tuple[str, ...] = (DATE, "FromBranchID", "ToBranchID", ITEM_CODE, "QuantityMoved")
 
-#: The request of the README and the API docs.
+#: The request of the README and the API docs: a branch×item of ``sample_data/`` as of its
+#: snapshot day (a key a model trained on the sample knows, with fresh history).
 EXAMPLE_ROW: MappingProxyType[str, Any] = MappingProxyType(
     {
-        BRANCH_ID: "B1",
-        ITEM_CODE: "ITM1",
-        DATE: "2024-04-01",
-        CURRENT_QUANTITY: 120,
-        RESERVED_QUANTITY: 10,
-        SAFETY_STOCK_LEVEL: 50,
+        BRANCH_ID: "001",
+        ITEM_CODE: "ITM0001",
+        DATE: "2024-07-28",
+        CURRENT_QUANTITY: 51,
+        RESERVED_QUANTITY: 3,
+        SAFETY_STOCK_LEVEL: 17,
     }
 )

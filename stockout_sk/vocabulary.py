@@ -10,16 +10,19 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "BASELINE_TAG_PREFIX",
     "HOLDOUT_TAG_PREFIX",
     "Alias",
     "Decision",
     "DriftStatus",
+    "HistoryAction",
     "MonitoringAction",
     "MonitoringDecision",
     "RunKind",
     "ServingMode",
     "Source",
     "Tag",
+    "baseline_tag",
     "holdout_tag",
 ]
 
@@ -64,6 +67,20 @@ class Decision(_Word):
     PROMOTED = "promoted"
     KEPT_STAGING = "kept-staging"
     ROLLED_BACK = "rolled-back"
+    # Registered by the flow, the gate has not decided yet.
+    PENDING = "pending-gate"
+    # The training run ended (killed) before the gate decided; marked on the next start.
+    UNEVALUATED = "unevaluated"
+
+
+class HistoryAction(_Word):
+    """What one recorded move of ``production`` or of the serving mode was (the alias history)."""
+
+    PROMOTED = "promoted"  # by the gate
+    MANUAL_PROMOTION = "manual-promotion"
+    ROLLED_BACK = "rolled-back"
+    FALLBACK = "fallback"  # serving switched to the rule baseline
+    MODEL_SERVING = "model-serving"  # serving switched back to the model, production unchanged
 
 
 class DriftStatus(_Word):
@@ -122,6 +139,12 @@ class Tag(_Word):
     FIT_END = "stockout.fit_end"
     REFIT_OF = "stockout.refit_of"
     REFIT_VERSION = "stockout.refit_version"
+    # The process that logs a training run: on a later start, a run left RUNNING by a process
+    # that is gone is marked FAILED (and its version, undecided, "unevaluated").
+    PID = "stockout.pid"
+    HOST = "stockout.host"
+    PROCESS_STARTED = "stockout.process_started"
+    INTERRUPTED = "stockout.interrupted"
     # The promotion gate and operator moves (run and version).
     DECISION = "stockout.decision"
     REASON = "stockout.reason"
@@ -131,6 +154,8 @@ class Tag(_Word):
     COMPARED_WITH = "stockout.compared_with"
     PRODUCTION_F1 = "stockout.production_f1"
     PREVIOUS_PRODUCTION = "stockout.previous_production"
+    # The share of the training-side validation rows the chosen threshold flags.
+    VALIDATION_FLAGGED = "stockout.validation_flagged_share"
     RESTORED_FROM = "stockout.restored_from"
     RESTORED_AT = "stockout.restored_at"
     # Registered model: the fallback switch.
@@ -154,3 +179,12 @@ HOLDOUT_TAG_PREFIX = "stockout.holdout."
 def holdout_tag(metric: str) -> str:
     """The version tag holding one holdout metric, e.g. ``holdout_tag("f1")``."""
     return f"{HOLDOUT_TAG_PREFIX}{metric}"
+
+
+#: Prefix of a baseline's holdout F1 recorded by the gate (``stockout.baseline.rule.f1``, …).
+BASELINE_TAG_PREFIX = "stockout.baseline."
+
+
+def baseline_tag(baseline: str) -> str:
+    """The tag holding one baseline's holdout F1, e.g. ``baseline_tag("rule")``."""
+    return f"{BASELINE_TAG_PREFIX}{baseline}.f1"

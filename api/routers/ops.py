@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.dependencies import Holder
+from api.errors import documented
 from api.schemas import ReadyResponse
 
 __all__ = ["router"]
@@ -24,7 +25,10 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     response_model=ReadyResponse,
-    responses={503: {"description": "The first model load has not finished."}},
+    responses={
+        503: {"model": ReadyResponse, "description": "The first model load has not finished."},
+        **documented(401),
+    },
 )
 async def ready(holder: Holder) -> Any:
     """Readiness: 200 once the model or the rule-baseline fallback is in place."""

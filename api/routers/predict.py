@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.dependencies import CoalescerDep, Holder, SettingsDep
-from api.errors import invalid_request
+from api.errors import documented, invalid_request
 from api.schemas import BatchRequest, BatchResponse, PredictionResponse, StockRow
 from stockout_sk import serving
 from stockout_sk.coalescing import RowResult
@@ -46,6 +47,8 @@ def _prediction(
             "source": result.source,
             "threshold": result.threshold,
             "history_staleness_days": result.stale_days,
+            "unknown_key": result.unknown_key,
+            "history_missing": result.history_missing,
             "fallback_reason": result.reason,
             "top_features": top_features,
             "outlook": outlook,
@@ -53,7 +56,7 @@ def _prediction(
     )
 
 
-@router.post("/predict", response_model=PredictionResponse)
+@router.post("/predict", response_model=PredictionResponse, responses=documented(401, 413, 422))
 async def predict(
     row: StockRow,
     holder: Holder,
@@ -75,11 +78,7 @@ async def predict(
     return _prediction(RowResult.of(scored, 0), None if reasons is None else reasons[0], outlook)
 
 
-@router.post(
-    "/predict/batch",
-    response_model=BatchResponse,
-    responses={422: {"description": "Invalid rows, or more than STOCKOUT_MAX_BATCH."}},
-)
+@router.post("/predict/batch", response_model=BatchResponse, responses=documented(401, 413, 422))
 def predict_batch(
     batch: BatchRequest, holder: Holder, settings: SettingsDep, explain: Explain = False
 ) -> Any:
@@ -104,13 +103,31 @@ def predict_batch(
     scored, reasons = serving.score_rows(
         snapshot, X, explain_top=settings.explain_top if explain else None
     )
-    stale = [None] * len(records) if scored.stale_days is None else scored.stale_days.tolist()
+    n = len(records)
+    stale = [None] * n if scored.stale_days is None else scored.stale_days.tolist()
+    unknown = [None] * n if scored.unknown_key is None else scored.unknown_key.tolist()
+    missing = [None] * n if scored.history_missing is None else scored.history_missing.tolist()
     items = [
-        {"prediction": p, "probability": q, "history_staleness_days": s}
-        for p, q, s in zip(
-            scored.prediction.tolist(), scored.probability.tolist(), stale, strict=True
+        {
+            "prediction": p,
+            "probability": q,
+            "history_staleness_days": s,
+            "unknown_key": u,
+            "history_missing": m,
+        }
+        for p, q, s, u, m in zip(
+            scored.prediction.tolist(),
+            scored.probability.tolist(),
+            stale,
+            unknown,
+            missing,
+            strict=True,
         )
     ]
+    if scored.by_rule is not None and scored.by_rule.any():
+        # Rows the staleness policy answered with the rule say so themselves.
+        for i in np.flatnonzero(scored.by_rule).tolist():
+            items[i].update(source=Source.RULE_BASELINE, fallback_reason=scored.rule_reason)
     if reasons is not None:
         outlooks = (
             serving.outlook_rows(snapshot, X, len(items))

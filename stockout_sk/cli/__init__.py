@@ -19,15 +19,12 @@ from stockout_sk.cli.commands import (
     cmd_backtest,
     cmd_build_dataset,
     cmd_evaluate,
-    cmd_monitor,
-    cmd_registry,
     cmd_run,
-    cmd_score,
-    cmd_serve,
     cmd_synth,
     cmd_train,
     cmd_validate,
 )
+from stockout_sk.cli.operate import cmd_monitor, cmd_registry, cmd_score, cmd_serve
 from stockout_sk.cli.output import USES_MLFLOW, log_file_for, say, setup_logging
 from stockout_sk.cli.parser import build_parser
 from stockout_sk.logs import adopt_library_loggers, report_failure

@@ -8,13 +8,15 @@ answer at once. This is the only reason for those imports' place; there is no cy
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from stockout_sk.cli.output import drift_table, emit_json, metrics_table, say
+from stockout_sk.cli.output import (
+    emit_json,
+    metrics_table,
+    say,
+)
 from stockout_sk.contract import DATE
-from stockout_sk.vocabulary import Source
 
 #: Longest history ``_min_history_days`` searches for (windows set beyond it are not checked).
 _MAX_ASOF_DAYS = 3660
@@ -238,6 +240,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
+    from stockout_sk.config import load_settings
+
+    # Every setting is checked before the flow starts (the options by the parser): a bad
+    # STOCKOUT_* value fails here, naming the variable, with nothing read or registered.
+    load_settings()
     from flows.run_pipeline import run
 
     # The windows from the environment and the options, checked before any work starts.
@@ -257,6 +264,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         log_checkpoints=args.log_checkpoints,
     )
     say(summary["windows"]["reason"])
+    for line in summary.get("recovered", []):
+        say(f"left by an earlier run, now marked: {line}")
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(
         f"model {summary['model_name']} v{summary['version']}: {summary['decision']} "
@@ -277,117 +286,3 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest → validate → dataset → train → evaluate → register → promote."""
     return cmd_train(args)
-
-
-def cmd_registry(args: argparse.Namespace) -> int:
-    """Show the registry, promote a version, or roll back."""
-    from stockout_sk import registry
-    from stockout_sk.config import load_settings
-
-    settings = load_settings()
-    registry.configure_tracking(settings)
-    if args.action == "show":
-        result = registry.show(settings)
-    elif args.action == "promote":
-        if args.version is None:
-            raise SystemExit("stockout-sk registry promote: give the VERSION to promote")
-        result = registry.promote(str(args.version), settings, reason=args.reason)
-    else:
-        result = registry.rollback(settings, reason=args.reason)
-    payload = result.to_dict()
-    print(json.dumps(payload, indent=2, default=str))
-    if args.json:
-        emit_json(payload)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """The HTTP API (``uvicorn api.main:app``), configured from the environment."""
-    import uvicorn
-
-    from stockout_sk.config import load_serving_settings
-
-    # Fail on a bad STOCKOUT_* variable here, with its name, not inside every worker.
-    settings = load_serving_settings()
-    say(
-        f"serving {settings.registry.model_name}@{settings.alias} on http://{args.host}:"
-        f"{args.port} ({args.workers} worker(s)); docs at /docs"
-    )
-    uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers)
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    """The morning list: every branch×item of stock_current scored with the production model."""
-    from stockout_sk.scoring import score_chain
-
-    morning, (csv_path, html_path) = score_chain(
-        args.data,
-        args.out,
-        chunksize=args.chunksize,
-        csv_format=_csv_format(args),
-        force=args.force,
-        top_reasons=args.reasons,
-    )
-    summary = morning.summary()
-    scored_by = (
-        f"{summary['model_name']} v{summary['model_version']}"
-        if summary["source"] == Source.REGISTRY
-        else f"the rule baseline ({summary['fallback_reason']})"
-    )
-    not_scored = (
-        f"; {summary['not_scored']:,} not scored ("
-        + ", ".join(f"{n:,} {kind}" for kind, n in summary["not_scored_by_kind"].items())
-        + ")"
-        if summary["not_scored"]
-        else ""
-    )
-    say(
-        f"{summary['rows']:,} branch×items scored as of {summary['as_of_last']} by {scored_by}: "
-        f"{summary['at_risk']:,} at risk{not_scored} → {csv_path}, {html_path}"
-    )
-    if args.json:
-        emit_json({**summary, "csv": str(csv_path), "html": str(html_path)})
-    return 0
-
-
-def cmd_monitor(args: argparse.Namespace) -> int:
-    """Judge the production model on a later period; roll back or fall back on a breach."""
-    from stockout_sk.monitoring import run_cme
-
-    if args.log_run and not args.dry_run:
-        raise ValueError("--log-run goes with --dry-run (a monitoring run that acts is logged)")
-    report = run_cme(
-        args.data,
-        dry_run=args.dry_run,
-        out_dir=args.out,
-        chunksize=args.chunksize,
-        csv_format=_csv_format(args),
-        log_to_mlflow=True if args.log_run else None,
-    )
-    print(drift_table(report))
-    overlap = report.summary()["overlap"]
-    seen = (
-        f" ({overlap['rows']:,} of {overlap['of']:,} rows overlap the model's training data, "
-        f"up to {overlap['training_end']})"
-        if overlap["rows"]
-        else ""
-    )
-    say(
-        f"{report.model_name} v{report.model_version} on {report.data['rows']:,} rows "
-        f"({report.data['first_asof']}..{report.data['last_asof']}): decision "
-        f"{report.decision.upper()}{seen}; action {report.action} — {report.action_detail}"
-    )
-    for reason in report.reasons:
-        say(f"  - {reason}")
-    for note in report.notes:
-        say(f"  note: {note}")
-    say(f"report: {report.report_path}")
-    say(
-        f"MLflow run: {report.mlflow_run_id}"
-        if report.mlflow_run_id
-        else "MLflow run: none (dry run; --log-run logs one)"
-    )
-    if args.json:
-        emit_json(report.summary())
-    return 0

@@ -7,6 +7,7 @@ write a log file and where (:func:`log_file_for`).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from stockout_sk.logs import quiet_third_parties, run_log_path
 
 if TYPE_CHECKING:
     from stockout_sk.monitoring import MonitoringReport
+    from stockout_sk.registry import RegistryView
 
 #: The metrics of the model-versus-baselines table, in column order.
 _TABLE_METRICS = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
@@ -109,3 +111,87 @@ def drift_table(report: MonitoringReport) -> str:
             f"{fmt(latest.pr_auc).strip()}"
         )
     return "\n".join(lines)
+
+
+def history_table(view: RegistryView) -> str:
+    """The alias history, newest first: when, what, from → to, who, why; then the rollback
+    target."""
+    name = view.model_name
+    if not view.registered:
+        return f"{name} is not registered in this store"
+    if not view.history:
+        return (
+            f"{name}: no recorded moves of 'production' (moves made before the alias history "
+            "was kept are not listed; `stockout-sk registry show` has each version's decision)"
+        )
+    lines = [f"{'when (UTC)':25s} {'action':17s} {'production':12s} by / why"]
+    for move in reversed(view.history):
+        held = f"{move.from_version or '-'} → {move.to_version or '-'}"
+        lines.append(f"{move.at:25s} {move.action:17s} {held:12s} {move.by}")
+        lines.append(f"{'':56s} {move.reason}")
+    plan = view.rollback_plan()
+    target = f"version {plan.target}" if plan.target else "none (promote a version by hand)"
+    lines.append(f"a rollback now returns to: {target}")
+    lines += [f"  passed over {skipped}" for skipped in plan.skipped]
+    return "\n".join(lines)
+
+
+def serve_banner(
+    *,
+    model: str,
+    host: str,
+    port: int,
+    workers: int,
+    store: str,
+    store_missing: bool,
+    api_key_set: bool,
+) -> list[str]:
+    """What ``serve`` says before it starts: where, which store, whether a key guards it.
+
+    Examples
+    --------
+    >>> lines = serve_banner(model="m@production", host="0.0.0.0", port=8000, workers=1,
+    ...                      store="sqlite:////srv/mlflow.db", store_missing=False,
+    ...                      api_key_set=False)
+    >>> lines[-1].startswith("WARNING: listening on 0.0.0.0")
+    True
+    """
+    lines = [
+        f"serving {model} on http://{host}:{port} ({workers} worker(s)); docs at /docs",
+        f"store: {store}",
+    ]
+    if store_missing:
+        lines.append(
+            "  no MLflow store there yet (nothing created by serving): the rule baseline "
+            "answers until a model is trained and promoted there"
+        )
+    if api_key_set:
+        lines.append("API key: active (X-API-Key required on every endpoint but /health)")
+    else:
+        lines.append(
+            "API key: none (STOCKOUT_API_KEY unset): every endpoint is open to whoever "
+            "reaches the port"
+        )
+        if not is_loopback(host):
+            lines.append(
+                f"WARNING: listening on {host}, beyond loopback, without an API key: anyone on "
+                "the network can call /predict and /model/reload. Set STOCKOUT_API_KEY, or "
+                "serve on --host 127.0.0.1 behind a proxy that authenticates"
+            )
+    return lines
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (``127.0.0.1``, ``::1``, ``localhost``).
+
+    Examples
+    --------
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface

@@ -11,15 +11,12 @@ from stockout_sk.cli.commands import (
     cmd_backtest,
     cmd_build_dataset,
     cmd_evaluate,
-    cmd_monitor,
-    cmd_registry,
     cmd_run,
-    cmd_score,
-    cmd_serve,
     cmd_synth,
     cmd_train,
     cmd_validate,
 )
+from stockout_sk.cli.operate import cmd_monitor, cmd_registry, cmd_score, cmd_serve
 
 _DESCRIPTION = (
     "Predict which items at which branches will fall below their safety stock in the next N "
@@ -39,9 +36,53 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[minimum, maximum]``.
+
+    argparse prefixes the message with the option (``argument --horizon: must be …``) and exits
+    2 before any work is done.
+
+    Examples
+    --------
+    >>> whole_number(1)("7")
+    7
+    """
+
+    def parse(text: str) -> int:
+        bounds = f"≥ {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number {bounds}, got {text!r}"
+            ) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number in ``[0, 1]`` (an F1 score).
+
+    Examples
+    --------
+    >>> fraction("0.7")
+    0.7
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="directory holding the six CSV exports")
-    p.add_argument("--chunksize", type=int, default=100_000, help="rows per CSV chunk")
+    p.add_argument("--chunksize", type=whole_number(1), default=100_000, help="rows per CSV chunk")
     p.add_argument(
         "--encoding",
         help="encoding of the CSV files, e.g. cp1256 (Arabic Windows), utf-16, latin-1 (default: "
@@ -59,47 +100,24 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _horizon_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
-
-
-def _days(text: str) -> int:
-    """A whole number ≥ 1 (argparse names the option in its error)."""
-    message = f"must be a whole number ≥ 1, got {text!r}"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(message) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(message)
-    return value
+    p.add_argument("--horizon", type=whole_number(1), default=7, help="N, days ahead")
 
 
 def _window_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--holdout-days",
-        type=_days,
+        type=whole_number(1),
         default=None,
         help="latest as-of days held out for the evaluation (default: $STOCKOUT_HOLDOUT_DAYS, "
         "else sized from the history: 21 on a long one, fewer on a short one, never below 7)",
     )
     p.add_argument(
         "--validation-days",
-        type=_days,
+        type=whole_number(1),
         default=None,
         help="as-of days of each fold the threshold is chosen on (default: "
         "$STOCKOUT_VALIDATION_DAYS, else sized from the history: 14, never below 7)",
     )
-
-
-def _count(text: str) -> int:
-    """A whole number ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text!r}")
-    return value
 
 
 def _n_jobs(text: str) -> int:
@@ -150,10 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("synth", cmd_synth, "write a simulated chain (the six CSVs) to a directory")
     p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--branches", type=int, default=10, help="branches simulated")
-    p.add_argument("--items", type=int, default=200, help="items simulated")
-    p.add_argument("--days", type=int, default=365, help="days simulated")
-    p.add_argument("--seed", type=int, default=42, help="random seed")
+    p.add_argument("--branches", type=whole_number(1), default=10, help="branches simulated")
+    p.add_argument("--items", type=whole_number(1), default=200, help="items simulated")
+    p.add_argument("--days", type=whole_number(1), default=365, help="days simulated")
+    p.add_argument("--seed", type=whole_number(0), default=42, help="random seed")
     p.add_argument("--start", default="2024-01-01", help="first simulated day (ISO)")
     p.add_argument(
         "--messy", action="store_true", help="inject real-export quirks and a few bad rows"
@@ -189,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     _horizon_arg(p)
     _window_args(p)
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
-    p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
+    p.add_argument(
+        "--n-estimators", type=whole_number(1), help="LightGBM trees (default from config)"
+    )
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
     _n_jobs_arg(p)
     _json_arg(p)
@@ -204,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         _window_args(p)
         p.add_argument(
             "--min-f1",
-            type=float,
+            type=fraction,
             default=None,
             help="promotion gate on holdout F1 (default: $STOCKOUT_MIN_F1, else 0.7)",
         )
@@ -232,14 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     _window_args(p)
     p.add_argument(
         "--folds",
-        type=_days,
+        type=whole_number(1),
         default=6,
         help="origins: the last K, --step-days apart, whose labels have matured",
     )
-    p.add_argument("--step-days", type=_days, default=7, help="days between two origins")
+    p.add_argument("--step-days", type=whole_number(1), default=7, help="days between two origins")
     p.add_argument(
         "--window-days",
-        type=_days,
+        type=whole_number(1),
         default=1,
         help="as-of days scored from each origin on (1: its morning list; more: the next days "
         "too, with the same model and a history that lags behind)",
@@ -264,16 +284,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(p)
 
-    p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")
-    p.add_argument("action", choices=("show", "promote", "rollback"))
+    p = add(
+        "registry",
+        cmd_registry,
+        "show the registry or the alias history, promote a version, or roll back",
+    )
+    p.add_argument(
+        "action",
+        choices=("show", "history", "promote", "rollback"),
+        help="show: aliases and versions; history: every move of production, who/when/why; "
+        "promote VERSION; rollback: to the last version that held production and was not "
+        "rolled back from",
+    )
     p.add_argument("version", nargs="?", help="version to promote")
-    p.add_argument("--reason", default="manual", help="recorded on the version")
+    p.add_argument("--reason", default="manual", help="recorded on the version and in the history")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="promote a version the gate never evaluated (its training run ended before the "
+        "decision)",
+    )
     _json_arg(p)
 
     p = add("serve", cmd_serve, "serve the HTTP API (the production model, hot-reloaded)")
     p.add_argument("--host", default="127.0.0.1", help="interface")
-    p.add_argument("--port", type=int, default=8000, help="port")
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--port", type=whole_number(1, 65535), default=8000, help="port")
+    p.add_argument("--workers", type=whole_number(1), default=1, help="uvicorn worker processes")
 
     p = add("score", cmd_score, "write the morning list: every branch×item scored (CSV + HTML)")
     _data_args(p)
@@ -291,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--reasons",
-        type=_count,
+        type=whole_number(0),
         default=3,
         help="reasons per row; 0 skips the explanations (the slow part on a large chain)",
     )

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from stockout_sk.config import _env
+from stockout_sk.params import check_finite, check_int
 
 #: Environment variables of the training windows (``None`` when unset: sized from the history).
 WINDOW_ENV: Mapping[str, str] = {
     "holdout_days": "STOCKOUT_HOLDOUT_DAYS",
     "validation_days": "STOCKOUT_VALIDATION_DAYS",
 }
+#: How the decision threshold is chosen from the folds (:mod:`stockout_sk.evaluate.thresholds`).
+THRESHOLD_METHODS: tuple[str, ...] = ("pooled", "median", "last")
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,11 @@ class ModelConfig:
     random_state: int = 0
     monotone_stock: bool = True
 
+    def __post_init__(self) -> None:
+        # Checked here, when the settings are made: a bad value must fail before any data is
+        # read or any model trained, naming the field.
+        _check(self)
+
     def with_overrides(self, **overrides: Any) -> ModelConfig:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
         known = {f.name for f in fields(self)}
@@ -121,6 +130,73 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), for logging as parameters."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+#: Whole-number fields and their smallest allowed value (``None`` allowed where marked below).
+_INT_MINIMUM = {
+    "horizon": 1,
+    "history_days": 1,
+    "hash_features": 1,
+    "holdout_days": 1,
+    "validation_days": 1,
+    "threshold_folds": 1,
+    "n_estimators": 1,
+    "num_leaves": 2,
+    "min_child_samples": 1,
+    "checkpoint_every": 1,
+    "checkpoint_keep": 1,
+    "random_state": 0,
+}
+#: Fields whose ``None`` means "sized from the history".
+_OPTIONAL = frozenset({"holdout_days", "validation_days"})
+#: Fractions and their upper bound (lower bound: above 0); a minority share is at most a half.
+_FRACTIONS = {
+    "sampling_ratio": 1.0,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "minority_threshold": 0.5,
+}
+_FLAGS = ("refit", "censored_demand", "checkpoint_retain", "monotone_stock")
+
+
+def _check(config: ModelConfig) -> None:
+    caller = "ModelConfig"
+    for name, minimum in _INT_MINIMUM.items():
+        if name in _OPTIONAL and getattr(config, name) is None:
+            continue
+        check_int(getattr(config, name), name, minimum=minimum, caller=caller)
+    for name, upper in _FRACTIONS.items():
+        value = check_finite(getattr(config, name), name, caller=caller)
+        if not 0 < value <= upper:
+            raise ValueError(f"{caller}: {name} must be in (0, {upper:g}], got {value!r}.")
+    for name in ("learning_rate", "checkpoint_max_age_days"):
+        if check_finite(getattr(config, name), name, caller=caller) <= 0:
+            raise ValueError(f"{caller}: {name} must be > 0, got {getattr(config, name)!r}.")
+    if check_int(config.n_jobs, "n_jobs", minimum=-1, caller=caller) == 0:
+        raise ValueError(f"{caller}: n_jobs must be ≥ 1 (threads) or -1 (all cores), got 0.")
+    windows = config.windows
+    if (
+        isinstance(windows, str | bytes)
+        or not len(windows)
+        or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) for w in windows)
+        or min(windows) < 1
+    ):
+        raise ValueError(f"{caller}: windows must be whole numbers of days ≥ 1, got {windows!r}.")
+    if config.sampling_strategy not in ("under", "over"):
+        raise ValueError(
+            f"{caller}: sampling_strategy must be 'under' or 'over', got "
+            f"{config.sampling_strategy!r}."
+        )
+    if config.threshold_method not in THRESHOLD_METHODS:
+        raise ValueError(
+            f"{caller}: threshold_method must be one of {THRESHOLD_METHODS}, got "
+            f"{config.threshold_method!r}."
+        )
+    for name in _FLAGS:
+        if not isinstance(getattr(config, name), bool):
+            raise TypeError(
+                f"{caller}: {name} must be True or False, got {getattr(config, name)!r}."
+            )
 
 
 def load_model_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> ModelConfig:

@@ -50,7 +50,11 @@ class Settings:
     STOCKOUT_ARTIFACTS_DIR
         Local output folder for reports, rejects and checkpoints (default ``artifacts``).
     STOCKOUT_MIN_F1
-        Promotion gate on holdout F1 (default 0.7).
+        Promotion gate on holdout F1, in [0, 1] (default 0.7).
+    STOCKOUT_LOCK_WAIT_SECONDS
+        How long a promotion decision or an operator move waits for another one in progress
+        on the same registered model before it gives up with "another run is in progress"
+        (default 120).
     """
 
     tracking_uri: str = ""
@@ -58,6 +62,7 @@ class Settings:
     experiment: str = DEFAULT_EXPERIMENT
     artifacts_dir: Path = field(default_factory=lambda: Path("artifacts"))
     min_f1: float = 0.7
+    lock_wait_seconds: float = 120.0
 
 
 def default_tracking_uri(workdir: Path | None = None) -> str:
@@ -67,19 +72,22 @@ def default_tracking_uri(workdir: Path | None = None) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read :class:`Settings` from the environment (``os.environ`` by default)."""
+    """Read :class:`Settings` from the environment (``os.environ`` by default).
+
+    Raises
+    ------
+    ValueError
+        A variable holds a value outside its allowed range; the message names the variable
+        and the value (``STOCKOUT_MIN_F1 must be a number in [0.0, 1.0], got '2'``).
+    """
     env = os.environ if environ is None else environ
-    min_f1_raw = env.get("STOCKOUT_MIN_F1", "0.7")
-    try:
-        min_f1 = float(min_f1_raw)
-    except ValueError as exc:
-        raise ValueError(f"STOCKOUT_MIN_F1 must be a number, got {min_f1_raw!r}") from exc
     return Settings(
-        tracking_uri=env.get("MLFLOW_TRACKING_URI") or default_tracking_uri(),
-        model_name=env.get("STOCKOUT_MODEL_NAME", DEFAULT_MODEL_NAME),
-        experiment=env.get("STOCKOUT_EXPERIMENT", DEFAULT_EXPERIMENT),
-        artifacts_dir=Path(env.get("STOCKOUT_ARTIFACTS_DIR", "artifacts")),
-        min_f1=min_f1,
+        tracking_uri=_env.text(env, "MLFLOW_TRACKING_URI") or default_tracking_uri(),
+        model_name=_env.text(env, "STOCKOUT_MODEL_NAME", DEFAULT_MODEL_NAME),
+        experiment=_env.text(env, "STOCKOUT_EXPERIMENT", DEFAULT_EXPERIMENT),
+        artifacts_dir=Path(_env.text(env, "STOCKOUT_ARTIFACTS_DIR", "artifacts")),
+        min_f1=_env.number(env, "STOCKOUT_MIN_F1", 0.7, minimum=0.0, maximum=1.0),
+        lock_wait_seconds=_env.number(env, "STOCKOUT_LOCK_WAIT_SECONDS", 120.0, minimum=0.0),
     )
 
 
@@ -112,6 +120,13 @@ class ServingSettings:
     STOCKOUT_COALESCE_MAX_ROWS
         Most concurrent single-row ``POST /predict`` requests scored in one pipeline call
         (default 64; ``1`` scores each request alone). See :mod:`stockout_sk.coalescing`.
+    STOCKOUT_MAX_STALENESS_DAYS
+        The staleness policy: a row dated more than this many days after the freshest history
+        the model carries is answered by the rule baseline, with the reason (default 60; ``0``:
+        any row after the carried history). See ``docs/DESIGN.md``, "Serving".
+    STOCKOUT_RELOAD_MIN_SECONDS
+        ``POST /model/reload`` runs at most once per this many seconds per process; sooner
+        calls get 429 with ``Retry-After`` (default 10; ``0``: no limit).
 
     Attributes
     ----------
@@ -125,6 +140,8 @@ class ServingSettings:
     api_key : str or None
     startup_wait_seconds : float
     coalesce_max_rows : int
+    max_staleness_days : int
+    reload_min_seconds : float
     explain_top : int
         Contributions returned per row by ``explain=true``.
     """
@@ -138,6 +155,8 @@ class ServingSettings:
     api_key: str | None = None
     startup_wait_seconds: float = 60.0
     coalesce_max_rows: int = 64
+    max_staleness_days: int = 60
+    reload_min_seconds: float = 10.0
     explain_top: int = 5
 
 
@@ -163,6 +182,8 @@ def load_serving_settings(environ: Mapping[str, str] | None = None) -> ServingSe
         api_key=env.get("STOCKOUT_API_KEY") or None,
         startup_wait_seconds=_env.number(env, "STOCKOUT_STARTUP_WAIT_SECONDS", 60.0, minimum=0.0),
         coalesce_max_rows=_env.integer(env, "STOCKOUT_COALESCE_MAX_ROWS", 64, minimum=1),
+        max_staleness_days=_env.integer(env, "STOCKOUT_MAX_STALENESS_DAYS", 60, minimum=0),
+        reload_min_seconds=_env.number(env, "STOCKOUT_RELOAD_MIN_SECONDS", 10.0, minimum=0.0),
     )
 
 

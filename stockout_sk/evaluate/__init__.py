@@ -15,6 +15,7 @@
 
 from stockout_sk.evaluate.baselines import (
     BaselineScores,
+    baseline_shortfalls,
     rule_baseline,
     rule_decision,
     velocity_baseline,
@@ -59,6 +60,7 @@ __all__ = [
     "NotEnoughHistoryError",
     "TimeSplit",
     "WindowPlan",
+    "baseline_shortfalls",
     "check_activity",
     "choose_threshold",
     "classification_metrics",

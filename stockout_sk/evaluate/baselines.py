@@ -9,6 +9,7 @@ request fields.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,13 @@ from stockout_sk.evaluate._inputs import float_array
 from stockout_sk.evaluate.metrics import EvaluationWarning, classification_metrics
 from stockout_sk.params import check_int
 
-__all__ = ["BaselineScores", "rule_baseline", "rule_decision", "velocity_baseline"]
+__all__ = [
+    "BaselineScores",
+    "baseline_shortfalls",
+    "rule_baseline",
+    "rule_decision",
+    "velocity_baseline",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +180,53 @@ def velocity_baseline(X: pd.DataFrame, velocity: ArrayLike, *, horizon: int) -> 
         score=(ss - projected) / np.maximum(ss, 1.0),
         prediction=(projected < ss).astype(np.int64),
     )
+
+
+def baseline_shortfalls(
+    f1: float,
+    baseline_f1: Mapping[str, float | None],
+    *,
+    margin: float = 0.0,
+    strict: bool = False,
+) -> dict[str, float]:
+    """The baselines a model's F1 does not clear, on the same rows: the one comparison rule.
+
+    The promotion gate (a new model must beat every baseline on its holdout) and monitoring (the
+    model must not fall below the rule baseline in the latest window) both ask this.
+
+    Parameters
+    ----------
+    f1 : float
+        The model's F1.
+    baseline_f1 : mapping
+        Each baseline's F1 on the same rows; ``None`` (undefined) is skipped.
+    margin : float, default=0.0
+        Slack in the model's favour: a baseline is cleared when ``f1 >= b - margin``.
+    strict : bool, default=False
+        A tie does not clear a baseline (``f1 > b - margin`` is needed): a model must *beat*
+        the free rule to be worth serving.
+
+    Returns
+    -------
+    dict
+        ``{name: baseline F1}`` of the baselines not cleared, in the given order.
+
+    Examples
+    --------
+    >>> baseline_shortfalls(0.84, {"rule": 0.975, "velocity": 0.80})
+    {'rule': 0.975}
+    >>> tie = {"rule": 0.9}
+    >>> baseline_shortfalls(0.9, tie), baseline_shortfalls(0.9, tie, strict=True)
+    ({}, {'rule': 0.9})
+    """
+    out: dict[str, float] = {}
+    for name, value in baseline_f1.items():
+        if value is None:
+            continue
+        bar = float(value) - margin
+        if (f1 <= bar) if strict else (f1 < bar):
+            out[name] = float(value)
+    return out
 
 
 def _baseline_columns(

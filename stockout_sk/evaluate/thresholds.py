@@ -24,14 +24,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from stockout_sk.config.model import THRESHOLD_METHODS
 from stockout_sk.evaluate._inputs import as_labels, as_scores
 from stockout_sk.evaluate.metrics import EvaluationWarning, choose_threshold, classification_metrics
 from stockout_sk.jsonable import jsonable
 
 __all__ = ["THRESHOLD_METHODS", "FoldThreshold", "fold_threshold"]
-
-#: How the threshold is chosen from the folds (see the module docstring).
-THRESHOLD_METHODS: tuple[str, ...] = ("pooled", "median", "last")
 
 
 @dataclass(frozen=True)

@@ -383,14 +383,19 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def risk_directions(self) -> dict[str, int]:
         """How the stock-out risk moves as each stock-position column grows, all else equal.
 
-        ``-1``: more of it can only lower the risk (stock on hand and everything derived from
-        it: available, headroom, cover, projected and past headroom); ``+1``: more of it can
-        only raise the risk (reserved stock, safety stock, days already spent below safety
-        stock). Every column that depends on ``CurrentQuantity`` is listed, so constraining them
-        all makes the model monotone in the stock on hand. Needs no fitting (names follow
-        ``windows``).
+        ``-1`` (can only lower it) or ``+1`` (can only raise it) for every column that depends
+        on ``CurrentQuantity``, as :func:`stockout_sk.features.names.risk_directions` writes
+        them: constraining them all makes the model monotone in the stock on hand. Needs no
+        fitting (names follow ``windows``).
         """
         return risk_directions(self.windows, censored_demand=self.censored_demand)
+
+    def coverage(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: its branch×item has carried history; its date is unreadable or before every
+        window lies inside that history (so some of its history features are missing)."""
+        state = self._state()
+        at = locate(X, state, self.keys_, self.branches_, self.items_, dense_cells=_DENSE_KEY_CELLS)
+        return at.known, ~at.in_range | (at.t < state.start + max(self.windows) - 1)
 
     def staleness_days(self, X: pd.DataFrame) -> np.ndarray:
         """Days between each row's date and the freshest carried history (0 when not stale)."""

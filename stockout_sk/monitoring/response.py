@@ -1,7 +1,8 @@
 """Respond to a verdict: plan rollback or fallback, apply it (unless dry run), report, log.
 
-``act`` becomes ``rollback`` when the production version records a previous production version
-that has not been rolled back itself since (:func:`~stockout_sk.registry.rollback`), else
+``act`` becomes ``rollback`` when an earlier production version qualifies — the last one that
+was not rolled back from (:meth:`~stockout_sk.registry.RegistryView.rollback_plan`, the rule
+:func:`~stockout_sk.registry.rollback` follows) — else
 ``fallback`` (:func:`~stockout_sk.registry.set_serving_mode` to the rule baseline — the switch the
 API polls, so a running server falls back without a restart). Every run is logged to the MLflow
 experiment ``config.experiment`` with the HTML report, also written locally.
@@ -31,7 +32,6 @@ from stockout_sk.registry import (
 )
 from stockout_sk.vocabulary import (
     Alias,
-    Decision,
     DriftStatus,
     MonitoringAction,
     MonitoringDecision,
@@ -132,8 +132,8 @@ def respond(
 def _plan(report: MonitoringReport, state: RegistryView) -> None:
     """Turn ``act`` into ``rollback`` or ``fallback``.
 
-    Rollback when the evaluated version records a previous production version that still exists
-    and has not been rolled back itself since it last held ``production``; otherwise fallback.
+    Rollback when an earlier production version qualifies (see
+    :meth:`~stockout_sk.registry.RegistryView.rollback_plan`); otherwise fallback.
     """
     if state.serving_mode == ServingMode.RULE_BASELINE:
         report.notes.append(
@@ -145,29 +145,24 @@ def _plan(report: MonitoringReport, state: RegistryView) -> None:
         report.decision = report.verdict.level
         report.reasons = report.verdict.reasons
         return
-    mine = state.version(report.model_version)
-    previous = None if mine is None else mine.previous_production
-    restored = None if not previous else state.version(previous)
+    # The one rollback rule (registry.rollback_target): the last version that held production
+    # and was not rolled back from — never a bounce back to a version judged bad (1 → 2 → 1).
+    plan = state.rollback_plan()
     report.reasons = report.verdict.reasons
-    if not previous:
+    if plan.target is None:
         report.decision = MonitoringDecision.FALLBACK
-    elif restored is None:
-        report.decision = MonitoringDecision.FALLBACK
-        report.notes.append(
-            f"version {report.model_version} records version {previous} as the previous "
-            "production version, but it no longer exists: falling back to the rule baseline"
-        )
-    elif restored.decision == Decision.ROLLED_BACK:
-        # It was demoted since it last held production: going back to it would bounce between
-        # two versions judged bad (1 → 2 → 1 …) instead of reaching the safe baseline.
-        report.decision = MonitoringDecision.FALLBACK
-        report.notes.append(
-            f"the previous production version {previous} was itself rolled back since "
-            f"({restored.reason!r}): falling back to the rule baseline"
-        )
+        if plan.skipped:
+            report.notes.append(
+                "no earlier production version to roll back to (passed over: "
+                f"{'; '.join(plan.skipped)}): falling back to the rule baseline"
+            )
     else:
         report.decision = MonitoringDecision.ROLLBACK
-        report.target_version = previous
+        report.target_version = plan.target
+        if plan.skipped:
+            report.notes.append(
+                f"rolling back to version {plan.target}, passing over: {'; '.join(plan.skipped)}"
+            )
 
 
 def _apply(
@@ -222,7 +217,7 @@ def _apply(
     why = why[:TAG_LIMIT]
     if report.decision == MonitoringDecision.ROLLBACK:
         try:
-            moved = rollback(settings, reason=why)
+            moved = rollback(settings, reason=why, by="monitoring")
         except NoPreviousProductionError as error:
             # Raced with a registry change: the rule baseline is the safe answer, and we say so.
             logger.warning("rollback impossible (%s): falling back to the rule baseline", error)
@@ -237,7 +232,7 @@ def _apply(
             )
             logger.warning("%s: %s", report.action_detail, why)
             return
-    set_serving_mode(ServingMode.RULE_BASELINE, settings, reason=why)
+    set_serving_mode(ServingMode.RULE_BASELINE, settings, reason=why, by="monitoring")
     report.action = MonitoringAction.FALLBACK
     report.action_detail = (
         f"serving switched to the rule baseline (registered-model tag {Tag.SERVING_MODE}); "

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stockout_sk.config import MonitoringConfig
+from stockout_sk.evaluate import baseline_shortfalls
 from stockout_sk.monitoring.drift import DriftResult
 from stockout_sk.monitoring.formatting import fmt
 from stockout_sk.monitoring.rolling import WindowMetrics
@@ -131,7 +132,7 @@ def judge(
                     f"F1 {latest.f1:.3f} in {where} is {drop:.3f} below the model's holdout F1 "
                     f"{holdout_f1:.3f} (warn margin {config.f1_warn_margin:g})"
                 )
-        if latest.f1 < latest.rule_f1 - config.rule_margin:
+        if baseline_shortfalls(latest.f1, {"rule": latest.rule_f1}, margin=config.rule_margin):
             act.append(
                 f"F1 {latest.f1:.3f} in {where} is below the rule baseline's F1 "
                 f"{latest.rule_f1:.3f} on the same rows (margin {config.rule_margin:g})"
@@ -150,7 +151,9 @@ def judge(
 
 def _window_breaches(w: WindowMetrics, holdout_f1: float | None, config: MonitoringConfig) -> bool:
     decayed = holdout_f1 is not None and holdout_f1 - w.f1 > config.f1_margin
-    return decayed or w.f1 < w.rule_f1 - config.rule_margin
+    return decayed or bool(
+        baseline_shortfalls(w.f1, {"rule": w.rule_f1}, margin=config.rule_margin)
+    )
 
 
 def _verdict(act: list[str], warn: list[str], notes: list[str]) -> Verdict:

@@ -1,16 +1,17 @@
-"""The operator's moves and view: :func:`promote`, :func:`rollback`, :func:`show`.
+"""The operator's moves of ``production``: :func:`promote` and :func:`rollback`.
 
-:func:`promote` moves ``production`` to a chosen version; :func:`rollback` moves it back to the
-version recorded on the current one as ``stockout.previous_production``. Both are recorded like
-the gate's decisions and set the serving mode back to ``model``. Each returns a typed result whose
-``to_dict`` is the ``stockout-sk registry … --json`` line.
+:func:`promote` moves ``production`` to a chosen version (one the gate never evaluated only with
+``force``); :func:`rollback` moves it back to the last version that held it and was not rolled
+back from (:func:`~stockout_sk.registry.history.rollback_target`). Both hold the moves lock
+(:func:`~stockout_sk.registry.tracking.moves_lock`), are recorded like the gate's decisions and
+in the alias history, and set the serving mode back to ``model``. Each returns a typed result
+whose ``to_dict`` is the ``stockout-sk registry … --json`` line.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlflow import MlflowClient
@@ -19,33 +20,36 @@ from mlflow.exceptions import MlflowException
 
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
+from stockout_sk.registry.history import actor, record_move
 from stockout_sk.registry.state import (
     NoProductionModelError,
     aliases_of,
     production_version,
     record,
-    tag_float,
     write_serving_mode,
 )
-from stockout_sk.registry.tracking import connect, resolve_tracking_uri
-from stockout_sk.vocabulary import Alias, Decision, ServingMode, Tag, holdout_tag
+from stockout_sk.registry.tracking import connect, moves_lock
+from stockout_sk.registry.view import is_evaluated, show
+from stockout_sk.vocabulary import Alias, Decision, HistoryAction, ServingMode, Tag, holdout_tag
 
 __all__ = [
     "NoPreviousProductionError",
     "PromotionResult",
-    "RegistryView",
     "RollbackResult",
-    "VersionInfo",
+    "UnevaluatedVersionError",
     "promote",
     "rollback",
-    "show",
 ]
 
 logger = logging.getLogger(__name__)
 
 
 class NoPreviousProductionError(LookupError):
-    """The production version records no previous production version to roll back to."""
+    """No earlier production version qualifies for a rollback (the message says why)."""
+
+
+class UnevaluatedVersionError(ValueError):
+    """A manual promotion of a version the gate never evaluated, without ``force``."""
 
 
 @dataclass(frozen=True)
@@ -78,71 +82,29 @@ class PromotionResult:
 
 @dataclass(frozen=True)
 class RollbackResult:
-    """What :func:`rollback` did: ``production`` moved from one version to another."""
+    """What :func:`rollback` did: ``production`` moved from one version to another.
+
+    ``skipped`` lists the earlier holders passed over, each with why.
+    """
 
     model_name: str
     from_version: str
     to_version: str
     reason: str
     aliases: dict[str, str | None]
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (the ``registry rollback --json`` line)."""
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class VersionInfo:
-    """One registered version as :func:`show` lists it (its tags read back)."""
-
-    version: str
-    aliases: list[str]
-    run_id: str | None
-    created_at: str | None
-    status: str
-    decision: str | None
-    reason: str | None
-    holdout_f1: float | None
-    threshold: float | None
-    previous_production: str | None
-    trained_at: str | None
-
-
-@dataclass(frozen=True)
-class RegistryView:
-    """The registered model at a glance (:func:`show`).
-
-    Attributes
-    ----------
-    model_name, tracking_uri : str
-    registered : bool
-        ``False`` when the model has never been registered (then everything else is empty).
-    serving_mode : str
-        ``model`` or ``rule-baseline``.
-    aliases : dict
-        ``{alias: version}``.
-    versions : list of VersionInfo
-        Newest first.
-    """
-
-    model_name: str
-    tracking_uri: str
-    registered: bool
-    serving_mode: str
-    aliases: dict[str, str]
-    versions: list[VersionInfo]
-
-    def version(self, number: str) -> VersionInfo | None:
-        """The listed version ``number``, or ``None``."""
-        return next((v for v in self.versions if v.version == str(number)), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (the ``registry show --json`` line)."""
-        return asdict(self)
-
-
 def promote(
-    version: str | int, settings: Settings | None = None, *, reason: str = "manual"
+    version: str | int,
+    settings: Settings | None = None,
+    *,
+    reason: str = "manual",
+    force: bool = False,
 ) -> PromotionResult:
     """Move ``production`` to ``version`` (operator action), recording the previous holder.
 
@@ -152,42 +114,85 @@ def promote(
         An existing version of the registered model.
     settings : Settings, optional
     reason : str, default="manual"
-        Recorded as ``stockout.reason`` on the version and its run.
+        Recorded as ``stockout.reason`` on the version and its run, and in the history.
+    force : bool, default=False
+        Promote a version the gate never evaluated (no holdout F1 or threshold recorded, or
+        marked ``unevaluated``: its training run ended before the decision).
 
     Returns
     -------
     PromotionResult
+
+    Raises
+    ------
+    UnevaluatedVersionError
+        ``version`` was never evaluated and ``force`` is not set.
+    RegistryBusyError
+        Another run is deciding a move right now.
     """
     client, settings = connect(settings)
     name, version = settings.model_name, str(version)
-    target = _get_version(client, name, version)
-    current = production_version(settings)
-    if current == version:
-        # Still an operator saying "serve this model": leave a rule-baseline fallback.
+    with moves_lock(client, settings, f"promoting version {version} by hand"):
+        target = _get_version(client, name, version)
+        tags = target.tags or {}
+        if not is_evaluated(tags):
+            if not force:
+                f1 = tags.get(holdout_tag("f1")) or "not recorded"
+                raise UnevaluatedVersionError(
+                    f"{name} version {version} was never evaluated by the gate (decision "
+                    f"{tags.get(Tag.DECISION) or 'none'}, holdout F1 {f1}, threshold "
+                    f"{tags.get(Tag.THRESHOLD) or 'not recorded'}): its training run ended "
+                    "before the decision. Check it (`stockout-sk registry show`), then promote "
+                    "it with --force if you mean to"
+                )
+            reason = f"{reason} (forced: never evaluated by the gate)"
+        current = production_version(settings)
+        if current == version:
+            # Still an operator saying "serve this model": leave a rule-baseline fallback.
+            write_serving_mode(
+                client, name, ServingMode.MODEL, f"version {version} promoted ({reason})"
+            )
+            record_move(
+                client,
+                name,
+                action=HistoryAction.MODEL_SERVING,
+                from_version=current,
+                to_version=version,
+                by=actor("operator"),
+                reason=reason,
+            )
+            logger.info("%s version %s already holds '%s'", name, version, Alias.PRODUCTION)
+            return PromotionResult(
+                model_name=name,
+                version=version,
+                previous_production=tags.get(Tag.PREVIOUS_PRODUCTION) or None,
+                decision=Decision.PROMOTED,
+                reason=f"already {Alias.PRODUCTION}",
+                aliases=aliases_of(client, name),
+            )
+        client.set_registered_model_alias(name, Alias.PRODUCTION, version)
         write_serving_mode(
             client, name, ServingMode.MODEL, f"version {version} promoted ({reason})"
         )
-        logger.info("%s version %s already holds '%s'", name, version, Alias.PRODUCTION)
-        return PromotionResult(
-            model_name=name,
-            version=version,
-            previous_production=target.tags.get(Tag.PREVIOUS_PRODUCTION) or None,
-            decision=Decision.PROMOTED,
-            reason=f"already {Alias.PRODUCTION}",
-            aliases=aliases_of(client, name),
+        record(
+            client,
+            target,
+            {
+                Tag.DECISION: Decision.PROMOTED,
+                Tag.REASON: reason,
+                Tag.PREVIOUS_PRODUCTION: current or "",
+                Tag.DECIDED_AT: utc_now(),
+            },
         )
-    client.set_registered_model_alias(name, Alias.PRODUCTION, version)
-    write_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted ({reason})")
-    record(
-        client,
-        target,
-        {
-            Tag.DECISION: Decision.PROMOTED,
-            Tag.REASON: reason,
-            Tag.PREVIOUS_PRODUCTION: current or "",
-            Tag.DECIDED_AT: utc_now(),
-        },
-    )
+        record_move(
+            client,
+            name,
+            action=HistoryAction.MANUAL_PROMOTION,
+            from_version=current,
+            to_version=version,
+            by=actor("operator"),
+            reason=reason,
+        )
     logger.info("%s version %s promoted to '%s' (%s)", name, version, Alias.PRODUCTION, reason)
     return PromotionResult(
         model_name=name,
@@ -200,15 +205,22 @@ def promote(
 
 
 def rollback(
-    settings: Settings | None = None, *, reason: str = "manual rollback"
+    settings: Settings | None = None, *, reason: str = "manual rollback", by: str = "operator"
 ) -> RollbackResult:
-    """Move ``production`` back to the version that held it before the current one.
+    """Move ``production`` back to the last version that held it and was not rolled back from.
+
+    Not an undo of the last move: a version ``production`` was rolled back from, or that
+    monitoring fell back from, is passed over, and so is one that no longer exists (see
+    :func:`~stockout_sk.registry.history.rollback_target`).
 
     Parameters
     ----------
     settings : Settings, optional
     reason : str, default="manual rollback"
-        Recorded on the demoted version (and its run) with ``stockout.decision=rolled-back``.
+        Recorded on the demoted version (and its run) with ``stockout.decision=rolled-back``,
+        and in the history.
+    by : str, default="operator"
+        Who rolls back, for the history (monitoring passes ``"monitoring"``).
 
     Returns
     -------
@@ -219,52 +231,59 @@ def rollback(
     NoProductionModelError
         Nothing holds ``production``.
     NoPreviousProductionError
-        The production version records no previous one (or it no longer exists); monitoring
-        falls back to the rule baseline in that case.
+        No earlier production version qualifies (the message lists those passed over);
+        monitoring falls back to the rule baseline in that case.
+    RegistryBusyError
+        Another run is deciding a move right now.
     """
     client, settings = connect(settings)
     name = settings.model_name
-    current = production_version(settings)
-    if current is None:
-        raise NoProductionModelError(
-            f"registered model {name!r} has no '{Alias.PRODUCTION}' alias: there is nothing "
-            f"to roll back; promote a version with `stockout-sk registry promote VERSION`"
-        )
-    demoted = client.get_model_version(name, current)
-    previous = demoted.tags.get(Tag.PREVIOUS_PRODUCTION) or None
-    if previous is None:
-        raise NoPreviousProductionError(
-            f"{name} version {current} holds '{Alias.PRODUCTION}' but records no previous "
-            f"production version (tag '{Tag.PREVIOUS_PRODUCTION}'); promote a version "
-            "explicitly with `stockout-sk registry promote VERSION`"
-        )
-    try:
+    with moves_lock(client, settings, "rolling back production"):
+        view = show(settings)
+        current = view.aliases.get(Alias.PRODUCTION)
+        if current is None:
+            raise NoProductionModelError(
+                f"registered model {name!r} has no '{Alias.PRODUCTION}' alias: there is "
+                f"nothing to roll back; promote a version with `stockout-sk registry promote "
+                "VERSION`"
+            )
+        plan = view.rollback_plan()
+        if plan.target is None:
+            passed = f" (passed over: {'; '.join(plan.skipped)})" if plan.skipped else ""
+            raise NoPreviousProductionError(
+                f"{name} version {current} holds '{Alias.PRODUCTION}' and no earlier "
+                f"production version qualifies for a rollback{passed}; promote a version "
+                "explicitly with `stockout-sk registry promote VERSION`"
+            )
+        previous = plan.target
+        demoted = client.get_model_version(name, current)
         restored = client.get_model_version(name, previous)
-    except MlflowException as error:
-        raise NoPreviousProductionError(
-            f"{name} version {current} records version {previous} as the previous production "
-            f"version, but it cannot be read ({error}); promote a version explicitly"
-        ) from error
-    client.set_registered_model_alias(name, Alias.PRODUCTION, previous)
-    write_serving_mode(client, name, ServingMode.MODEL, f"rolled back to version {previous}")
-    now = utc_now()
-    record(
-        client,
-        demoted,
-        {Tag.DECISION: Decision.ROLLED_BACK, Tag.REASON: reason, Tag.DECIDED_AT: now},
-    )
-    record(
-        client,
-        restored,
-        {Tag.RESTORED_FROM: current, Tag.RESTORED_AT: now},
-    )
+        client.set_registered_model_alias(name, Alias.PRODUCTION, previous)
+        write_serving_mode(client, name, ServingMode.MODEL, f"rolled back to version {previous}")
+        now = utc_now()
+        record(
+            client,
+            demoted,
+            {Tag.DECISION: Decision.ROLLED_BACK, Tag.REASON: reason, Tag.DECIDED_AT: now},
+        )
+        record(client, restored, {Tag.RESTORED_FROM: current, Tag.RESTORED_AT: now})
+        record_move(
+            client,
+            name,
+            action=HistoryAction.ROLLED_BACK,
+            from_version=current,
+            to_version=previous,
+            by=actor(by),
+            reason=reason,
+        )
     logger.info(
-        "%s: '%s' moved back from version %s to %s (%s)",
+        "%s: '%s' moved back from version %s to %s (%s)%s",
         name,
         Alias.PRODUCTION,
         current,
         previous,
         reason,
+        f"; passed over {plan.skipped}" if plan.skipped else "",
     )
     return RollbackResult(
         model_name=name,
@@ -272,60 +291,7 @@ def rollback(
         to_version=previous,
         reason=reason,
         aliases=aliases_of(client, name),
-    )
-
-
-def show(settings: Settings | None = None) -> RegistryView:
-    """The registered model at a glance: aliases, serving mode and every version, newest first.
-
-    Parameters
-    ----------
-    settings : Settings, optional
-
-    Returns
-    -------
-    RegistryView
-        ``registered=False`` (and nothing listed) when the model was never registered.
-    """
-    client, settings = connect(settings)
-    name = settings.model_name
-    uri = resolve_tracking_uri(settings)
-    try:
-        model = client.get_registered_model(name)
-    except MlflowException as error:
-        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        return RegistryView(name, uri, False, ServingMode.MODEL, {}, [])
-    by_version: dict[str, list[str]] = {}
-    for alias, v in model.aliases.items():
-        by_version.setdefault(str(v), []).append(alias)
-    versions = []
-    for mv in sorted(
-        client.search_model_versions(f"name='{name}'"), key=lambda m: int(m.version), reverse=True
-    ):
-        tags = mv.tags or {}
-        versions.append(
-            VersionInfo(
-                version=str(mv.version),
-                aliases=sorted(by_version.get(str(mv.version), [])),
-                run_id=mv.run_id,
-                created_at=_iso_seconds(mv.creation_timestamp),
-                status=mv.status,
-                decision=tags.get(Tag.DECISION),
-                reason=tags.get(Tag.REASON),
-                holdout_f1=tag_float(tags.get(holdout_tag("f1"))),
-                threshold=tag_float(tags.get(Tag.THRESHOLD)),
-                previous_production=tags.get(Tag.PREVIOUS_PRODUCTION) or None,
-                trained_at=tags.get(Tag.TRAINED_AT),
-            )
-        )
-    return RegistryView(
-        model_name=name,
-        tracking_uri=uri,
-        registered=True,
-        serving_mode=model.tags.get(Tag.SERVING_MODE, ServingMode.MODEL),
-        aliases={alias: str(v) for alias, v in sorted(model.aliases.items())},
-        versions=versions,
+        skipped=plan.skipped,
     )
 
 
@@ -338,10 +304,3 @@ def _get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
             f"{name} has no version {version!r}; existing versions: {sorted(known, key=int)}. "
             "See `stockout-sk registry show`"
         ) from error
-
-
-def _iso_seconds(milliseconds: int | None) -> str | None:
-    """An MLflow timestamp (epoch milliseconds) as ISO 8601 UTC to the second."""
-    if milliseconds is None:
-        return None
-    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).isoformat(timespec="seconds")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import mlflow
-
 from stockout_sk.config import Settings
+from stockout_sk.registry.loading import load_pipeline
 from stockout_sk.registry.state import (
     HOLDOUT_METRICS,
     NoProductionModelError,
@@ -77,6 +76,8 @@ def load_production(
     ------
     NoProductionModelError
         The model is not registered or no version holds ``alias``.
+    UnsafeModelError
+        The version's artifact is not a skops model with our trusted types only.
     """
     client, settings = connect(settings)
     name = settings.model_name
@@ -89,7 +90,8 @@ def load_production(
         )
     mv = client.get_model_version(name, version)
     model_uri = f"models:/{name}/{version}"
-    pipeline = mlflow.sklearn.load_model(model_uri)
+    # Never mlflow.sklearn.load_model: see stockout_sk.registry.loading.
+    pipeline = load_pipeline(name, version, resolve_tracking_uri(settings))
     tags = mv.tags or {}
     horizon = tags.get(Tag.HORIZON)
     model = client.get_registered_model(name)

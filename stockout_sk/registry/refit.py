@@ -23,6 +23,7 @@ from mlflow import MlflowClient
 
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
+from stockout_sk.registry.history import actor, record_move
 from stockout_sk.registry.packaging import MODEL_ARTIFACT, input_example
 from stockout_sk.registry.state import (
     HOLDOUT_METRICS,
@@ -31,10 +32,10 @@ from stockout_sk.registry.state import (
     tag_version,
     write_serving_mode,
 )
-from stockout_sk.registry.tracking import connect
+from stockout_sk.registry.tracking import connect, moves_lock
 from stockout_sk.registry.training_run import LoggedTraining, _log_model
 from stockout_sk.training import FittedModel, TrainingResult, split_xy
-from stockout_sk.vocabulary import Alias, Decision, ServingMode, Tag, holdout_tag
+from stockout_sk.vocabulary import Alias, Decision, HistoryAction, ServingMode, Tag, holdout_tag
 
 if TYPE_CHECKING:
     # promotion imports evaluated_version from here.
@@ -159,9 +160,38 @@ def register_refit(
     )
     client.set_model_version_tag(name, evaluated, Tag.REFIT_VERSION, version)
     client.set_registered_model_alias(name, Alias.STAGING, version)
-    client.set_registered_model_alias(name, Alias.PRODUCTION, version)
-    write_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted ({reason})")
-    logger.info("%s version %s: %s", name, version, reason)
+    with moves_lock(client, settings, f"deploying version {version}, the refit of {evaluated}"):
+        holder = aliases_of(client, name).get(Alias.PRODUCTION)
+        if holder != evaluated:
+            # Someone moved production since the gate: their move stands, the refit waits.
+            logger.warning(
+                "%s: '%s' moved from %s to %s after the gate; version %s (the refit) stays in "
+                "staging — promote it by hand if intended",
+                name,
+                Alias.PRODUCTION,
+                evaluated,
+                holder,
+                version,
+            )
+            reason = f"'{Alias.PRODUCTION}' moved from {evaluated} to {holder} after the gate"
+            tag_version(
+                client, name, version, {Tag.DECISION: Decision.KEPT_STAGING, Tag.REASON: reason}
+            )
+        else:
+            client.set_registered_model_alias(name, Alias.PRODUCTION, version)
+            write_serving_mode(
+                client, name, ServingMode.MODEL, f"version {version} promoted ({reason})"
+            )
+            record_move(
+                client,
+                name,
+                action=HistoryAction.PROMOTED,
+                from_version=evaluated,
+                to_version=version,
+                by=actor("gate"),
+                reason=reason,
+            )
+            logger.info("%s version %s: %s", name, version, reason)
     return RefitRegistration(
         version=version,
         refit_of=evaluated,

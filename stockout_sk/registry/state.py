@@ -18,8 +18,9 @@ from mlflow.exceptions import MlflowException
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
 from stockout_sk.evaluate import METRIC_KEYS
-from stockout_sk.registry.tracking import connect
-from stockout_sk.vocabulary import Alias, ServingMode, Tag
+from stockout_sk.registry.history import actor, record_move
+from stockout_sk.registry.tracking import connect, moves_lock
+from stockout_sk.vocabulary import Alias, HistoryAction, ServingMode, Tag
 
 __all__ = [
     "HOLDOUT_METRICS",
@@ -89,15 +90,22 @@ def get_serving_mode(settings: Settings | None = None) -> str:
     return model.tags.get(Tag.SERVING_MODE, ServingMode.MODEL)
 
 
-def set_serving_mode(mode: str, settings: Settings | None = None, *, reason: str = "manual") -> str:
+def set_serving_mode(
+    mode: str, settings: Settings | None = None, *, reason: str = "manual", by: str = "operator"
+) -> str:
     """Set the registered-model tag ``stockout.serving_mode`` (the API's fallback switch).
+
+    Made under the moves lock and recorded in the alias history: a fallback to the rule
+    baseline marks the version holding ``production`` as one a rollback must not return to.
 
     Parameters
     ----------
     mode : {"model", "rule-baseline"}
     settings : Settings, optional
     reason : str, default="manual"
-        Recorded as ``stockout.serving_mode_reason``.
+        Recorded as ``stockout.serving_mode_reason`` and in the history.
+    by : str, default="operator"
+        Who switches, for the history (monitoring passes ``"monitoring"``).
 
     Returns
     -------
@@ -109,7 +117,22 @@ def set_serving_mode(mode: str, settings: Settings | None = None, *, reason: str
             f"serving mode must be one of {[str(m) for m in ServingMode]}, got {mode!r}"
         )
     client, settings = connect(settings)
-    write_serving_mode(client, settings.model_name, mode, reason)
+    with moves_lock(client, settings, f"switching serving to {mode}"):
+        write_serving_mode(client, settings.model_name, mode, reason)
+        holder = production_version(settings)
+        record_move(
+            client,
+            settings.model_name,
+            action=(
+                HistoryAction.FALLBACK
+                if mode == ServingMode.RULE_BASELINE
+                else HistoryAction.MODEL_SERVING
+            ),
+            from_version=holder,
+            to_version=holder,
+            by=actor(by),
+            reason=reason,
+        )
     return mode
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from stockout_sk.contract import LABEL, RAW_FIELDS
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ValidationReport
 from stockout_sk.reference import REFERENCE_ARTIFACT, build_reference
+from stockout_sk.registry.locking import process_started
 from stockout_sk.registry.packaging import (
     MODEL_ARTIFACT,
     TRUSTED_TYPES,
@@ -40,7 +44,7 @@ from stockout_sk.registry.packaging import (
 from stockout_sk.registry.state import HOLDOUT_METRICS, tag_number, tag_version
 from stockout_sk.registry.tracking import configure_tracking, connect, run_link
 from stockout_sk.training import FittedModel, TrainingResult, split_xy
-from stockout_sk.vocabulary import Alias, RunKind, Tag, holdout_tag
+from stockout_sk.vocabulary import Alias, Decision, RunKind, Tag, holdout_tag
 
 __all__ = ["HOLDOUT_PREDICTIONS_ARTIFACT", "LoggedTraining", "log_durations", "log_training"]
 
@@ -86,6 +90,7 @@ def log_training(
     checkpoint_dir: str | Path | None = None,
     timings: Mapping[str, float] | None = None,
     run_name: str | None = None,
+    awaiting_gate: bool = False,
 ) -> LoggedTraining:
     """Log one training run and register its model as a new version with alias ``staging``.
 
@@ -106,6 +111,10 @@ def log_training(
     timings : dict, optional
         Step durations in seconds, logged as ``duration_<step>_s`` metrics.
     run_name : str, optional
+    awaiting_gate : bool, default=False
+        The caller runs the promotion gate next: the version is tagged
+        ``stockout.decision=pending-gate`` until it decides, so that a run killed in between
+        leaves a version a later start marks ``unevaluated``.
 
     Returns
     -------
@@ -141,6 +150,11 @@ def log_training(
                 Tag.HORIZON: str(fitted.config.horizon),
                 Tag.TRAINED_AT: trained_at,
                 **_window_tags(result),
+                # Who logs it: a later start can tell a run whose process died from one in
+                # progress (see stockout_sk.registry.recovery).
+                Tag.PID: str(os.getpid()),
+                Tag.HOST: socket.gethostname(),
+                Tag.PROCESS_STARTED: process_started(),
             }
         )
         params = {
@@ -186,6 +200,7 @@ def log_training(
             Tag.DATA_DIR: data_dir_text,
             **_fit_tags(fitted),
             **{holdout_tag(k): tag_number(report.model[k]) for k in HOLDOUT_METRICS},
+            **({Tag.DECISION: Decision.PENDING} if awaiting_gate else {}),
         },
     )
     client.set_registered_model_alias(settings.model_name, Alias.STAGING, version)
@@ -235,6 +250,10 @@ def _log_model(
 ) -> str:
     """Log and register the fitted pipeline in the active run; the new version number."""
     pipeline = fitted.pipeline
+    # MLflow checks the input example by loading the model it has just saved, which prepends
+    # that copy's code/ folder to sys.path (one entry per call); our package is already
+    # imported, so the path is put back as it was.
+    saved_path = list(sys.path)
     try:
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -265,6 +284,8 @@ def _log_model(
                 "if they are safe"
             ) from error
         raise
+    finally:
+        sys.path[:] = saved_path
     return str(info.registered_model_version)
 
 

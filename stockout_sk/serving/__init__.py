@@ -13,6 +13,9 @@ The API (``api/``) and the morning list (:mod:`stockout_sk.scoring`) compose it:
   predict time answers from the rule baseline and says so.
 * :mod:`~stockout_sk.serving.outlook` — :func:`stock_outlook`: days until a row crosses its
   safety stock and its expected shortfall over the horizon, from the model's own features.
+* :mod:`~stockout_sk.serving.policy` — :func:`assess`: what an answer is (a key the model
+  never saw, a date before its history) and the staleness policy (past
+  ``STOCKOUT_MAX_STALENESS_DAYS`` the rule baseline answers the row, saying why).
 * :mod:`~stockout_sk.serving.holder` — :class:`ModelHolder`, which owns the current snapshot,
   polls the registry and swaps it by one reference assignment; the only code here that talks to
   MLflow. The settings are :class:`~stockout_sk.config.ServingSettings`.
@@ -29,16 +32,19 @@ from stockout_sk.serving.outlook import (
     outlook_rows,
     stock_outlook,
 )
+from stockout_sk.serving.policy import Assessment, assess
 from stockout_sk.serving.prediction import Scored, explain, predict, score_rows
 from stockout_sk.serving.request import canonical_date, to_frame
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 
 __all__ = [
     "ID_HASHES",
+    "Assessment",
     "ModelHolder",
     "Outlook",
     "Scored",
     "Snapshot",
+    "assess",
     "canonical_date",
     "explain",
     "limit_registry_retries",

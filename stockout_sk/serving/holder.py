@@ -17,11 +17,11 @@ import threading
 import time
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from stockout_sk import registry
 from stockout_sk.clock import utc_now
 from stockout_sk.config import ServingSettings
+from stockout_sk.registry import redact_uri
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 from stockout_sk.vocabulary import ServingMode, Source, Tag
 
@@ -85,6 +85,7 @@ class ModelHolder:
         self._last_poll_at: str | None = None
         self._last_error: str | None = None
         self._serving_mode: str | None = None
+        self._refused: tuple[str, str] | None = None  # (version, why) refused as unsafe
         self._polls = 0
 
     # -------------------------------------------------------------- reading
@@ -177,6 +178,12 @@ class ModelHolder:
                 if mode == ServingMode.RULE_BASELINE
                 else self._registry.production_version(settings, alias=alias)
             )
+        except registry.NoStoreError as error:
+            # Not an outage: nothing was ever stored where we look. No grace, no traceback.
+            self._last_error = str(error)
+            self._serving_mode = None
+            self._swap(rule_snapshot(f"{error}; until then the rule baseline answers"))
+            return
         except Exception as error:  # any registry failure is a reason to fall back
             self._registry_down(error)
             return
@@ -209,12 +216,23 @@ class ModelHolder:
             # Recovering onto the version already in memory (after a fallback): no download.
             self._swap(replace(self._model, loaded_at=utc_now("milliseconds")))
             return
+        if self._refused is not None and self._refused[0] == version:
+            return  # refused as unsafe already (and said so): a version's artifact does not change
         try:
             production = self._registry.load_production(settings, alias=alias)
-            snapshot = model_snapshot(production)
+            snapshot = model_snapshot(
+                production, max_staleness_days=self.settings.max_staleness_days
+            )
         except Exception as error:  # a model that cannot load must not be served
-            detail = f"{type(error).__name__}: {error}"
-            logger.exception("loading %s@%s (version %s) failed", name, alias, version)
+            detail = f"{type(error).__name__}: {self._redacted(error)}"
+            if isinstance(error, registry.UnsafeModelError):
+                # Someone registered an artifact we will not open: the operator must hear of it.
+                self._refused = (version, detail)
+                logger.error("REFUSED to load %s@%s version %s: %s", name, alias, version, error)
+            else:
+                # The traceback may quote the store's URL, credentials included: debug only.
+                logger.error("loading %s@%s (version %s) failed: %s", name, alias, version, detail)
+                logger.debug("loading version %s failed", version, exc_info=True)
             self._last_error = f"loading version {version} failed ({detail})"
             if current.source == Source.REGISTRY:
                 logger.warning("still serving version %s", current.version)
@@ -232,7 +250,7 @@ class ModelHolder:
 
     def _registry_down(self, error: Exception) -> None:
         uri = redact_uri(self.settings.registry.tracking_uri)
-        detail = f"{type(error).__name__}: {_first_line(error)}"
+        detail = f"{type(error).__name__}: {_first_line(self._redacted(error))}"
         self._last_error = f"registry {uri} unreachable ({detail})"
         current = self._snapshot
         now = self._clock()
@@ -250,7 +268,8 @@ class ModelHolder:
                 now - self._last_ok,
             )
             return
-        logger.warning("%s", self._last_error, exc_info=error)
+        logger.warning("%s", self._last_error)
+        logger.debug("registry call failed", exc_info=error)
         self._swap(
             rule_snapshot(
                 f"the model registry {uri} is unreachable ({detail}); serving the rule baseline "
@@ -258,6 +277,10 @@ class ModelHolder:
                 model=self._model,
             )
         )
+
+    def _redacted(self, error: Exception) -> str:
+        """The error's text without the store's credentials (clients read the reasons)."""
+        return registry.redact_text(str(error), self.settings.registry.tracking_uri)
 
     # --------------------------------------------------------------- poller
     def start(self) -> None:
@@ -294,20 +317,6 @@ class ModelHolder:
                 logger.warning("the model poller did not stop within %.0f s", timeout)
 
 
-def redact_uri(uri: str) -> str:
-    """``uri`` without a password (``http://user:***@host``), for reports and logs."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<unparseable URI>"
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
+def _first_line(text: str) -> str:
+    text = text.strip().splitlines()
     return text[0][:300] if text else ""

@@ -21,6 +21,7 @@ from stockout_sk.features.names import HASH_PREFIX, ID_HASHES
 from stockout_sk.features.reasons import reason_text
 from stockout_sk.model import SMALL_BATCH_ROWS
 from stockout_sk.pipeline import features_of
+from stockout_sk.serving.policy import assess
 from stockout_sk.serving.snapshot import Snapshot
 from stockout_sk.vocabulary import Source
 
@@ -47,6 +48,12 @@ class Scored:
         Why the rule baseline answered.
     stale_days : ndarray of int64 or None
         Days between each row's date and the freshest history the model carries (0 = fresh).
+    unknown_key, history_missing : ndarray of bool or None
+        Per row: the model never saw its branch×item; its date is before the carried history
+        (:mod:`~stockout_sk.serving.policy`). ``None`` when the rule baseline answered.
+    by_rule : ndarray of bool or None
+        Rows the staleness policy gave to the rule baseline (their probability is the rule's
+        0.0 / 1.0), and ``rule_reason`` why.
     """
 
     probability: np.ndarray
@@ -56,6 +63,10 @@ class Scored:
     threshold: float | None
     reason: str | None
     stale_days: np.ndarray | None
+    unknown_key: np.ndarray | None = None
+    history_missing: np.ndarray | None = None
+    by_rule: np.ndarray | None = None
+    rule_reason: str | None = None
 
 
 def _rule_scored(X: Mapping[str, Any], reason: str | None) -> Scored:
@@ -99,6 +110,15 @@ def predict(snapshot: Snapshot, X: Columns | Any) -> Scored:
             raise ValueError("the model returned a non-finite probability")
         history = pipeline.named_steps.get("history")
         stale = None if history is None else history.staleness_days(X)
+        found = None
+        if history is not None:
+            found = assess(
+                history,
+                X,
+                np.nan_to_num(np.asarray(stale, dtype=np.float64), nan=0.0),
+                max_staleness_days=snapshot.max_staleness_days,
+                history_end=snapshot.history_end,
+            )
     except Exception as error:  # any model failure: rule baseline, logged, said
         reason = (
             f"model version {snapshot.version} failed at predict time "
@@ -113,14 +133,23 @@ def predict(snapshot: Snapshot, X: Columns | Any) -> Scored:
         # An unreadable date has no staleness; 0 keeps the column integral (the model warned).
         else np.nan_to_num(np.asarray(stale, dtype=np.float64), nan=0.0).astype(np.int64)
     )
+    prediction = (proba >= threshold).astype(np.int64)
+    if found is not None and found.by_rule.any():
+        rule = evaluate.rule_decision(X[CURRENT_QUANTITY], X[SAFETY_STOCK_LEVEL])
+        prediction = np.where(found.by_rule, rule, prediction)
+        proba = np.where(found.by_rule, rule.astype(np.float64), proba)
     return Scored(
         probability=proba,
-        prediction=(proba >= threshold).astype(np.int64),
+        prediction=prediction,
         source=Source.REGISTRY,
         version=snapshot.version,
         threshold=threshold,
         reason=None,
         stale_days=stale_days,
+        unknown_key=None if found is None else found.unknown_key,
+        history_missing=None if found is None else found.history_missing,
+        by_rule=None if found is None else found.by_rule,
+        rule_reason=None if found is None else found.rule_reason,
     )
 
 
@@ -210,7 +239,11 @@ def score_rows(
     if scored.source != Source.REGISTRY:
         return scored, [[] for _ in range(len(scored.probability))]
     try:
-        return scored, explain(snapshot, X, explain_top)
+        reasons = explain(snapshot, X, explain_top)
+        if scored.by_rule is not None and scored.by_rule.any():  # the rule has no contributions
+            ruled = scored.by_rule.tolist()
+            reasons = [[] if by_rule else row for row, by_rule in zip(reasons, ruled, strict=True)]
+        return scored, reasons
     except Exception:  # the prediction is good; only its explanation is lost
         logger.exception(
             "explaining %d row(s) with version %s failed", len(scored.probability), snapshot.version

@@ -46,6 +46,8 @@ class Snapshot:
         Names of the model-matrix columns (for explanations).
     history_last_day : int or None
         Days since 1970-01-01 of the freshest history the model carries.
+    max_staleness_days : int or None
+        The staleness policy's limit (:mod:`~stockout_sk.serving.policy`); ``None``: none.
     """
 
     source: str
@@ -58,6 +60,7 @@ class Snapshot:
     fields: tuple[str, ...] = RAW_FIELDS
     feature_names: tuple[str, ...] = ()
     history_last_day: int | None = None
+    max_staleness_days: int | None = None
 
     @property
     def history_end(self) -> str | None:
@@ -77,8 +80,11 @@ def rule_snapshot(reason: str, *, model: Snapshot | None = None) -> Snapshot:
     )
 
 
-def model_snapshot(production: Any) -> Snapshot:
+def model_snapshot(production: Any, *, max_staleness_days: int | None = None) -> Snapshot:
     """A registry snapshot of a :class:`~stockout_sk.registry.ProductionModel`, warmed up.
+
+    ``max_staleness_days`` is the staleness policy its answers follow
+    (:class:`~stockout_sk.config.ServingSettings`, ``STOCKOUT_MAX_STALENESS_DAYS``).
 
     One prediction on a synthetic row runs before the snapshot is returned: it proves the model
     answers (a model that cannot is never swapped in) and moves LightGBM's first-call set-up out
@@ -104,6 +110,7 @@ def model_snapshot(production: Any) -> Snapshot:
         fields=fields,
         feature_names=feature_names,
         history_last_day=None if last_day is None else int(last_day),
+        max_staleness_days=max_staleness_days,
     )
     warm_day = snapshot.history_end or _WARM_UP_DAY
     row = {BRANCH_ID: "warm-up", ITEM_CODE: "warm-up", DATE: warm_day}

@@ -136,6 +136,9 @@ def fit_model(
         "start": spans[0][0],
         "end": spans[-1][1],
         **choice.to_dict(),
+        # How many of the folds' rows the threshold flags: the gate refuses a threshold that
+        # flags (almost) every row or none.
+        "flagged": int(sum((scores >= choice.threshold).sum() for _, scores in scored)),
         "description": choice.describe(),
     }
     logger.info("%s", choice.describe())

@@ -27,14 +27,14 @@ pytestmark = pytest.mark.acceptance
 
 MODEL_NAME = "stockout-classifier"
 
-#: The request body of the README's `curl` example: unseen branch and item IDs, on purpose.
+#: The request body of the README's `curl` example: a sample branch×item on its snapshot day.
 README_BODY = {
-    "BranchID": "B1",
-    "ItemCode": "ITM1",
-    "Date": "2024-04-01",
-    "CurrentQuantity": 120,
-    "ReservedQuantity": 10,
-    "SafetyStockLevel": 50,
+    "BranchID": "001",
+    "ItemCode": "ITM0001",
+    "Date": "2024-07-28",
+    "CurrentQuantity": 51,
+    "ReservedQuantity": 3,
+    "SafetyStockLevel": 17,
 }
 INPUT_FILES = (
     "stock_movement.csv",
@@ -135,6 +135,11 @@ def test_api_answers_the_readme_request(api_url: str, trained: dict[str, Any]) -
     assert body["model_version"] == trained["deployed"]["version"]
     assert 0.0 <= body["probability"] <= 1.0
     assert body["prediction"] == int(body["probability"] >= body["threshold"])
+    # The README's example is a key the model knows, with fresh history: nothing to flag.
+    assert (body["unknown_key"], body["history_missing"]) == (False, False)
+    assert body["history_staleness_days"] == 0
+    unknown = httpx.post(f"{api_url}/predict", json={**README_BODY, "BranchID": "B1"}, timeout=30)
+    assert unknown.json()["unknown_key"] is True
 
 
 def test_api_scores_sample_rows_and_names_bad_fields(

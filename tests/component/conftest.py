@@ -83,6 +83,18 @@ class ServingStore:
         frame = pd.DataFrame(rows)[list(RAW_FIELDS_FOR_TESTS)]
         return self.pipelines[version].predict_proba(frame)[:, 1]
 
+    def expected(
+        self, version: str, rows: list[dict[str, Any]], max_staleness_days: int = 60
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What the API answers: :meth:`proba`, except rows dated more than
+        ``max_staleness_days`` after the version's carried history, which the staleness policy
+        gives to the rule baseline (0.0 / 1.0). Also returns that mask."""
+        history_end = self.pipelines[version].named_steps["history"].history_end_
+        stale = (pd.to_datetime([row["Date"] for row in rows]) - history_end).days
+        by_rule = np.asarray(stale > max_staleness_days)
+        rule = np.array([float(r["CurrentQuantity"] < r["SafetyStockLevel"]) for r in rows])
+        return np.where(by_rule, rule, self.proba(version, rows)), by_rule
+
 
 RAW_FIELDS_FOR_TESTS = (
     "BranchID",

@@ -77,11 +77,17 @@ def test_operations_endpoints(client: httpx.Client, serving_store) -> None:
 
 
 def test_predict_equals_the_pipeline(client: httpx.Client, serving_store) -> None:
+    """Each answer is the pipeline's, and says what it is: a key the model never saw, a date
+    before its history; past the staleness limit the rule baseline answers, saying why."""
     rows = serving_store.rows
-    expected = serving_store.proba("1", rows)
+    expected, by_rule = serving_store.expected("1", rows)
     threshold = serving_store.pipelines["1"][-1].threshold
-    history_end = serving_store.pipelines["1"].named_steps["history"].history_end_
-    for row, proba in zip(rows, expected, strict=True):
+    history = serving_store.pipelines["1"].named_steps["history"]
+    history_end = history.history_end_
+    first_complete = history.history_start_ + pd.Timedelta(days=max(history.windows) - 1)
+    known = set(history.keys_.tolist())
+    assert by_rule.sum() == 1, "the fixture holds one row far after the carried history"
+    for row, proba, ruled in zip(rows, expected, by_rule, strict=True):
         response = client.post("/predict", json=row)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -92,18 +98,46 @@ def test_predict_equals_the_pipeline(client: httpx.Client, serving_store) -> Non
             "source",
             "threshold",
             "history_staleness_days",
+            "unknown_key",
+            "history_missing",
             "fallback_reason",
             "top_features",
             "outlook",
         }
         assert body["probability"] == pytest.approx(proba, abs=1e-12), row
-        assert body["prediction"] == int(proba >= threshold)
-        assert (body["model_version"], body["source"]) == ("1", "registry")
-        assert body["fallback_reason"] is None
         assert body["top_features"] is None
         assert body["outlook"] is None  # only with explain=true
         stale = max(0, (pd.Timestamp(row["Date"]) - history_end).days)
         assert body["history_staleness_days"] == stale
+        key = f"{row['BranchID']}\x1f{row['ItemCode']}"
+        assert body["unknown_key"] == (key not in known), row
+        assert body["history_missing"] == (pd.Timestamp(row["Date"]) < first_complete), row
+        if ruled:
+            assert (body["model_version"], body["source"]) == (None, "rule-baseline")
+            assert body["prediction"] == int(row["CurrentQuantity"] < row["SafetyStockLevel"])
+            assert "STOCKOUT_MAX_STALENESS_DAYS" in body["fallback_reason"]
+        else:
+            assert body["prediction"] == int(proba >= threshold)
+            assert (body["model_version"], body["source"]) == ("1", "registry")
+            assert body["fallback_reason"] is None
+
+
+def test_absurd_dates_follow_the_staleness_policy(client: httpx.Client, serving_store) -> None:
+    row = dict(serving_store.rows[0], Date="9999-12-31", CurrentQuantity=1, SafetyStockLevel=5)
+    body = client.post("/predict", json=row).json()
+    assert (body["source"], body["model_version"], body["prediction"]) == ("rule-baseline", None, 1)
+    assert body["history_staleness_days"] > 2_900_000
+    assert "staleness policy" in body["fallback_reason"]
+    explained = client.post("/predict?explain=true", json=row).json()
+    assert (explained["source"], explained["top_features"]) == ("rule-baseline", [])
+    batch = client.post("/predict/batch", json={"records": [serving_store.rows[0], row]}).json()
+    assert batch["source"] == "registry"  # what the batch's snapshot is …
+    fresh, stale = batch["predictions"]
+    assert "source" not in fresh
+    assert (stale["source"], stale["prediction"]) == ("rule-baseline", 1)  # … and this row
+    assert "staleness policy" in stale["fallback_reason"]
+    ancient = client.post("/predict", json=dict(row, Date="0001-01-01")).json()
+    assert (ancient["source"], ancient["history_missing"]) == ("registry", True)
 
 
 def test_concurrent_requests_are_coalesced_and_each_gets_its_own_row(
@@ -113,7 +147,7 @@ def test_concurrent_requests_are_coalesced_and_each_gets_its_own_row(
     import asyncio
 
     rows = serving_store.rows
-    expected = serving_store.proba("1", rows)
+    expected, by_rule = serving_store.expected("1", rows)
     order = [i % len(rows) for i in range(240)]
     random.Random(5).shuffle(order)
 
@@ -130,7 +164,8 @@ def test_concurrent_requests_are_coalesced_and_each_gets_its_own_row(
     bodies, before, after = asyncio.run(burst())
     for index, body in zip(order, bodies, strict=True):
         assert body["probability"] == pytest.approx(expected[index], abs=1e-12)
-        assert (body["model_version"], body["source"]) == ("1", "registry")
+        answered = (None, "rule-baseline") if by_rule[index] else ("1", "registry")
+        assert (body["model_version"], body["source"]) == answered
     rows_scored = after["rows"] - before["rows"]
     calls = after["calls"] - before["calls"]
     assert rows_scored == len(order)
@@ -150,9 +185,13 @@ def test_batch_answers_in_order(client: httpx.Client, serving_store) -> None:
         None,
     )
     got = np.array([p["probability"] for p in body["predictions"]])
-    np.testing.assert_allclose(got, serving_store.proba("1", rows), rtol=0, atol=1e-12)
+    expected, by_rule = serving_store.expected("1", rows)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     threshold = body["threshold"]
     assert [p["prediction"] for p in body["predictions"]] == [int(p >= threshold) for p in got]
+    assert [p.get("source") for p in body["predictions"]] == [
+        "rule-baseline" if ruled else None for ruled in by_rule
+    ]
     # The batch and the one-row endpoint agree row by row.
     single = [client.post("/predict", json=r).json()["probability"] for r in rows[:5]]
     np.testing.assert_allclose(single, got[:5], rtol=0, atol=1e-12)
@@ -398,7 +437,14 @@ def test_hot_swap_under_concurrent_requests(api: str, serving_store, helpers) ->
     """Promote version 2 while threads hammer /predict: no failure, no mixed response."""
     from stockout_sk import registry
 
-    rows = serving_store.rows
+    # Rows past the staleness limit are the rule's whichever the version: left out here.
+    rows = [
+        r
+        for r, ruled in zip(
+            serving_store.rows, serving_store.expected("1", serving_store.rows)[1], strict=True
+        )
+        if not ruled
+    ]
     expected = {v: serving_store.proba(v, rows) for v in ("1", "2")}
     assert not np.allclose(expected["1"], expected["2"]), "the two versions must differ"
     results: list[tuple[int, int, dict[str, Any]]] = []

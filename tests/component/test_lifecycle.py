@@ -231,9 +231,13 @@ def test_rollback_moves_production_back(runs, settings, client) -> None:
     version_tags, run_tags = _tags(client, MODEL, "2", runs["bad"]["run_id"])
     assert version_tags["stockout.decision"] == run_tags["stockout.decision"] == "rolled-back"
 
-    # Version 1 was the first production version: nothing older to return to.
-    with pytest.raises(registry.NoPreviousProductionError, match="records no previous"):
+    # Version 1 was the first production version, and 2 was rolled back from: nothing to
+    # return to (an undo of the last move would re-install version 2).
+    with pytest.raises(
+        registry.NoPreviousProductionError, match="no earlier production version qualifies"
+    ) as refused:
         registry.rollback(settings)
+    assert "version 2: was rolled back from" in str(refused.value)
     with pytest.raises(ValueError, match="has no version '99'"):
         registry.promote("99", settings)
 

@@ -43,6 +43,10 @@ class _History:
         days = np.asarray(X["Date"], dtype="datetime64[D]").astype(np.int64)
         return np.clip(days - self.last_day_, 0, None)
 
+    def coverage(self, X):
+        rows = len(X["Date"])
+        return np.ones(rows, dtype=bool), np.zeros(rows, dtype=bool)
+
 
 class RowPipeline:
     """A pipeline whose probability is a function of the row (quantity / 1000), so a test can

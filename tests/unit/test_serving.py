@@ -188,6 +188,10 @@ class _History:
         days = np.asarray(X["Date"], dtype="datetime64[D]").astype(np.int64)
         return np.clip(days - self.last_day_, 0, None)
 
+    def coverage(self, X):
+        rows = len(X["Date"])
+        return np.ones(rows, dtype=bool), np.zeros(rows, dtype=bool)
+
 
 class StubPipeline:
     """What serving needs of a fitted pipeline: predict_proba, steps by index and by name."""
@@ -273,6 +277,26 @@ def test_predict_with_a_model() -> None:
     assert scored.probability.tolist() == [0.75, 0.75]
     assert scored.prediction.tolist() == [1, 1]
     assert scored.stale_days.tolist() == [0, 4]
+
+
+def test_the_staleness_policy_gives_rows_past_the_limit_to_the_rule_saying_why() -> None:
+    snapshot = model_snapshot(_production("3", StubPipeline(0.75)), max_staleness_days=60)
+    rows = [
+        dict(ROW, Date="2024-05-31", CurrentQuantity=9, SafetyStockLevel=5),  # 60 days: model
+        dict(ROW, Date="2024-06-01", CurrentQuantity=9, SafetyStockLevel=5),  # 61: the rule
+        dict(ROW, Date="9999-12-31", CurrentQuantity=1, SafetyStockLevel=5),  # absurd: the rule
+    ]
+    scored = predict(snapshot, to_frame(rows, snapshot.fields))
+    assert scored.source == REGISTRY  # what the snapshot is; these rows say otherwise:
+    assert scored.by_rule.tolist() == [False, True, True]
+    assert scored.probability.tolist() == [0.75, 0.0, 1.0]
+    assert scored.prediction.tolist() == [1, 0, 1]
+    assert "more than 60 days after the freshest history" in scored.rule_reason
+    assert "STOCKOUT_MAX_STALENESS_DAYS" in scored.rule_reason
+    assert scored.unknown_key.tolist() == [False, False, False]
+    # Without a policy (the default of a bare snapshot) the model answers every row.
+    unlimited = predict(model_snapshot(_production("3", StubPipeline(0.75))), to_frame(rows))
+    assert unlimited.by_rule.tolist() == [False, False, False]
 
 
 @pytest.mark.parametrize(
