@@ -19,7 +19,7 @@ import pandas as pd
 from imblearn.pipeline import Pipeline
 
 from stockout_sk.config import ModelConfig
-from stockout_sk.contract import LABEL, RAW_FIELDS
+from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE, LABEL, RAW_FIELDS
 from stockout_sk.evaluate import (
     EvaluationReport,
     TimeSplit,
@@ -29,6 +29,7 @@ from stockout_sk.evaluate import (
     validation_split,
 )
 from stockout_sk.labels import LabelledDataset, build_dataset
+from stockout_sk.params import check_int
 from stockout_sk.pipeline import build_pipeline, features_of
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,38 @@ def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return frame[list(RAW_FIELDS)], frame[LABEL].to_numpy(dtype=np.int64)
 
 
+def thin_asof_days(frame: pd.DataFrame, stride: int) -> np.ndarray:
+    """Mask of the rows on every ``stride``-th as-of day of their branch×item.
+
+    A key's kept days are those whose day number is congruent to a fixed hash of the key
+    modulo ``stride``: the same rows on every run and in every process (a partition of a
+    cluster keeps exactly the rows one process keeps), and keys kept on different weekdays.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``BranchID``, ``ItemCode`` and ``Date`` (datetime64).
+    stride : int
+        1 keeps every row.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    stride = check_int(stride, "asof_stride", caller="thin_asof_days")
+    if stride == 1 or not len(frame):
+        return np.ones(len(frame), dtype=bool)
+    codes, keys = pd.factorize(
+        frame[BRANCH_ID].astype(str) + "\x1f" + frame[ITEM_CODE].astype(str), sort=False
+    )
+    # pandas' hash_array is a keyed SipHash with a fixed key: stable across processes.
+    offset = (pd.util.hash_array(np.asarray(keys, dtype=object)) % np.uint64(stride)).astype(
+        np.int64
+    )
+    day = frame[DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return (day + offset[codes]) % stride == 0
+
+
 def fit_model(
     train: pd.DataFrame,
     chain,
@@ -92,6 +125,9 @@ def fit_model(
         Overrides ``config.checkpoint_dir`` for the final fit.
     """
     config = config or ModelConfig()
+    if config.asof_stride > 1:
+        train = train[thin_asof_days(train, config.asof_stride)]
+        logger.info("asof_stride %d: training on %d rows", config.asof_stride, len(train))
     X, y = split_xy(train)
     if len(np.unique(y)) < 2:
         raise ValueError(

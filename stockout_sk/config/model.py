@@ -38,6 +38,10 @@ class ModelConfig:
         Where and how often (iterations) LightGBM checkpoints are written.
     random_state : int
         Seed for sampling and LightGBM.
+    asof_stride : int
+        Train on every ``asof_stride``-th as-of day of each branch×item (1: every day), the
+        days of each key offset by a hash of the key so that every weekday stays represented.
+        Bounds the training rows of a very large chain; the holdout is never thinned.
     monotone_stock : bool
         Constrain LightGBM so that the predicted risk never rises with more stock on hand and
         never falls with more reserved stock or a higher safety stock, all else equal (every
@@ -69,6 +73,7 @@ class ModelConfig:
     checkpoint_every: int = 50
     random_state: int = 0
     monotone_stock: bool = True
+    asof_stride: int = 1
 
     def with_overrides(self, **overrides: Any) -> ModelConfig:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""

@@ -51,6 +51,10 @@ class Settings:
         Local output folder for reports, rejects and checkpoints (default ``artifacts``).
     STOCKOUT_MIN_F1
         Promotion gate on holdout F1 (default 0.7).
+    STOCKOUT_DASK_SCHEDULER
+        Run the heavy training steps on a Dask cluster: a scheduler address
+        (``tcp://host:8786``) or ``local`` (a ``LocalCluster`` sized to this machine). Unset:
+        one process, and Dask is never imported.
     """
 
     tracking_uri: str = ""
@@ -58,6 +62,7 @@ class Settings:
     experiment: str = DEFAULT_EXPERIMENT
     artifacts_dir: Path = field(default_factory=lambda: Path("artifacts"))
     min_f1: float = 0.7
+    dask_scheduler: str | None = None
 
 
 def default_tracking_uri(workdir: Path | None = None) -> str:
@@ -80,6 +85,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         experiment=env.get("STOCKOUT_EXPERIMENT", DEFAULT_EXPERIMENT),
         artifacts_dir=Path(env.get("STOCKOUT_ARTIFACTS_DIR", "artifacts")),
         min_f1=min_f1,
+        dask_scheduler=_env.text(env, "STOCKOUT_DASK_SCHEDULER"),
     )
 
 

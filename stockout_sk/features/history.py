@@ -43,6 +43,7 @@ from stockout_sk.features._history_arrays import (
     warn_missing,
 )
 from stockout_sk.features._history_asof import context_rates, flow_features, locate, past_stock
+from stockout_sk.features._history_context import ChainContext
 from stockout_sk.features._history_partners import (
     NO_PARTNER,
     PARTNER_COLUMNS,
@@ -162,6 +163,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         *,
         flows: pd.DataFrame | None = None,
         transfers: pd.DataFrame | None = None,
+        chain_context: ChainContext | None = None,
     ) -> HistoryFeatures:
         """Aggregate ``flows`` and ``transfers`` into compact per-key arrays (bounded tail).
 
@@ -176,8 +178,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         transfers : DataFrame, optional
             Daily movements ``Date, FromBranchID, ToBranchID, ItemCode, QuantityMoved``
             (``ChainData.transfers``), for the dominant source and destination.
+        chain_context : ChainContext, optional
+            When the flows and rows cover some branches only (a partition): the chain's days and
+            sums, so every array equals a whole-chain fit's (see ``features.combine_parts``).
         """
-        self._fit(X, flows, transfers)
+        self._fit(X, flows, transfers, chain_context)
         return self
 
     def fit_transform(
@@ -187,12 +192,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         *,
         flows: pd.DataFrame | None = None,
         transfers: pd.DataFrame | None = None,
+        chain_context: ChainContext | None = None,
     ) -> Columns:
         """Fit, and compute the rows' features from the whole history given (not just the tail)."""
-        full = self._fit(X, flows, transfers)
+        full = self._fit(X, flows, transfers, chain_context)
         return self._transform(X, full)
 
-    def _fit(self, X, flows, transfers) -> State:
+    def _fit(self, X, flows, transfers, context: ChainContext | None = None) -> State:
         check_input(X, self, REQUIRED_COLUMNS)
         self._validate_params()
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
@@ -216,8 +222,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 "HistoryFeatures: no usable date in the rows or the flows; check the Date columns"
             )
         start, last = int(known.min()), int(known.max())
-        if len(flow_days) and not np.isnan(flow_days).all():
-            start = min(start, int(np.nanmin(flow_days)))
+        if context is not None:  # a part of the chain: the chain's days, not the part's
+            context.check_covers(known, "rows and flows")
+            start, last = context.start, context.last_day
         n_days = last - start + 1
 
         full, self.branches_, self.items_ = daily_state(
@@ -230,6 +237,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             # Every change point: training rows older than the carried tail need theirs too.
             partners=fit_partners(transfers, self.keys_),
         )
+        if context is not None:
+            full, self.items_ = context.apply(full)
         self._keep_tail(full)
         return full
 
