@@ -33,6 +33,7 @@ from flows.common import (
     ingest,
     run_with_startup_timeout,
 )
+from stockout_sk import distributed
 from stockout_sk.config import ModelConfig, Settings
 from stockout_sk.evaluate import METRIC_KEYS, EvaluationReport
 from stockout_sk.ingest import ChainData
@@ -99,6 +100,20 @@ def train(
     return fit_model(prepared.train, chain, config, checkpoint_dir=checkpoint_dir)
 
 
+@task(name="cluster-steps", cache_policy=NO_CACHE)
+def cluster_steps(
+    address: str, data_dir: str, out_dir: str, config: ModelConfig
+) -> distributed.ClusterRun:
+    """Ingest, label and fit on a Dask cluster, driven by this one task's ``distributed.Client``.
+
+    Not Prefect's DaskTaskRunner: the flow keeps Prefect's default runner and this task holds
+    the client, so only plain results (the chain, the table, the fitted pipeline) cross back.
+    """
+    return distributed.train_on_cluster(
+        address, data_dir, config, ingest_out=Path(out_dir) / "ingest"
+    )
+
+
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate(fitted: FittedModel, prepared: Prepared, out_dir: str) -> EvaluationReport:
     """Holdout metrics of the model and both baselines; plots and summary under ``out_dir``."""
@@ -162,6 +177,7 @@ def run_pipeline(
     out_dir: str = DEFAULT_OUT_DIR,
     model_overrides: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -184,6 +200,9 @@ def run_pipeline(
         :class:`~stockout_sk.config.ModelConfig` fields to change, e.g. ``{"n_estimators": 60}``.
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or SQLite in the working directory.
+    dask : str, optional
+        Run ingestion, labels and the fit on a Dask cluster: a scheduler address or ``local``;
+        default ``STOCKOUT_DASK_SCHEDULER``, unset: one process.
 
     Returns
     -------
@@ -219,10 +238,18 @@ def run_pipeline(
         timings[step] = time.perf_counter() - start
         return value
 
-    chain = timed("ingest", ingest, data_dir, str(out))
-    chain_report = timed("validate", validate, chain)
-    prepared = timed("dataset", build_dataset, chain, config)
-    fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
+    address = dask or settings.dask_scheduler
+    if address:
+        log.info("running ingest, labels and fit on the Dask cluster %s", address)
+        on_cluster = timed("cluster", cluster_steps, address, data_dir, str(out), config)
+        chain, prepared, fitted = on_cluster.chain, on_cluster.prepared, on_cluster.fitted
+        timings.update(on_cluster.timings)
+        chain_report = timed("validate", validate, chain)
+    else:
+        chain = timed("ingest", ingest, data_dir, str(out))
+        chain_report = timed("validate", validate, chain)
+        prepared = timed("dataset", build_dataset, chain, config)
+        fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
     report = timed("evaluate", evaluate, fitted, prepared, str(out / "evaluation"))
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
 
@@ -341,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
+    parser.add_argument(
+        "--dask", default=None, help="Dask scheduler address or 'local' (STOCKOUT_DASK_SCHEDULER)"
+    )
+    parser.add_argument(
+        "--asof-stride", type=int, default=None, help="train on every K-th as-of day per key"
+    )
     args = parser.parse_args(argv)
     configure_logging()
     summary = run(
@@ -350,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         model_name=args.model_name,
         experiment=args.experiment,
+        dask=args.dask,
+        model_overrides={"asof_stride": args.asof_stride} if args.asof_stride else None,
     )
     print(json.dumps(summary, allow_nan=False))
     return 0

@@ -27,7 +27,16 @@ def _model_config(args: argparse.Namespace):
         overrides["n_estimators"] = args.n_estimators
     if getattr(args, "checkpoint_dir", None):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
+    if getattr(args, "asof_stride", None):
+        overrides["asof_stride"] = args.asof_stride
     return ModelConfig().with_overrides(**overrides)
+
+
+def _dask_address(args: argparse.Namespace) -> str | None:
+    """``--dask``, else ``STOCKOUT_DASK_SCHEDULER``, else ``None`` (one process)."""
+    from stockout_sk.config import load_settings
+
+    return getattr(args, "dask", None) or load_settings().dask_scheduler
 
 
 def _load(data: Path, out: Path | None, chunksize: int):
@@ -124,10 +133,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Fit on the training window and score the purged holdout (no registry)."""
     from stockout_sk.training import train_and_evaluate
 
-    chain = _load(args.data, None, args.chunksize)
     config = _model_config(args)
     out = args.out
-    result = train_and_evaluate(chain, config, out_dir=out)
+    address = _dask_address(args)
+    if address:
+        from stockout_sk import distributed
+        from stockout_sk.training import TrainingResult, evaluate_fitted
+
+        say(f"ingest, labels and fit on the Dask cluster {address}")
+        run = distributed.train_on_cluster(address, args.data, config)
+        say(run.chain.report.format())
+        report = evaluate_fitted(run.fitted, run.prepared, out_dir=out)
+        result = TrainingResult(run.fitted, report, run.prepared, run.timings)
+    else:
+        chain = _load(args.data, None, args.chunksize)
+        result = train_and_evaluate(chain, config, out_dir=out)
     payload = result.to_dict()
     print(metrics_table(payload))
     if out:
@@ -141,11 +161,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Run the Prefect flow: train, evaluate, register, promote."""
     from flows.run_pipeline import run
 
+    stride = getattr(args, "asof_stride", None)
     summary = run(
         data_dir=str(args.data),
         horizon=args.horizon,
         min_f1=args.min_f1,
         out_dir=str(args.out),
+        dask=getattr(args, "dask", None),
+        model_overrides={"asof_stride": stride} if stride else None,
     )
     print(metrics_table({**summary, "model": summary["metrics"]}))
     say(

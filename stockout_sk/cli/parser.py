@@ -51,6 +51,25 @@ def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=7, help="N, days ahead")
 
 
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run ingestion, labels and the fit on a Dask cluster: a scheduler address "
+        "(tcp://host:8786) or 'local' for a LocalCluster on this machine (default: "
+        "$STOCKOUT_DASK_SCHEDULER, else one process); needs the dask extra",
+    )
+    p.add_argument(
+        "--asof-stride",
+        metavar="K",
+        type=int,
+        default=None,
+        help="train on every K-th as-of day of each branch×item (the holdout is untouched); "
+        "bounds the training rows of a very large chain (default 1: every day)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation).
 
@@ -110,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write plots and summary.json/md here")
     p.add_argument("--n-estimators", type=int, help="LightGBM trees (default from config)")
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
+    _cluster_args(p)
     _json_arg(p)
 
     for name, func, text in (
@@ -128,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--out", type=Path, default=Path("artifacts/run"), help="local reports folder"
         )
+        _cluster_args(p)
         _json_arg(p)
 
     p = add("registry", cmd_registry, "show the registry, promote a version, or roll back")

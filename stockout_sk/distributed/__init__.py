@@ -1,32 +1,51 @@
 """The heavy steps on a Dask cluster, ending in the same single scikit-learn model.
 
-Imported only when a run asks for a cluster (``--dask``, ``STOCKOUT_DASK_SCHEDULER``): without
-it nothing here runs and Dask is never imported.
+Used when a run asks for a cluster (``--dask``, ``STOCKOUT_DASK_SCHEDULER``). Importing this
+package costs nothing: its names load their module, and Dask with it, on first use (PEP 562),
+so a run without a cluster never imports Dask although the flow that offers one imports this.
 
 * ``cluster`` — :func:`dask_client`: an existing scheduler or a LocalCluster on this machine;
 * ``parts`` — the chain cut into partitions of whole branches (:func:`split_chain`);
 * ``matrix`` — per partition: rows, sampling at one ratio, the model matrix (run on workers);
 * ``assemble`` — LightGBM's distributed model put back into the one imblearn Pipeline;
-* ``training`` — :func:`prepare_on_cluster`, :func:`fit_on_cluster`.
+* ``training`` — :func:`prepare_on_cluster`, :func:`fit_on_cluster`;
+* ``run`` — :func:`train_on_cluster`: the steps of a training run on one client.
 """
 
-from stockout_sk.distributed.assemble import NETWORK_PARAMS, assemble_pipeline
-from stockout_sk.distributed.cluster import LOCAL, dask_client, describe
-from stockout_sk.distributed.matrix import RowWindow, SamplingPlan
-from stockout_sk.distributed.parts import ChainPart, split_chain
-from stockout_sk.distributed.training import ChainOnCluster, fit_on_cluster, prepare_on_cluster
+from __future__ import annotations
 
-__all__ = [
-    "LOCAL",
-    "NETWORK_PARAMS",
-    "ChainOnCluster",
-    "ChainPart",
-    "RowWindow",
-    "SamplingPlan",
-    "assemble_pipeline",
-    "dask_client",
-    "describe",
-    "fit_on_cluster",
-    "prepare_on_cluster",
-    "split_chain",
-]
+import importlib
+from typing import Any
+
+#: Public name → the module that defines it.
+_HOMES = {
+    "LOCAL": "cluster",
+    "dask_client": "cluster",
+    "describe": "cluster",
+    "ChainPart": "parts",
+    "split_chain": "parts",
+    "RowWindow": "matrix",
+    "SamplingPlan": "matrix",
+    "NETWORK_PARAMS": "assemble",
+    "assemble_pipeline": "assemble",
+    "ChainOnCluster": "training",
+    "fit_on_cluster": "training",
+    "prepare_on_cluster": "training",
+    "ClusterRun": "run",
+    "train_on_cluster": "run",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
