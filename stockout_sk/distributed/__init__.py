@@ -5,6 +5,8 @@ package costs nothing: its names load their module, and Dask with it, on first u
 so a run without a cluster never imports Dask although the flow that offers one imports this.
 
 * ``cluster`` — :func:`dask_client`: an existing scheduler or a LocalCluster on this machine;
+* ``ingest`` — :func:`load_chain_on_cluster`: the transaction files read in blocks by the
+  workers, validated by the single-process scan;
 * ``parts`` — the chain cut into partitions of whole branches (:func:`split_chain`);
 * ``matrix`` — per partition: rows, sampling at one ratio, the model matrix (run on workers);
 * ``assemble`` — LightGBM's distributed model put back into the one imblearn Pipeline;
@@ -31,6 +33,7 @@ _HOMES = {
     "ChainOnCluster": "training",
     "fit_on_cluster": "training",
     "prepare_on_cluster": "training",
+    "load_chain_on_cluster": "ingest",
     "ClusterRun": "run",
     "train_on_cluster": "run",
 }

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from stockout_sk.config import ModelConfig
 from stockout_sk.distributed.cluster import dask_client
+from stockout_sk.distributed.ingest import load_chain_on_cluster
 from stockout_sk.distributed.training import fit_on_cluster, prepare_on_cluster
-from stockout_sk.ingest import ChainData, load_chain
+from stockout_sk.ingest import ChainData
 from stockout_sk.training import FittedModel, Prepared
 
 __all__ = ["ClusterRun", "train_on_cluster"]
@@ -64,7 +65,7 @@ def train_on_cluster(
     timings: dict[str, float] = {}
     with dask_client(address, n_workers=n_workers) as client:
         start = time.perf_counter()
-        chain = load_chain(data_dir, out_dir=ingest_out)
+        chain = load_chain_on_cluster(client, data_dir, out_dir=ingest_out)
         timings["ingest"] = time.perf_counter() - start
         start = time.perf_counter()
         prepared, on_cluster = prepare_on_cluster(client, chain, config, n_parts=n_parts)

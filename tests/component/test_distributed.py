@@ -72,6 +72,43 @@ def fitted_both(dask_client):
     return prepared, single, distributed
 
 
+def test_ingestion_in_blocks_gives_the_same_chain_report_and_rejects(dask_client, tmp_path) -> None:
+    from stockout_sk.distributed import load_chain_on_cluster
+    from stockout_sk.synth import generate_chain
+
+    data = tmp_path / "messy"
+    generate_chain(data, branches=3, items=10, days=90, seed=4, messy=True)
+    # A MovementID exported twice, the copy blocks away from the original.
+    movements = data / "stock_movement.csv"
+    lines = movements.read_bytes().splitlines(keepends=True)
+    movements.write_bytes(b"".join(lines) + lines[1])
+
+    one = load_chain(data, out_dir=tmp_path / "one")
+    blocks = load_chain_on_cluster(
+        dask_client, data, out_dir=tmp_path / "blocks", block_bytes=20_000
+    )
+    assert movements.stat().st_size > 5 * 8_000  # several blocks per transaction file
+    for table in ("stock_current", "flows", "transfers", "branches", "items", "employees"):
+        pd.testing.assert_frame_equal(getattr(blocks, table), getattr(one, table))
+    assert (blocks.history_start, blocks.history_end) == (one.history_start, one.history_end)
+    expected, got = one.report.to_dict(), blocks.report.to_dict()
+    for report in (expected, got):
+        for file in report["files"].values():
+            file.pop("rejects_path")
+    assert got == expected
+    assert expected["files"]["stock_movement.csv"]["duplicates"] >= 1
+    for name in ("stock_movement.csv", "sales_transactions.csv"):
+        read = [
+            pd.read_csv(root / "rejects" / name, dtype=str, keep_default_na=False)
+            .sort_values("line", key=lambda s: s.astype(int), kind="stable")
+            .reset_index(drop=True)
+            for root in (tmp_path / "one", tmp_path / "blocks")
+        ]
+        assert len(read[0]) > 0
+        pd.testing.assert_frame_equal(read[1], read[0])
+    assert json.loads((tmp_path / "blocks" / "validation_report.json").read_text())["reconciled"]
+
+
 def test_labelled_table_and_split_are_identical(chain, on_cluster) -> None:
     prepared_d, parts = on_cluster
     prepared = prepare(chain, CONFIG)
