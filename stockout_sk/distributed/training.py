@@ -13,6 +13,7 @@ the very imblearn Pipeline one process builds (:mod:`stockout_sk.distributed.ass
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -143,6 +144,7 @@ def fit_on_cluster(
     config: ModelConfig,
     *,
     time_out_minutes: int = 10,
+    timings: dict[str, float] | None = None,
 ) -> FittedModel:
     """Fit the pipeline on the cluster and choose its threshold, as ``fit_model`` does.
 
@@ -158,6 +160,9 @@ def fit_on_cluster(
     config : ModelConfig
     time_out_minutes : int
         LightGBM's network time-out (``time_out``): how long a worker waits for the others.
+    timings : dict, optional
+        Receives the seconds spent on the model matrices (``features``) and in LightGBM
+        (``lightgbm``), summed over both fits.
 
     Returns
     -------
@@ -186,8 +191,18 @@ def fit_on_cluster(
 
     logger.info("choosing the threshold on the cluster: inner fit up to %s", cutoff.date())
     inner_rows = train[np.asarray(split.train)]
+    timings = {} if timings is None else timings
     inner_fit = _fit_once(
-        client, on_cluster, template, chain, inner, inner_rows, cutoff, time_out_minutes, valid
+        client,
+        on_cluster,
+        template,
+        chain,
+        inner,
+        inner_rows,
+        cutoff,
+        time_out_minutes,
+        valid,
+        timings,
     )
     proba, y_valid = _score_validation(client, inner_fit.parts, inner_fit.model)
     threshold = float(choose_threshold(y_valid, proba))
@@ -210,6 +225,7 @@ def fit_on_cluster(
         train,
         None,
         time_out_minutes,
+        timings=timings,
     )
     steps = client.gather(client.map(_steps, final.parts, pure=False))
     pipeline = assemble_pipeline(template, steps, final.model, threshold=threshold, plan=final.plan)
@@ -261,8 +277,11 @@ def _fit_once(
     flows_until: pd.Timestamp | None,
     time_out_minutes: int,
     valid: RowWindow | None = None,
+    timings: dict[str, float] | None = None,
 ) -> _Fit:
     """Sample, compute the matrices per partition, train DaskLGBMClassifier; its local model."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     counts = client.gather(client.map(part_counts, on_cluster.labelled, window=window, pure=False))
     plan = SamplingPlan.decide(np.sum(counts, axis=0), template.named_steps["sampler"])
     context = _context(chain, rows, flows_until)
@@ -291,6 +310,8 @@ def _fit_once(
         labels = client.submit(_labels, part, pure=False)
         blocks_X.append(da.from_delayed(dask.delayed(matrix), shape=(n, n_cols), dtype=np.float32))
         blocks_y.append(da.from_delayed(dask.delayed(labels), shape=(n,), dtype=np.int64))
+    timings["features"] = timings.get("features", 0.0) + time.perf_counter() - started
+    started = time.perf_counter()
     logger.info(
         "training LightGBM on %d rows in %d partitions (%s)",
         sum(sizes),
@@ -303,6 +324,7 @@ def _fit_once(
         # LGBMClassifier has among its parameters (None here): nothing is lost.
         warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
         classifier.fit(da.concatenate(blocks_X), da.concatenate(blocks_y))
+    timings["lightgbm"] = timings.get("lightgbm", 0.0) + time.perf_counter() - started
     return _Fit(parts=parts, model=local_model(classifier), plan=plan, n_rows=int(sum(sizes)))
 
 
