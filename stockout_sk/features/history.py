@@ -15,6 +15,8 @@ after the carried history uses the latest day the model has (see :meth:`stalenes
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -35,6 +37,7 @@ from stockout_sk.features._history_arrays import (
     STATE_CACHE,
     State,
     cached_state,
+    carried_tail,
     check_columns,
     daily_state,
     empty_flows,
@@ -246,19 +249,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         """Keep ``history_days + max(windows)`` days of the state as fitted attributes."""
         keep = min(self.history_days + max(self.windows), full.n_days)
         first = full.n_days - keep  # column offset of the tail's first day
-        base_cols = slice(first, full.n_days + 1)
-
-        def tail(cum: np.ndarray) -> np.ndarray:
-            # Relative to the tail's start keeps the float32 values small and exact.
-            part = cum[:, base_cols]
-            return (part - part[:, :1]).astype(np.float32)
-
+        tail = partial(carried_tail, first=first)
         self.start_day_ = full.start + first
         self.last_day_ = full.last_day
-        self.cum_inflow_ = tail(full.cum_inflow)
-        self.cum_outflow_ = tail(full.cum_outflow)
-        self.cum_sold_ = tail(full.cum_sold)
-        self.cum_inflow_days_ = tail(full.cum_inflow_days)
+        # Read by window sums only: whole numbers are kept as int16 where they fit.
+        self.cum_inflow_ = tail(full.cum_inflow, small_ints=True)
+        self.cum_outflow_ = tail(full.cum_outflow, small_ints=True)
+        self.cum_sold_ = tail(full.cum_sold, small_ints=True)
+        self.cum_inflow_days_ = tail(full.cum_inflow_days, small_ints=True)
         self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
         self.cum_branch_inflow_ = tail(full.cum_branch_inflow)
         self.cum_chain_inflow_ = tail(full.cum_chain_inflow)
