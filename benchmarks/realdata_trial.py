@@ -1,7 +1,7 @@
 """Ingestion and demand aggregates on two real public retail datasets.
 
 Converts a slice of each dataset under ``/work/shared/realdata`` into the six-CSV input contract
-(``docs``: DESIGN.md, "Input data contract"), runs :func:`stockout_sk.ingest.load_chain` on it and
+(``docs/DESIGN.md``, "The data contract"), runs :func:`stockout_sk.ingest.load_chain` on it and
 prints the validation report, the timings and a few demand statistics computed with
 :class:`stockout_sk.features.history.HistoryFeatures` fitted on ``chain.flows``:
 

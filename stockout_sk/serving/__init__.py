@@ -20,7 +20,7 @@ See ``docs/DESIGN.md`` ("Serving").
 
 from stockout_sk.features.names import ID_HASHES
 from stockout_sk.serving.holder import ModelHolder, limit_registry_retries, redact_uri
-from stockout_sk.serving.prediction import Scored, explain, predict, rule_baseline, score_rows
+from stockout_sk.serving.prediction import Scored, explain, predict, score_rows
 from stockout_sk.serving.request import canonical_date, to_frame
 from stockout_sk.serving.snapshot import Snapshot, model_snapshot, rule_snapshot
 
@@ -35,7 +35,6 @@ __all__ = [
     "model_snapshot",
     "predict",
     "redact_uri",
-    "rule_baseline",
     "rule_snapshot",
     "score_rows",
     "to_frame",

@@ -23,7 +23,7 @@ from stockout_sk.pipeline import features_of
 from stockout_sk.serving.snapshot import Snapshot
 from stockout_sk.vocabulary import Source
 
-__all__ = ["Scored", "explain", "predict", "rule_baseline", "score_rows"]
+__all__ = ["Scored", "explain", "predict", "score_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,28 +57,10 @@ class Scored:
     stale_days: np.ndarray | None
 
 
-def rule_baseline(X: Mapping[str, Any]) -> np.ndarray:
-    """The rule baseline's decisions for request rows: ``CurrentQuantity < SafetyStockLevel``.
-
-    The rule is :func:`stockout_sk.evaluate.rule_decision`, the one the model is evaluated
-    against. It never raises on values: this is the answer of last resort, when the model cannot
-    answer, so a missing quantity compares false (not at risk) instead of failing the request.
-
-    Parameters
-    ----------
-    X : Columns or DataFrame
-        Rows with ``CurrentQuantity`` and ``SafetyStockLevel``.
-
-    Returns
-    -------
-    ndarray of int64
-        1 where the current quantity is below the safety stock level, else 0.
-    """
-    return evaluate.rule_decision(X[CURRENT_QUANTITY], X[SAFETY_STOCK_LEVEL])
-
-
 def _rule_scored(X: Mapping[str, Any], reason: str | None) -> Scored:
-    decision = rule_baseline(X)
+    # The one rule the model is evaluated against; it never raises on a value, because this is
+    # the answer of last resort when the model cannot answer.
+    decision = evaluate.rule_decision(X[CURRENT_QUANTITY], X[SAFETY_STOCK_LEVEL])
     return Scored(
         probability=decision.astype(np.float64),
         prediction=decision,

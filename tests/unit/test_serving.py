@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from stockout_sk.config import ServingSettings, Settings, load_serving_settings
+from stockout_sk.evaluate import rule_decision
 from stockout_sk.serving import (
     ModelHolder,
     Snapshot,
@@ -19,7 +20,6 @@ from stockout_sk.serving import (
     model_snapshot,
     predict,
     redact_uri,
-    rule_baseline,
     score_rows,
     to_frame,
 )
@@ -158,7 +158,7 @@ def test_rule_baseline_is_current_below_safety() -> None:
         [dict(ROW, CurrentQuantity=q, SafetyStockLevel=s) for q, s in ((1, 2), (2, 2), (3, 2))],
         FIELDS,
     )
-    assert rule_baseline(frame).tolist() == [1, 0, 0]
+    assert rule_decision(frame["CurrentQuantity"], frame["SafetyStockLevel"]).tolist() == [1, 0, 0]
 
 
 # --------------------------------------------------------------------------------------- stubs

@@ -138,7 +138,10 @@ def test_snapshot_has_one_row_per_key_and_some_late_exports(clean, tables):
 
 
 def _reconstruct(tables: dict[str, pd.DataFrame], start: str, end: str) -> pd.DataFrame:
-    """End-of-day stock per key (rows) and day (columns), walked from the snapshot (DESIGN.md)."""
+    """End-of-day stock per key (rows) and day (columns), walked from the snapshot.
+
+    As docs/DESIGN.md, "The label", defines it.
+    """
     days = pd.date_range(start, end, freq="D")
     movement = tables["stock_movement"].assign(q=lambda f: f["QuantityMoved"].astype(float))
     sales = tables["sales_transactions"].assign(q=lambda f: f["QuantitySold"].astype(float))
