@@ -189,6 +189,6 @@ def test_asof_stride_keeps_every_kth_day_per_key_spread_over_weekdays() -> None:
     per_key = kept.groupby(["BranchID", "ItemCode"])["Date"]
     assert (per_key.size() == 7).all()  # every 4th of 28 days
     assert (per_key.apply(lambda d: d.diff().dropna().dt.days.eq(4).all())).all()
-    assert kept["Date"].dt.dayofweek.nunique() == 7  # offsets differ between keys
+    assert kept["Date"].dt.day_of_week.nunique() == 7  # offsets differ between keys
     assert np.array_equal(thin_asof_days(frame, 4), thin_asof_days(frame.copy(), 4))
     assert thin_asof_days(frame, 1).all()
