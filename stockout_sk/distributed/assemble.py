@@ -11,6 +11,7 @@ makes: the object that is logged, served and loaded holds no Dask type and needs
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,6 +87,10 @@ def transplant(local: LGBMClassifier, template: StockoutClassifier, threshold: f
         if name not in params and name != "_other_params":
             setattr(fitted, name, value)
     fitted.resumed_from_ = 0
+    # No checkpoint is written in distributed mode; a fingerprint of the trees themselves names
+    # this fit, so no single-process fit's checkpoints are ever taken (or logged) as its own.
+    text = fitted.booster_.model_to_string().encode()
+    fitted.fingerprint_ = "dask-" + hashlib.blake2b(text, digest_size=8).hexdigest()
     return fitted
 
 

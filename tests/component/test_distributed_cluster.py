@@ -172,6 +172,8 @@ def test_model_quality_is_within_tolerance_of_one_process(fitted_both) -> None:
     assert type(classifier).__name__ == "StockoutClassifier"
     assert classifier.threshold == distributed.threshold
     assert classifier.booster_.num_trees() == 60
+    # Names no checkpoint: the registry logs the checkpoints of a fit by its fingerprint.
+    assert classifier.fingerprint_.startswith("dask-")
 
 
 def test_training_succeeds_when_lightgbms_default_port_is_taken(dask_client, chain) -> None:
