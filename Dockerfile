@@ -23,9 +23,10 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 # Dependencies first (their layer survives code changes). requirements.lock pins every package
 # of the development environment, test and lint tools included; the image takes only what
-# pyproject.toml's runtime dependencies pull in, each at the version the lock pins (-c).
+# pyproject.toml's runtime dependencies and its `dask` extra (training on a Dask cluster, the
+# compose profile `dask`) pull in, each at the version the lock pins (-c).
 COPY pyproject.toml requirements.lock ./
-RUN python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(*p["dependencies"], *p["optional-dependencies"]["dask"], sep="\n")' \
         > runtime-requirements.txt \
     && pip install --no-cache-dir -r runtime-requirements.txt -c requirements.lock
 COPY setup.cfg README.md ./

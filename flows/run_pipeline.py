@@ -38,9 +38,8 @@ from flows.common import (
 )
 from flows.refit import refit, register_deployed
 from flows.run_summary import summary_markdown
-from stockout_sk.config import ModelConfig, Settings
-from stockout_sk.evaluate import EvaluationReport
-from stockout_sk.ingest import ChainData
+from flows.steps import build_dataset, cluster_steps, evaluate, train, validate
+from stockout_sk.config import Settings
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
@@ -52,12 +51,7 @@ from stockout_sk.registry import (
     recover_interrupted,
 )
 from stockout_sk.training import (
-    FittedModel,
-    Prepared,
     TrainingResult,
-    evaluate_fitted,
-    fit_model,
-    prepare,
     split_xy,
 )
 
@@ -66,48 +60,6 @@ __all__ = ["DEFAULT_OUT_DIR", "run", "run_pipeline"]
 SUMMARY_ARTIFACT_KEY = "run-pipeline-summary"
 #: Local outputs of a run: ``ingest/``, ``evaluation/``, ``checkpoints/``.
 DEFAULT_OUT_DIR = "artifacts/run"
-
-
-@task(name="validate", cache_policy=NO_CACHE)
-def validate(chain: ChainData) -> dict[str, Any]:
-    """Check that every input row was accepted or quarantined, and report what was rejected."""
-    log = get_run_logger()
-    report = chain.report
-    if not report.reconciled:
-        broken = {
-            f.file: {"read": f.read, "accepted": f.accepted, "rejected": f.rejected}
-            for f in report.files.values()
-            if not f.reconciled
-        }
-        raise ValueError(
-            f"ingestion lost rows: read != accepted + rejected for {broken}; this is a bug in "
-            "stockout_sk.ingest — report it with the input files"
-        )
-    log.info("validation report:\n%s", report.format())
-    rejected = sum(f.rejected for f in report.files.values())
-    if rejected:
-        log.warning("%d row(s) were quarantined; see the rejects files and the report", rejected)
-    return report.to_dict()
-
-
-@task(name="build-dataset", cache_policy=NO_CACHE)
-def build_dataset(chain: ChainData, config: ModelConfig) -> Prepared:
-    """Point-in-time labels and the purged time split."""
-    return prepare(chain, config)
-
-
-@task(name="train", cache_policy=NO_CACHE)
-def train(
-    prepared: Prepared, chain: ChainData, config: ModelConfig, checkpoint_dir: str
-) -> FittedModel:
-    """Fit the pipeline (threshold chosen on training-side validation), checkpointing LightGBM."""
-    return fit_model(prepared.train, chain, config, checkpoint_dir=checkpoint_dir)
-
-
-@task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(fitted: FittedModel, prepared: Prepared, out_dir: str) -> EvaluationReport:
-    """Holdout metrics of the model and both baselines; plots and summary under ``out_dir``."""
-    return evaluate_fitted(fitted, prepared, out_dir=Path(out_dir))
 
 
 @task(name="setup-tracking", cache_policy=NO_CACHE)
@@ -182,6 +134,7 @@ def run_pipeline(
     delimiter: str | None = None,
     chunksize: int = 100_000,
     log_checkpoints: bool = False,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and (maybe) promote a stock-out model from six CSV exports.
 
@@ -215,6 +168,9 @@ def run_pipeline(
     log_checkpoints : bool
         Keep the final fit's LightGBM checkpoints and log them with the run (``checkpoints/``).
         By default a finished fit deletes them: they exist to resume an interrupted one.
+    dask : str, optional
+        Run ingestion, labels and the fit on a Dask cluster: a scheduler address or ``local``;
+        default ``STOCKOUT_DASK_SCHEDULER``, unset: one process.
 
     Returns
     -------
@@ -254,14 +210,28 @@ def run_pipeline(
         timings[step] = time.perf_counter() - start
         return value
 
-    read = partial(
-        ingest, horizon=horizon, encoding=encoding, delimiter=delimiter, chunksize=chunksize
-    )
-    chain = timed("ingest", read, data_dir, str(out))
-    chain_report = timed("validate", validate, chain)
-    prepared = timed("dataset", build_dataset, chain, config)
+    address = dask or settings.dask_scheduler
+    on_cluster = None
+    if address:
+        log.info("running ingest, labels and fit on the Dask cluster %s", address)
+        if encoding or delimiter:
+            raise ValueError(
+                "--encoding/--delimiter are not supported with --dask yet: the workers read "
+                "UTF-8 (or a BOM-marked UTF-16) comma-separated exports; convert the files first"
+            )
+        on_cluster = timed("cluster", cluster_steps, address, data_dir, str(out), config)
+        chain, prepared, fitted = on_cluster.chain, on_cluster.prepared, on_cluster.fitted
+        timings.update(on_cluster.timings)
+        chain_report = timed("validate", validate, chain)
+    else:
+        read = partial(
+            ingest, horizon=horizon, encoding=encoding, delimiter=delimiter, chunksize=chunksize
+        )
+        chain = timed("ingest", read, data_dir, str(out))
+        chain_report = timed("validate", validate, chain)
+        prepared = timed("dataset", build_dataset, chain, config)
+        fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
     log.info("%s", prepared.windows.reason)
-    fitted = timed("fit", train, prepared, chain, config, checkpoint_dir)
     report = timed("evaluate", evaluate, fitted, prepared, str(out / "evaluation"))
     result = TrainingResult(fitted=fitted, report=report, prepared=prepared, timings=timings)
 
@@ -283,7 +253,10 @@ def run_pipeline(
     decision = timed("promote", promote, logged, result, settings)
     deployed = None
     if decision.promoted and config.refit:
-        refitted = timed("refit", refit, fitted, prepared, chain, checkpoint_dir)
+        if on_cluster is not None:  # fitted on the cluster with the rest, before the gate
+            refitted = on_cluster.refitted
+        else:
+            refitted = timed("refit", refit, fitted, prepared, chain, checkpoint_dir)
         deployed = timed(
             "register_refit",
             register_deployed,
@@ -360,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument("--model-name", default=None)
     parser.add_argument("--experiment", default=None)
+    parser.add_argument(
+        "--dask", default=None, help="Dask scheduler address or 'local' (STOCKOUT_DASK_SCHEDULER)"
+    )
+    parser.add_argument(
+        "--asof-stride", type=int, default=None, help="train on every K-th as-of day per key"
+    )
     args = parser.parse_args(argv)
     log_file = configure_logging(args.out, "run-pipeline")
 
@@ -373,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             experiment=args.experiment,
             holdout_days=args.holdout_days,
             validation_days=args.validation_days,
+            dask=args.dask,
+            model_overrides={"asof_stride": args.asof_stride} if args.asof_stride else None,
         )
         print(json.dumps(summary, allow_nan=False))
         return 0

@@ -37,7 +37,16 @@ def _model_config(args: argparse.Namespace):
         overrides["checkpoint_dir"] = str(args.checkpoint_dir)
     if getattr(args, "n_jobs", None) is not None:
         overrides["n_jobs"] = args.n_jobs
+    if getattr(args, "asof_stride", None):
+        overrides["asof_stride"] = args.asof_stride
     return load_model_config(**overrides)
+
+
+def _dask_address(args: argparse.Namespace) -> str | None:
+    """``--dask``, else ``STOCKOUT_DASK_SCHEDULER``, else ``None`` (one process)."""
+    from stockout_sk.config import load_settings
+
+    return getattr(args, "dask", None) or load_settings().dask_scheduler
 
 
 def _csv_format(args: argparse.Namespace):
@@ -196,10 +205,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Fit on the training window and score the purged holdout (no registry)."""
     from stockout_sk.training import train_and_evaluate
 
-    chain = _load(args, None)
     config = _model_config(args)
     out = args.out
-    result = train_and_evaluate(chain, config, out_dir=out)
+    address = _dask_address(args)
+    if address:
+        from stockout_sk import distributed
+        from stockout_sk.training import TrainingResult, evaluate_fitted
+
+        say(f"ingest, labels and fit on the Dask cluster {address}")
+        run = distributed.train_on_cluster(address, args.data, config)
+        say(run.chain.report.format())
+        report = evaluate_fitted(run.fitted, run.prepared, out_dir=out)
+        result = TrainingResult(run.fitted, report, run.prepared, run.timings)
+    else:
+        chain = _load(args, None)
+        result = train_and_evaluate(chain, config, out_dir=out)
     payload = result.to_dict()
     say(result.prepared.windows.reason)
     say(result.fitted.validation["description"])
@@ -250,6 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # The windows from the environment and the options, checked before any work starts.
     config = _model_config(args)
     csv_format = _csv_format(args)  # a bad --encoding fails before Prefect starts
+    stride = getattr(args, "asof_stride", None)
     summary = run(
         data_dir=str(args.data),
         horizon=args.horizon,
@@ -260,8 +281,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         encoding=csv_format.encoding,
         delimiter=csv_format.delimiter,
         chunksize=args.chunksize,
-        model_overrides={} if args.n_jobs is None else {"n_jobs": args.n_jobs},
         log_checkpoints=args.log_checkpoints,
+        dask=getattr(args, "dask", None),
+        model_overrides={
+            key: value
+            for key, value in (("n_jobs", args.n_jobs), ("asof_stride", stride))
+            if value is not None
+        }
+        or None,
     )
     say(summary["windows"]["reason"])
     for line in summary.get("recovered", []):

@@ -141,6 +141,25 @@ def _n_jobs_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run ingestion, labels and the fit on a Dask cluster: a scheduler address "
+        "(tcp://host:8786) or 'local' for a LocalCluster on this machine (default: "
+        "$STOCKOUT_DASK_SCHEDULER, else one process); needs the dask extra",
+    )
+    p.add_argument(
+        "--asof-stride",
+        metavar="K",
+        type=int,
+        default=None,
+        help="train on every K-th as-of day of each branch×item (the holdout is untouched); "
+        "bounds the training rows of a very large chain (default 1: every day)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation).
 
@@ -212,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint-dir", type=Path, help="LightGBM checkpoints (default artifacts/)")
     _n_jobs_arg(p)
+    _cluster_args(p)
     _json_arg(p)
 
     for name, func, text in (
@@ -238,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="keep the final fit's LightGBM checkpoints and log them with the MLflow run "
             "(by default a finished fit deletes them)",
         )
+        _cluster_args(p)
         _json_arg(p)
 
     p = add(

@@ -75,6 +75,10 @@ class ModelConfig:
         deleted when a fit starts.
     random_state : int
         Seed for sampling and LightGBM.
+    asof_stride : int
+        Train on every ``asof_stride``-th as-of day of each branch×item (1: every day), the
+        days of each key offset by a hash of the key so that every weekday stays represented.
+        Bounds the training rows of a very large chain; the holdout is never thinned.
     monotone_stock : bool
         Constrain LightGBM so that the predicted risk never rises with more stock on hand and
         never falls with more reserved stock or a higher safety stock, all else equal (every
@@ -113,6 +117,7 @@ class ModelConfig:
     checkpoint_max_age_days: float = 7.0
     random_state: int = 0
     monotone_stock: bool = True
+    asof_stride: int = 1
 
     def __post_init__(self) -> None:
         # Checked here, when the settings are made: a bad value must fail before any data is
@@ -146,6 +151,7 @@ _INT_MINIMUM = {
     "checkpoint_every": 1,
     "checkpoint_keep": 1,
     "random_state": 0,
+    "asof_stride": 1,
 }
 #: Fields whose ``None`` means "sized from the history".
 _OPTIONAL = frozenset({"holdout_days", "validation_days"})

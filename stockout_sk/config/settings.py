@@ -55,6 +55,10 @@ class Settings:
         How long a promotion decision or an operator move waits for another one in progress
         on the same registered model before it gives up with "another run is in progress"
         (default 120).
+    STOCKOUT_DASK_SCHEDULER
+        Run the heavy training steps on a Dask cluster: a scheduler address
+        (``tcp://host:8786``) or ``local`` (a ``LocalCluster`` sized to this machine). Unset:
+        one process, and Dask is never imported.
     """
 
     tracking_uri: str = ""
@@ -63,6 +67,7 @@ class Settings:
     artifacts_dir: Path = field(default_factory=lambda: Path("artifacts"))
     min_f1: float = 0.7
     lock_wait_seconds: float = 120.0
+    dask_scheduler: str | None = None
 
 
 def default_tracking_uri(workdir: Path | None = None) -> str:
@@ -88,6 +93,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         artifacts_dir=Path(_env.text(env, "STOCKOUT_ARTIFACTS_DIR", "artifacts")),
         min_f1=_env.number(env, "STOCKOUT_MIN_F1", 0.7, minimum=0.0, maximum=1.0),
         lock_wait_seconds=_env.number(env, "STOCKOUT_LOCK_WAIT_SECONDS", 120.0, minimum=0.0),
+        dask_scheduler=_env.text(env, "STOCKOUT_DASK_SCHEDULER"),
     )
 
 

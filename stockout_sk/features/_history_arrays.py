@@ -165,6 +165,30 @@ def in_blocks(
     return out
 
 
+def carried_tail(cum: np.ndarray, *, first: int, small_ints: bool = False) -> np.ndarray:
+    """Columns ``first …`` of a running sum, relative to the first of them: small and exact.
+
+    float32; with ``small_ints``, int16 when every value is a whole number in int16's range and
+    no row spans more than int16 holds, so that the difference of two columns of a row (a window
+    sum) cannot overflow: half the memory of a large chain's carried history, the same features
+    (window sums become float64 either way). Only for arrays read by window sums alone.
+    """
+    part = cum[:, first:]
+    part = part - part[:, :1]
+    limit = np.iinfo(np.int16)
+    if small_ints and part.size:
+        span = part.max(axis=1) - part.min(axis=1)
+        whole = np.array_equal(part, np.round(part))
+        if (
+            whole
+            and part.min() >= limit.min
+            and part.max() <= limit.max
+            and span.max() <= limit.max
+        ):
+            return part.astype(np.int16)
+    return part.astype(np.float32)
+
+
 def running_sum(daily: np.ndarray) -> np.ndarray:
     """Running sums with a leading zero column: ``out[:, j] = daily[:, :j].sum(axis=1)``."""
     out = np.zeros((daily.shape[0], daily.shape[1] + 1), dtype=np.float64)

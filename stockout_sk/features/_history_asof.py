@@ -94,6 +94,8 @@ def flow_features(
         """Sums over every window at once: one gather per running sum (rows × windows)."""
         flat = cum.reshape(-1)
         value = flat.take(at_hi)[:, None] - flat.take(at_lo)
+        if value.dtype.kind == "i":  # a carried int16 tail computes as its float32 form did
+            value = value.astype(np.float32)
         value = np.where(known[:, None], value, 0.0)  # an unseen key has no recorded flows
         return np.where(valid, value, np.nan)
 

@@ -15,6 +15,8 @@ after the carried history uses the latest day the model has (see :meth:`stalenes
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -35,6 +37,7 @@ from stockout_sk.features._history_arrays import (
     STATE_CACHE,
     State,
     cached_state,
+    carried_tail,
     check_columns,
     daily_state,
     empty_flows,
@@ -44,6 +47,7 @@ from stockout_sk.features._history_arrays import (
     warn_missing,
 )
 from stockout_sk.features._history_asof import context_rates, flow_features, locate, past_stock
+from stockout_sk.features._history_context import ChainContext
 from stockout_sk.features._history_demand import censored_demand
 from stockout_sk.features._history_partners import (
     NO_PARTNER,
@@ -77,23 +81,10 @@ _BLOCK_ROWS = 500_000
 _DENSE_KEY_CELLS = 8_000_000
 # Fitted attributes a carried-history state is built from (see ``HistoryFeatures._state``).
 _STATE_ATTRS = (
-    "start_day_",
-    "cum_inflow_",
-    "cum_outflow_",
-    "cum_sold_",
-    "cum_inflow_days_",
-    "last_inflow_day_",
-    "cum_branch_inflow_",
-    "cum_chain_inflow_",
-    "cum_item_sold_",
-    "cum_net_",
-    "dominant_from_index_",
-    "dominant_from_ids_",
-    "dominant_to_index_",
-    "dominant_to_ids_",
-    "keys_",
-    "branches_",
-    "items_",
+    *("start_day_", "cum_inflow_", "cum_outflow_", "cum_sold_", "cum_inflow_days_"),
+    *("last_inflow_day_", "cum_branch_inflow_", "cum_chain_inflow_", "cum_item_sold_"),
+    *("cum_net_", "dominant_from_index_", "dominant_from_ids_", "dominant_to_index_"),
+    *("dominant_to_ids_", "keys_", "branches_", "items_"),
 )
 
 
@@ -170,6 +161,7 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         *,
         flows: pd.DataFrame | None = None,
         transfers: pd.DataFrame | None = None,
+        chain_context: ChainContext | None = None,
     ) -> HistoryFeatures:
         """Aggregate ``flows`` and ``transfers`` into compact per-key arrays (bounded tail).
 
@@ -184,8 +176,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         transfers : DataFrame, optional
             Daily movements ``Date, FromBranchID, ToBranchID, ItemCode, QuantityMoved``
             (``ChainData.transfers``), for the dominant source and destination.
+        chain_context : ChainContext, optional
+            When the flows and rows cover some branches only (a partition): the chain's days and
+            sums, so every array equals a whole-chain fit's (see ``features.combine_parts``).
         """
-        self._fit(X, flows, transfers)
+        self._fit(X, flows, transfers, chain_context)
         return self
 
     def fit_transform(
@@ -195,12 +190,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         *,
         flows: pd.DataFrame | None = None,
         transfers: pd.DataFrame | None = None,
+        chain_context: ChainContext | None = None,
     ) -> Columns:
         """Fit, and compute the rows' features from the whole history given (not just the tail)."""
-        full = self._fit(X, flows, transfers)
+        full = self._fit(X, flows, transfers, chain_context)
         return self._transform(X, full)
 
-    def _fit(self, X, flows, transfers) -> State:
+    def _fit(self, X, flows, transfers, context: ChainContext | None = None) -> State:
         check_input(X, self, REQUIRED_COLUMNS)
         self._validate_params()
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
@@ -224,8 +220,9 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 "HistoryFeatures: no usable date in the rows or the flows; check the Date columns"
             )
         start, last = int(known.min()), int(known.max())
-        if len(flow_days) and not np.isnan(flow_days).all():
-            start = min(start, int(np.nanmin(flow_days)))
+        if context is not None:  # a part of the chain: the chain's days, not the part's
+            context.check_covers(known, "rows and flows")
+            start, last = context.start, context.last_day
         n_days = last - start + 1
 
         full, self.branches_, self.items_ = daily_state(
@@ -238,6 +235,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             # Every change point: training rows older than the carried tail need theirs too.
             partners=fit_partners(transfers, self.keys_),
         )
+        if context is not None:
+            full, self.items_ = context.apply(full)
         self._keep_tail(full)
         return full
 
@@ -245,19 +244,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         """Keep ``history_days + max(windows)`` days of the state as fitted attributes."""
         keep = min(self.history_days + max(self.windows), full.n_days)
         first = full.n_days - keep  # column offset of the tail's first day
-        base_cols = slice(first, full.n_days + 1)
-
-        def tail(cum: np.ndarray) -> np.ndarray:
-            # Relative to the tail's start keeps the float32 values small and exact.
-            part = cum[:, base_cols]
-            return (part - part[:, :1]).astype(np.float32)
-
+        tail = partial(carried_tail, first=first)
         self.start_day_ = full.start + first
         self.last_day_ = full.last_day
-        self.cum_inflow_ = tail(full.cum_inflow)
-        self.cum_outflow_ = tail(full.cum_outflow)
-        self.cum_sold_ = tail(full.cum_sold)
-        self.cum_inflow_days_ = tail(full.cum_inflow_days)
+        # Read by window sums only: whole numbers are kept as int16 where they fit.
+        self.cum_inflow_ = tail(full.cum_inflow, small_ints=True)
+        self.cum_outflow_ = tail(full.cum_outflow, small_ints=True)
+        self.cum_sold_ = tail(full.cum_sold, small_ints=True)
+        self.cum_inflow_days_ = tail(full.cum_inflow_days, small_ints=True)
         self.last_inflow_day_ = full.last_inflow_day[:, first:].copy()
         self.cum_branch_inflow_ = tail(full.cum_branch_inflow)
         self.cum_chain_inflow_ = tail(full.cum_chain_inflow)

@@ -21,7 +21,7 @@ from stockout_sk.training.evaluation import (
 )
 from stockout_sk.training.fit import fit_model, refit_on_all
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
-from stockout_sk.training.prepare import Prepared, prepare, split_dataset
+from stockout_sk.training.prepare import Prepared, prepare, split_dataset, thin_asof_days
 
 __all__ = [
     "FittedModel",
@@ -35,5 +35,6 @@ __all__ = [
     "refit_on_all",
     "split_dataset",
     "split_xy",
+    "thin_asof_days",
     "train_and_evaluate",
 ]

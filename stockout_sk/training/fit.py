@@ -18,6 +18,7 @@ from stockout_sk.evaluate import (
 )
 from stockout_sk.pipeline import build_pipeline
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
+from stockout_sk.training.prepare import thin_asof_days
 
 __all__ = ["fit_model", "refit_on_all"]
 
@@ -69,6 +70,9 @@ def fit_model(
             f"ModelConfig.threshold_method must be one of {THRESHOLD_METHODS}, got "
             f"{config.threshold_method!r}"
         )
+    if config.asof_stride > 1:
+        train = train[thin_asof_days(train, config.asof_stride)]
+        logger.info("asof_stride %d: training on %d rows", config.asof_stride, len(train))
     X, y = split_xy(train)
     if len(np.unique(y)) < 2:
         raise ValueError(
@@ -185,6 +189,8 @@ def refit_on_all(
     FittedModel
         ``fit_rows["refit"]`` is true; ``validation`` and ``windows`` are ``fitted``'s.
     """
+    if fitted.config.asof_stride > 1:
+        frame = frame[thin_asof_days(frame, fitted.config.asof_stride)]
     X, y = split_xy(frame)
     pipeline = build_pipeline(
         fitted.config, threshold=fitted.threshold, checkpoint_dir=checkpoint_dir

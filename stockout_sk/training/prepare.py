@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.config import ModelConfig
+from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE
 from stockout_sk.evaluate import TimeSplit, WindowPlan, check_activity, plan_windows, time_split
 from stockout_sk.labels import LabelledDataset, build_dataset
+from stockout_sk.params import check_int
 
-__all__ = ["Prepared", "prepare", "split_dataset"]
+__all__ = ["Prepared", "prepare", "split_dataset", "thin_asof_days"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +80,35 @@ def split_dataset(dataset: LabelledDataset, chain, config: ModelConfig) -> Prepa
         history=(pd.Timestamp(chain.history_start), pd.Timestamp(chain.history_end)),
     )
     return Prepared(dataset=dataset, split=split, windows=plan)
+
+
+def thin_asof_days(frame: pd.DataFrame, stride: int) -> np.ndarray:
+    """Mask of the rows on every ``stride``-th as-of day of their branch×item.
+
+    A key's kept days are those whose day number is congruent to a fixed hash of the key
+    modulo ``stride``: the same rows on every run and in every process (a partition of a
+    cluster keeps exactly the rows one process keeps), and keys kept on different weekdays.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``BranchID``, ``ItemCode`` and ``Date`` (datetime64).
+    stride : int
+        1 keeps every row.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    stride = check_int(stride, "asof_stride", caller="thin_asof_days")
+    if stride == 1 or not len(frame):
+        return np.ones(len(frame), dtype=bool)
+    codes, keys = pd.factorize(
+        frame[BRANCH_ID].astype(str) + "\x1f" + frame[ITEM_CODE].astype(str), sort=False
+    )
+    # pandas' hash_array is a keyed SipHash with a fixed key: stable across processes.
+    offset = (pd.util.hash_array(np.asarray(keys, dtype=object)) % np.uint64(stride)).astype(
+        np.int64
+    )
+    day = frame[DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return (day + offset[codes]) % stride == 0

@@ -292,3 +292,17 @@ def helpers() -> Any:
         stop_process_group=stop_process_group,
         free_port=free_port,
     )
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A real two-worker LocalCluster (one process and one thread each), started once."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

@@ -35,6 +35,8 @@ GITLAB_CI = REPO / ".gitlab-ci.yml"
 GITLAB_CI_LOCAL = REPO / ".ci" / "node_modules" / ".bin" / "gitlab-ci-local"
 
 SERVICES = {"postgres", "mlflow", "prefect", "trainer", "api", "monitor", "scheduler"}
+#: The profile "dask": a Dask scheduler and two workers from the app image (issue #14).
+DASK_SERVICES = {"dask-scheduler", "dask-worker-1", "dask-worker-2"}
 #: Long-running services: each has a health check the others can wait on.
 SERVERS = {"postgres", "mlflow", "prefect", "api"}
 #: One-shot or scheduled jobs of the app image (its /health check does not apply to them).
@@ -258,7 +260,7 @@ def test_compose_defaults_are_the_documented_env_example() -> None:
 
 def test_compose_services_health_checks_and_start_order() -> None:
     services = compose_config()["services"]
-    assert set(services) == SERVICES
+    assert set(services) == SERVICES | DASK_SERVICES
     for name in SERVERS:
         check = services[name].get("healthcheck", {})
         assert check.get("test"), f"{name} needs a health check"
@@ -640,3 +642,21 @@ def test_system_deps_finds_globbed_paths_and_names_the_install_command(tmp_path:
         "system-deps: the test suite cannot run without libnothing1; install with: "
         "sudo apt-get install -y --no-install-recommends libnothing1"
     )
+
+
+def test_compose_dask_profile_is_a_scheduler_and_two_workers_of_the_app_image() -> None:
+    services = compose_config()["services"]
+    for name in DASK_SERVICES:
+        assert services[name]["profiles"] == ["dask"], name
+        assert services[name]["image"] == services["api"]["image"], name
+    scheduler = services["dask-scheduler"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"]
+    assert scheduler["healthcheck"]["test"], "the workers wait on the scheduler's health"
+    for name in ("dask-worker-1", "dask-worker-2"):
+        worker = services[name]
+        assert worker["command"][:3] == ["dask", "worker", "tcp://dask-scheduler:8786"]
+        assert worker["depends_on"]["dask-scheduler"]["condition"] == "service_healthy"
+        # The workers read the CSVs themselves: the data at the trainer's path.
+        mounts = {v["target"]: v for v in worker["volumes"]}
+        assert mounts["/data/input"]["source"] == str(REPO / "sample_data")
+        assert mounts["/data/input"]["read_only"] is True

@@ -246,7 +246,7 @@ def test_a_running_fit_keeps_only_its_latest_checkpoints(chain_and_table, tmp_pa
     assert _checkpoints(tmp_path) == [80, 100]  # 20, 40 and 60 were deleted as it went
     pipeline = _fit(table, chain, every_20, checkpoint_dir=str(tmp_path))
     assert pipeline[-1].resumed_from_ == 100
-    with pytest.raises(ValueError, match="checkpoint_keep must be (≥|>=) 1"):
+    with pytest.raises(ValueError, match=r"checkpoint_keep must be (≥|>=) 1"):
         _fit(table, chain, every_20.with_overrides(checkpoint_keep=0), checkpoint_dir=str(tmp_path))
 
 

@@ -293,3 +293,20 @@ def test_an_unknown_threshold_method_fails_before_any_fit(chain):
     train = prepare(chain, CONFIG).train
     with pytest.raises(ValueError, match="threshold_method must be one of"):
         fit_model(train, chain, CONFIG.with_overrides(threshold_method="mean"))
+
+
+def test_asof_stride_keeps_every_kth_day_per_key_spread_over_weekdays() -> None:
+    from stockout_sk.training import thin_asof_days
+
+    days = pd.date_range("2024-01-01", periods=28, freq="D")
+    keys = [(f"B{b}", f"I{i}") for b in range(5) for i in range(8)]
+    frame = pd.DataFrame(
+        [(b, i, d) for b, i in keys for d in days], columns=["BranchID", "ItemCode", "Date"]
+    )
+    kept = frame[thin_asof_days(frame, 4)]
+    per_key = kept.groupby(["BranchID", "ItemCode"])["Date"]
+    assert (per_key.size() == 7).all()  # every 4th of 28 days
+    assert (per_key.apply(lambda d: d.diff().dropna().dt.days.eq(4).all())).all()
+    assert kept["Date"].dt.day_of_week.nunique() == 7  # offsets differ between keys
+    assert np.array_equal(thin_asof_days(frame, 4), thin_asof_days(frame.copy(), 4))
+    assert thin_asof_days(frame, 1).all()
