@@ -23,6 +23,7 @@ from stockout_sk.cli.commands import (
     cmd_synth,
     cmd_train,
     cmd_validate,
+    preflight,
 )
 from stockout_sk.cli.operate import cmd_monitor, cmd_registry, cmd_score, cmd_serve
 from stockout_sk.cli.output import USES_MLFLOW, log_file_for, say, setup_logging
@@ -63,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbosity = 0 if args.quiet else args.verbose
+    try:
+        preflight(args)
+    except (TypeError, ValueError) as error:
+        say(f"error: {error}")
+        return 1
     log_file = setup_logging(
         verbosity, log_file_for(args, os.environ.get("STOCKOUT_ARTIFACTS_DIR", "artifacts"))
     )

@@ -56,6 +56,23 @@ def _csv_format(args: argparse.Namespace):
     return load_csv_format(encoding=args.encoding, delimiter=args.delimiter)
 
 
+def preflight(args: argparse.Namespace) -> None:
+    """Read every setting the command will use, so that a bad one stops it before any work.
+
+    Runs before the log file is opened: a refused setting leaves nothing behind (no store, no
+    artifacts folder), only the one-line message naming the variable or option.
+    """
+    from stockout_sk.config import load_serving_settings, load_settings
+
+    load_settings()
+    if args.command in ("serve", "score"):
+        load_serving_settings()
+    if hasattr(args, "encoding"):
+        _csv_format(args)
+    if hasattr(args, "horizon") and args.command != "synth":
+        _model_config(args)
+
+
 def _load(args: argparse.Namespace, out: Path | None):
     """Ingest ``--data``, saying what was read and how long it took."""
     from stockout_sk.ingest import load_chain

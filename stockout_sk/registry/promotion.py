@@ -208,8 +208,12 @@ def decide_promotion(
             Tag.DECIDED_AT: utc_now(),
             **{baseline_tag(b): tag_number(f) for b, f in baselines.items()},
         }
-        if decision == Decision.PROMOTED and current != version:
+        moving = decision == Decision.PROMOTED and current != version
+        if moving:
             tags[Tag.PREVIOUS_PRODUCTION] = previous or ""
+        # Recorded before the alias moves: whoever reads @production finds its decision.
+        record(client, candidate, tags)
+        if moving:
             client.set_registered_model_alias(name, Alias.PRODUCTION, version)
             write_serving_mode(client, name, ServingMode.MODEL, f"version {version} promoted")
             record_move(
@@ -230,7 +234,6 @@ def decide_promotion(
                     after,
                     version,
                 )
-        record(client, candidate, tags)
     logger.info("%s version %s: %s — %s", name, version, decision, reason)
     return PromotionDecision(
         decision=decision,

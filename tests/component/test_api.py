@@ -31,7 +31,11 @@ RAW = ("BranchID", "ItemCode", "Date", "CurrentQuantity", "ReservedQuantity", "S
 
 @pytest.fixture(scope="module")
 def api(serving_store, run_api) -> str:
-    settings = serving_store.serving_settings(max_batch=MAX_BATCH, max_body_bytes=MAX_BODY)
+    # Reloads are not rate-limited here: these tests reload after each registry change (the
+    # limit has its own test, in test_openapi.py).
+    settings = serving_store.serving_settings(
+        max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, reload_min_seconds=0.0
+    )
     with run_api(settings) as url:
         yield url
 
