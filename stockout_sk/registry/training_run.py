@@ -141,7 +141,17 @@ def log_training(
     trained_at = utc_now()
     data_dir_text = str(data_dir) if data_dir is not None else ""
 
-    with mlflow.start_run(experiment_id=tracking.experiment_id, run_name=run_name) as run:
+    # Who logs it, given with the run's creation (a process killed a moment later still left
+    # them): a later start can tell a run whose process died from one in progress (see
+    # stockout_sk.registry.recovery).
+    owner = {
+        Tag.PID: str(os.getpid()),
+        Tag.HOST: socket.gethostname(),
+        Tag.PROCESS_STARTED: process_started(),
+    }
+    with mlflow.start_run(
+        experiment_id=tracking.experiment_id, run_name=run_name, tags=owner
+    ) as run:
         run_id = run.info.run_id
         mlflow.set_tags(
             {
@@ -150,11 +160,6 @@ def log_training(
                 Tag.HORIZON: str(fitted.config.horizon),
                 Tag.TRAINED_AT: trained_at,
                 **_window_tags(result),
-                # Who logs it: a later start can tell a run whose process died from one in
-                # progress (see stockout_sk.registry.recovery).
-                Tag.PID: str(os.getpid()),
-                Tag.HOST: socket.gethostname(),
-                Tag.PROCESS_STARTED: process_started(),
             }
         )
         params = {
