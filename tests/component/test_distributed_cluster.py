@@ -8,6 +8,7 @@ sampling draws differ), within the tolerance below on the same holdout.
 
 from __future__ import annotations
 
+import codecs
 import json
 import socket
 import subprocess
@@ -72,11 +73,12 @@ def fitted_both(dask_client):
     return prepared, single, distributed
 
 
-def _insert_after(path: Path, offset: int, text: str) -> None:
-    """``text`` inserted after the line holding byte ``offset`` of ``path``."""
+def _insert_after(path: Path, offset: int, text: str, encoding: str = "utf-8") -> None:
+    """``text`` inserted after the line holding byte ``offset`` of ``path`` (in ``encoding``)."""
     data = path.read_bytes()
-    at = data.index(b"\n", offset) + 1
-    path.write_bytes(data[:at] + text.encode("utf-8") + data[at:])
+    newline = "\n".encode(encoding)
+    at = data.index(newline, offset) + len(newline)
+    path.write_bytes(data[:at] + text.encode(encoding) + data[at:])
 
 
 def test_ingestion_in_blocks_gives_the_same_chain_report_and_rejects(dask_client, tmp_path) -> None:
@@ -85,18 +87,20 @@ def test_ingestion_in_blocks_gives_the_same_chain_report_and_rejects(dask_client
 
     data = tmp_path / "messy"
     generate_chain(data, branches=3, items=10, days=90, seed=4, messy=True)
-    # A MovementID exported twice, the copy spans away from the original.
+    # A MovementID exported twice, the copy spans away from the original; the file in UTF-16
+    # with semicolons (two-byte line feeds to cut at).
     movements = data / "stock_movement.csv"
-    lines = movements.read_bytes().splitlines(keepends=True)
-    movements.write_bytes(b"".join(lines) + lines[1])
+    lines = movements.read_text("utf-8").splitlines(keepends=True)
+    text = "".join([*lines, lines[1]]).replace(",", ";")
+    movements.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
     # Records whose quoted name holds line breaks across the first cut (about 20,000 bytes in).
     note = "".join(
         f"\n  shelf {i}: gift boxes and the spare cartons of last week" for i in range(8)
     )
-    _insert_after(
-        movements, 19_800, f'MV09000001,2024-02-01,WH01,W,001,B,ITM0001,"Coffee{note}",5\n'
-    )
-    _insert_after(movements, 30_000, 'MV09000002,2024-02-02,WH01,"W,001,B,ITM0001,unbalanced,5\n')
+    moved = f'MV09000001;2024-02-01;WH01;W;001;B;ITM0001;"Coffee{note}";5\n'
+    _insert_after(movements, 19_800, moved, "utf-16-le")
+    unbalanced = 'MV09000002;2024-02-02;WH01;"W;001;B;ITM0001;unbalanced;5\n'
+    _insert_after(movements, 50_000, unbalanced, "utf-16-le")
     sales = data / "sales_transactions.csv"
     _insert_after(sales, 19_800, f'2024-02-01,001,Riyadh Olaya,INV-M,ITM0001,"Coffee{note}",2\n')
     header = sales.read_bytes().decode("utf-8-sig").splitlines()[0]
@@ -263,9 +267,13 @@ def test_flow_on_the_cluster_logs_one_model_that_needs_no_dask(
         min_f1=0.0,
         model_overrides={"n_estimators": 30},
         dask=dask_client.scheduler.address,
+        encoding="utf-8",  # the CSV options reach the workers
+        delimiter=",",
     )
     assert summary["timings"]["cluster"] > 0
     assert "fit" in summary["timings"]
+    ingested = json.loads((tmp_path / "run" / "ingest" / "validation_report.json").read_text())
+    assert {f["delimiter"] for f in ingested["files"].values()} == {","}
     # A promoted version is deployed refitted on every matured row (also fitted on the cluster):
     # the API serves that one.
     deployed = summary["deployed"]
