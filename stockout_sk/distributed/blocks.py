@@ -4,13 +4,13 @@ A span is a range of whole records (:mod:`stockout_sk.ingest.spans`). The worker
 single-process scan on it — :func:`~stockout_sk.ingest.spans._span_scan`, with the file's header
 and date decisions — and the same ``ingest.tables`` functions a whole file goes through, so every
 row is validated, typed and quarantined exactly as one process does. Line numbers are the file's
-physical lines; a span's rejects go to a file of its own, which the client appends to the file's.
+physical lines; a span's rejects travel back with its result and the client appends them to the
+file's (a worker needs no access to the run's output folder).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pandas as pd
 from stockout_sk.ingest.dedup import _SeenKeys
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _Chunk, _FileScan
-from stockout_sk.ingest.spans import _span_scan, _Survey
+from stockout_sk.ingest.spans import _reject_apart, _span_scan, _Survey, _take_rejects
 from stockout_sk.ingest.tables import (
     _DayCounts,
     _load_movements,
@@ -28,9 +28,6 @@ from stockout_sk.ingest.tables import (
     _requarantine,
 )
 
-#: A span's rejects before the client appends them: ``.<file>.<SPAN_REJECTS><n>`` next to the
-#: file's rejects.
-SPAN_REJECTS = "span"
 _Ids = tuple[np.ndarray, np.ndarray]
 
 
@@ -49,28 +46,24 @@ class _SpanResult:
     stats: _MovementStats = field(default_factory=_MovementStats)
     chunks: list[_Chunk] = field(default_factory=list)
     ids: _Ids = (np.empty(0, np.uint64), np.empty(0, np.uint64))
+    rejects: bytes | None = None  # the rows it rejected (None: the run keeps no rejects)
 
 
-def _rejects_path(scan: _FileScan, index: int, step: str = "") -> Path | None:
-    if scan.rejects_path is None:
-        return None
-    return scan.rejects_path.with_name(f".{scan.schema.filename}.{SPAN_REJECTS}{step}{index:05d}")
-
-
-def _sales_span(scan: _FileScan, survey: _Survey, index: int, min_rows: int) -> _SpanResult:
+def _sales_span(scan: _FileScan, survey: _Survey, min_rows: int) -> _SpanResult:
     """A sales span through ``tables._load_sales``."""
-    part = _span_scan(scan, survey.span, _rejects_path(scan, index), survey.clean)
+    part = _span_scan(scan, survey.span, survey.clean, rejects=True)
     daily, returns, days = _load_sales(part, min_rows)
-    return _SpanResult(part, daily=daily, days=days, returns=returns)
+    return _SpanResult(part, daily=daily, days=days, returns=returns, rejects=_take_rejects(part))
 
 
-def _movement_span(scan: _FileScan, survey: _Survey, index: int) -> _SpanResult:
+def _movement_span(scan: _FileScan, survey: _Survey) -> _SpanResult:
     """A movements span validated; its valid rows kept until the duplicates are known (a span
     holds at most ``block_bytes`` of them)."""
-    part = _span_scan(scan, survey.span, _rejects_path(scan, index), survey.clean)
+    part = _span_scan(scan, survey.span, survey.clean, rejects=True)
     chunks = list(part.chunks())
+    rejects = _take_rejects(part)  # the next step may run on another worker
     hashes = [_movement_hashes(chunk.typed) for chunk in chunks]
-    result = _SpanResult(part, chunks=chunks)
+    result = _SpanResult(part, chunks=chunks, rejects=rejects)
     if hashes:
         result.ids = (
             np.concatenate([k for k, _ in hashes]),
@@ -93,24 +86,23 @@ def _seen(earlier: _Ids | None) -> _SeenKeys:
 def _finish_movements(result: _SpanResult, earlier: _Ids, min_rows: int) -> _SpanResult:
     """``tables._load_movements`` on the span's rows, the IDs kept by earlier spans already seen:
     their copies here are rejected as duplicates, the rest summed daily."""
-    daily, stats = _load_movements(
-        result.part, min_rows, chunks=iter(result.chunks), seen=_seen(earlier)
-    )
-    return _SpanResult(result.part, daily=daily, days=stats.days, stats=stats)
+    part, rejects = result.part, result.rejects
+    if rejects is not None:
+        _reject_apart(part)
+    daily, stats = _load_movements(part, min_rows, chunks=iter(result.chunks), seen=_seen(earlier))
+    if rejects is not None:
+        rejects += _take_rejects(part) or b""  # the invalid rows, then the duplicates
+    return _SpanResult(part, daily=daily, days=stats.days, stats=stats, rejects=rejects)
 
 
 def _requarantine_span(
-    scan: _FileScan,
-    span: _Span,
-    reasons: pd.Series,
-    earlier: _Ids | None,
-    index: int,
-) -> _FileScan:
+    scan: _FileScan, span: _Span, reasons: pd.Series, earlier: _Ids | None
+) -> _SpanResult:
     """``tables._requarantine`` on one span: its accepted rows of the days cut off the history
     moved to the rejects (``earlier`` given for movements: the IDs kept before the span)."""
-    part = _span_scan(scan, span, _rejects_path(scan, index, "cut"))
+    part = _span_scan(scan, span, rejects=True)
     _requarantine(part, reasons, movements=earlier is not None, seen=_seen(earlier))
-    return part
+    return _SpanResult(part, rejects=_take_rejects(part))
 
 
 def _earlier_ids(ids: list[_Ids]) -> list[_Ids]:

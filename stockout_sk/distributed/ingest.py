@@ -37,7 +37,6 @@ from distributed import Client
 from stockout_sk.config import CsvFormat
 from stockout_sk.dates import DayfirstEvidence
 from stockout_sk.distributed.blocks import (
-    SPAN_REJECTS,
     _earlier_ids,
     _finish_movements,
     _Ids,
@@ -107,10 +106,7 @@ class _ClusterFlows(_FlowReader):
 
     def movements(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
         client, surveys = self.client, self._surveys[scan.schema.filename]
-        held = [
-            client.submit(_movement_span, scan, survey, i, pure=False)
-            for i, survey in enumerate(surveys)
-        ]
+        held = [client.submit(_movement_span, scan, survey, pure=False) for survey in surveys]
         self._earlier = _earlier_ids(client.gather(client.map(_span_ids, held, pure=False)))
         results: list[_SpanResult] = client.gather(
             [
@@ -130,10 +126,7 @@ class _ClusterFlows(_FlowReader):
     def sales(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
         client, surveys = self.client, self._surveys[scan.schema.filename]
         results: list[_SpanResult] = client.gather(
-            [
-                client.submit(_sales_span, scan, survey, i, min_rows, pure=False)
-                for i, survey in enumerate(surveys)
-            ]
+            [client.submit(_sales_span, scan, survey, min_rows, pure=False) for survey in surveys]
         )
         days = _DayCounts()
         for result in results:
@@ -151,7 +144,6 @@ class _ClusterFlows(_FlowReader):
                 survey.span,
                 reasons,
                 self._earlier[i] if movements else None,
-                i,
                 pure=False,
             )
             for i, (survey, days) in enumerate(
@@ -159,8 +151,8 @@ class _ClusterFlows(_FlowReader):
             )
             if days.series().index.isin(reasons.index).any()  # only spans holding such rows
         ]
-        for part in client.gather(futures):
-            _absorb(scan, part)
+        for result in client.gather(futures):
+            _absorb(scan, result.part, result.rejects)
 
     def _merge(
         self,
@@ -174,7 +166,7 @@ class _ClusterFlows(_FlowReader):
         first appearance of a key kept, as one process keeps it)."""
         acc = _Aggregator(list(keys), [value], dtypes, 4 * scan.chunksize)
         for result in results:
-            _absorb(scan, result.part)
+            _absorb(scan, result.part, result.rejects)
             acc.add(result.daily)
         self._days[scan.schema.filename] = [r.days for r in results]
         logger.info("%s: %d span(s) read on the cluster", scan.schema.filename, len(results))
@@ -201,8 +193,8 @@ def load_chain_on_cluster(
     data_dir : str or Path
         The six CSV files, at a path every worker reads (a shared volume on a real cluster).
     out_dir : str or Path, optional
-        Rejects and the validation report, as ``load_chain`` writes them (the workers write
-        their spans' rejects there first, as hidden files the client appends and removes).
+        Rejects and the validation report, as ``load_chain`` writes them (the client writes
+        them: the workers send their spans' rejects back with their results).
     block_bytes : int
         Bytes per span of a transaction file (one task each).
     chunksize, csv_format, horizon, today, min_history_days
@@ -221,18 +213,13 @@ def load_chain_on_cluster(
     block_bytes = check_int(
         block_bytes, "block_bytes", caller="load_chain_on_cluster", type_error=ValueError
     )
-    try:
-        return _load_chain(
-            data_dir,
-            out_dir=out_dir,
-            chunksize=chunksize,
-            csv_format=csv_format,
-            horizon=horizon,
-            today=today,
-            min_history_days=min_history_days,
-            flow_reader=_ClusterFlows(client, block_bytes),
-        )
-    finally:
-        if out_dir is not None:  # spans' rejects an error left unmerged
-            for left in (Path(out_dir) / "rejects").glob(f".*.csv.{SPAN_REJECTS}*"):
-                left.unlink()
+    return _load_chain(
+        data_dir,
+        out_dir=out_dir,
+        chunksize=chunksize,
+        csv_format=csv_format,
+        horizon=horizon,
+        today=today,
+        min_history_days=min_history_days,
+        flow_reader=_ClusterFlows(client, block_bytes),
+    )

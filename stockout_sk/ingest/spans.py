@@ -12,7 +12,7 @@ What reading one large file on many workers with the single-process scanner take
    before its cut (:attr:`_Survey.end`). :func:`_plan` surveys every span from its cut at
    once, and again from the right start the few spans whose cut fell inside a record;
 3. :func:`_span_scan` — a scan of one span with the file's header and date decisions, read by
-   the same ``tables`` functions as a whole file;
+   the same ``tables`` functions as a whole file, its rejects kept apart (:func:`_take_rejects`);
 4. :func:`_absorb` — a span's counts, line events and rejects added to the file's scan.
 
 A record is decided from its own lines only (at most
@@ -24,6 +24,7 @@ file's physical lines throughout: the rejects of a span need no shifting.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,22 +107,42 @@ def _count_lines(path: str | Path, encoding: _Encoding, start: int, stop: int) -
 
 
 def _span_scan(
-    scan: _FileScan,
-    span: _Span,
-    rejects_path: Path | None = None,
-    clean: dict[int, int] | None = None,
+    scan: _FileScan, span: _Span, clean: dict[int, int] | None = None, *, rejects: bool = False
 ) -> _FileScan:
-    """A scan of ``span`` with ``scan``'s header and date decisions, its counts its own, its
-    rejects written to ``rejects_path`` (no header line)."""
+    """A scan of ``span`` with ``scan``'s header and date decisions, its counts its own.
+
+    With ``rejects`` (and a rejects file for ``scan``), its rejects go to a temporary file of
+    the machine that reads the span, until :func:`_take_rejects`: a worker needs no access to
+    the folder the client writes to.
+    """
     part = _FileScan(
         scan.schema, scan.path.parent, None, scan.chunksize, scan.csv_format, scan.latest_day
     )
     part.header, part.names, part.colmap = scan.header, scan.names, scan.colmap
     part.dayfirst = dict(scan.dayfirst)
-    part.rejects_path = rejects_path
+    if rejects and scan.rejects_path is not None:
+        _reject_apart(part)
     part.span = span
     part._clean_blocks = dict(clean or {})
     return part
+
+
+def _reject_apart(part: _FileScan) -> None:
+    """Send ``part``'s rejects to a new temporary file of this machine."""
+    handle, name = tempfile.mkstemp(prefix=f"{part.schema.name}.", suffix=".rejects.csv")
+    os.close(handle)
+    part.rejects_path = Path(name)
+
+
+def _take_rejects(part: _FileScan) -> bytes | None:
+    """The rows a span's scan rejected so far (CSV lines, no header), its temporary file
+    removed; ``None`` when it keeps no rejects."""
+    if part.rejects_path is None:
+        return None
+    data = part.rejects_path.read_bytes()
+    part.rejects_path.unlink()
+    part.rejects_path = None
+    return data
 
 
 @dataclass(frozen=True)
@@ -188,15 +209,17 @@ def _plan(
     out = []
     start, line = spans[0].start, spans[0].first_line
     for span, found in zip(spans, survey(spans), strict=True):
-        if found.span.start != start:  # the cut fell inside a record begun before it
+        if (found.span.start, found.span.first_line) != (start, line):
+            # The cut fell inside a record begun before it: read from that record's start.
             found = survey([_Span(start, span.stop, line)])[0]
         out.append(found)
         start, line = found.end, found.last_line + 1
     return out
 
 
-def _absorb(scan: _FileScan, part: _FileScan) -> None:
-    """Add the counts, line events and rejects of a span's scan to the file's scan."""
+def _absorb(scan: _FileScan, part: _FileScan, rejects: bytes | None = None) -> None:
+    """Add the counts, line events and rejects (:func:`_take_rejects`) of a span's scan to the
+    file's scan."""
     rep, got = scan.report, part.report
     rep.read += got.read
     rep.accepted += got.accepted
@@ -214,8 +237,6 @@ def _absorb(scan: _FileScan, part: _FileScan) -> None:
     events.undecodable += more.undecodable
     events.header_repeats += more.header_repeats
     events.extra_lines += more.extra_lines
-    if part.rejects_path is not None and part.rejects_path.exists():
-        if scan.rejects_path is not None:
-            with scan.rejects_path.open("ab") as out:
-                out.write(part.rejects_path.read_bytes())
-        part.rejects_path.unlink()
+    if rejects and scan.rejects_path is not None:
+        with scan.rejects_path.open("ab") as out:
+            out.write(rejects)
