@@ -39,7 +39,7 @@ from flows.common import (
 from flows.refit import refit, register_deployed
 from flows.run_summary import summary_markdown
 from flows.steps import build_dataset, cluster_steps, evaluate, train, validate
-from stockout_sk.config import Settings
+from stockout_sk.config import Settings, load_csv_format
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
@@ -214,12 +214,10 @@ def run_pipeline(
     on_cluster = None
     if address:
         log.info("running ingest, labels and fit on the Dask cluster %s", address)
-        if encoding or delimiter:
-            raise ValueError(
-                "--encoding/--delimiter are not supported with --dask yet: the workers read "
-                "UTF-8 (or a BOM-marked UTF-16) comma-separated exports; convert the files first"
-            )
-        on_cluster = timed("cluster", cluster_steps, address, data_dir, str(out), config)
+        csv_format = load_csv_format(encoding=encoding, delimiter=delimiter)
+        on_cluster = timed(
+            "cluster", cluster_steps, address, data_dir, str(out), config, csv_format, chunksize
+        )
         chain, prepared, fitted = on_cluster.chain, on_cluster.prepared, on_cluster.fitted
         timings.update(on_cluster.timings)
         chain_report = timed("validate", validate, chain)

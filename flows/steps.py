@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from stockout_sk import distributed
-from stockout_sk.config import ModelConfig
+from stockout_sk.config import CsvFormat, ModelConfig
 from stockout_sk.evaluate import EvaluationReport
 from stockout_sk.ingest import ChainData
 from stockout_sk.training import FittedModel, Prepared, evaluate_fitted, fit_model, prepare
@@ -56,15 +56,27 @@ def train(
 
 @task(name="cluster-steps", cache_policy=NO_CACHE)
 def cluster_steps(
-    address: str, data_dir: str, out_dir: str, config: ModelConfig
+    address: str,
+    data_dir: str,
+    out_dir: str,
+    config: ModelConfig,
+    csv_format: CsvFormat | None = None,
+    chunksize: int = 100_000,
 ) -> distributed.ClusterRun:
     """Ingest, label and fit on a Dask cluster, driven by this one task's ``distributed.Client``.
 
     Not Prefect's DaskTaskRunner: the flow keeps Prefect's default runner and this task holds
     the client, so only plain results (the chain, the table, the fitted pipeline) cross back.
+    ``csv_format`` and ``chunksize``: as for :func:`flows.common.ingest`.
     """
     return distributed.train_on_cluster(
-        address, data_dir, config, ingest_out=Path(out_dir) / "ingest", refit=True
+        address,
+        data_dir,
+        config,
+        ingest_out=Path(out_dir) / "ingest",
+        refit=True,
+        csv_format=csv_format,
+        chunksize=chunksize,
     )
 
 

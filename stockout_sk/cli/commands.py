@@ -230,7 +230,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from stockout_sk.training import TrainingResult, evaluate_fitted
 
         say(f"ingest, labels and fit on the Dask cluster {address}")
-        run = distributed.train_on_cluster(address, args.data, config)
+        run = distributed.train_on_cluster(
+            address, args.data, config, csv_format=_csv_format(args), chunksize=args.chunksize
+        )
         say(run.chain.report.format())
         report = evaluate_fitted(run.fitted, run.prepared, out_dir=out)
         result = TrainingResult(run.fitted, report, run.prepared, run.timings)

@@ -1,51 +1,52 @@
-"""Ingestion on the workers: the two transaction files read in blocks, validated by the same code.
+"""Ingestion on the workers: the two transaction files read in spans, validated by the same code.
 
-The six headers are checked on the client first (fail fast, as
-:func:`~stockout_sk.ingest.load_chain` does). ``sales_transactions.csv`` and
-``stock_movement.csv`` are then cut into blocks of whole lines (:data:`BLOCK_BYTES`) that the
-workers read:
+:func:`load_chain_on_cluster` is :func:`stockout_sk.ingest.load_chain` with one difference: the
+four steps that read ``stock_movement.csv`` and ``sales_transactions.csv`` run on the workers
+(:class:`_ClusterFlows`). Everything else — the file and header checks, the four small files,
+the history's time line, the flows, the findings, the report — is the single-process code, run
+on the client. Per transaction file:
 
-1. each block counts its lines and the day/month evidence of its date columns; the client sums
-   the evidence and decides each column once, for the whole file, as one process does;
-2. each block runs the single-process scan on its bytes (:class:`stockout_sk.ingest` validation,
-   quarantine with reasons, source line numbers offset by the lines before the block) and sums
-   its rows to daily branch×item (sales) or day×from×to×item (movements) totals;
-3. a ``MovementID`` is kept in the first block that accepts it: each block learns which of its
-   IDs an earlier block holds (hashes only travel) and rejects those copies as duplicates.
+1. the file is cut at line ends about ``block_bytes`` apart and the workers count the lines
+   between the cuts; then each span is surveyed (the day/month evidence of its date columns,
+   where its last record ends) and the client decides each date column once, for the whole
+   file. A cut that falls inside a record (a quoted field holding line breaks) moves back to
+   the record's start (:func:`stockout_sk.ingest.spans._plan`);
+2. each span is scanned by the single-process scanner (validation, quarantine with reasons,
+   the file's physical line numbers) and summed to daily branch×item (sales) or
+   day×from×to×item (movements) totals;
+3. a ``MovementID`` is kept in the first span that accepts it: each span learns which of its
+   IDs an earlier span holds (hashes only travel) and rejects those copies as duplicates;
+4. when the time line cuts days off the history, the spans holding accepted rows of those days
+   read their rows again and move them to the rejects.
 
-The client adds the blocks' daily totals in file order, reads the four small files itself, and
-assembles the :class:`~stockout_sk.ingest.ChainData` and report one process would: the same
-tables, the same counts (read = accepted + rejected per file) and the same findings. Blocks are
-cut at line breaks: a quoted field holding a line break across a cut is read as two malformed
-lines (quarantined, never lost); exports rarely hold one.
+The client adds the spans' totals, counts, line events and rejects in file order: the same
+tables, the same report (read = accepted + rejected per file, physical lines reconciled) and
+the same rejects as one process. One difference remains: the share of undecodable lines above
+which a file is refused as being in another encoding is counted per span.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from collections import Counter
+from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from distributed import Client, Future
+from distributed import Client
 
-from stockout_sk.contract import DATE
+from stockout_sk.config import CsvFormat
 from stockout_sk.dates import DayfirstEvidence
 from stockout_sk.distributed.blocks import (
-    CHUNKSIZE,
-    _block_ids,
-    _BlockResult,
-    _blocks,
     _earlier_ids,
     _finish_movements,
-    _movement_block,
-    _sales_block,
-    _survey,
+    _Ids,
+    _movement_span,
+    _requarantine_span,
+    _sales_span,
+    _span_ids,
+    _SpanResult,
 )
-from stockout_sk.ingest import REPORT_FILENAME, ChainData, DataContractError, ValidationReport
+from stockout_sk.ingest import ChainData
 from stockout_sk.ingest.aggregate import (
     _QUANTITY_MOVED,
     _SOLD,
@@ -53,132 +54,123 @@ from stockout_sk.ingest.aggregate import (
     _TRANSFER_DTYPES,
     _TRANSFER_KEYS,
     _Aggregator,
-    _build_flows,
 )
-from stockout_sk.ingest.findings import _chain_findings
-from stockout_sk.ingest.report import REJECT_LINE_COLUMN, Finding
+from stockout_sk.ingest.load import _FlowReader, _load_chain
+from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
-from stockout_sk.ingest.tables import (
-    _load_keyed_table,
-    _load_stock_current,
-    _MovementStats,
-)
-from stockout_sk.schemas import (
-    BRANCHES,
-    EMPLOYEES,
-    ITEM_MASTER,
-    SALES_TRANSACTIONS,
-    SCHEMAS,
-    STOCK_CURRENT,
-    STOCK_MOVEMENT,
-)
+from stockout_sk.ingest.spans import _absorb, _count_lines, _cuts, _plan, _Survey, _survey
+from stockout_sk.ingest.tables import _DayCounts, _MovementStats
+from stockout_sk.params import check_int
 
 __all__ = ["BLOCK_BYTES", "load_chain_on_cluster"]
 
 logger = logging.getLogger(__name__)
 
-#: Bytes per block of a transaction file read by one task.
+#: Bytes per span of a transaction file read by one task.
 BLOCK_BYTES = 64 * 2**20
-_CHUNKSIZE = CHUNKSIZE
 
 
-def _transaction_file(
-    client: Client, scan: _FileScan, rejects_dir: Path | None, block_bytes: int
-) -> list[_BlockResult]:
-    """One transaction file through the three steps of the module docstring."""
-    blocks = _blocks(scan.schema, scan.path, block_bytes)
-    args = (scan.names, scan.colmap)
-    surveys = client.gather(client.map(_survey, blocks, *[[a] * len(blocks) for a in args]))
-    evidence: dict[str, DayfirstEvidence] = {}
-    for survey in surveys:
-        for column, found in survey.evidence.items():
-            evidence[column] = evidence.get(column, DayfirstEvidence()) + found
-    _decide(scan, evidence)
-    first_lines = list(np.cumsum([2] + [s.lines for s in surveys[:-1]]))
-    task = _sales_block if scan.schema is SALES_TRANSACTIONS else _movement_block
-    futures: list[Future] = [
-        client.submit(
-            task,
-            block,
-            scan.names,
-            scan.colmap,
-            scan.dayfirst,
-            scan.report.dates,
-            int(first),
-            rejects_dir,
-            pure=False,
-        )
-        for block, first in zip(blocks, first_lines, strict=True)
-    ]
-    if task is _movement_block:
-        earlier = _earlier_ids(client.gather(client.map(_block_ids, futures, pure=False)))
-        futures = [
-            client.submit(_finish_movements, f, e, pure=False)
-            for f, e in zip(futures, earlier, strict=True)
-        ]
-    results = client.gather(futures)
-    logger.info("%s: %d block(s) read on the cluster", scan.schema.filename, len(blocks))
-    return results
+class _ClusterFlows(_FlowReader):
+    """The transaction files' four steps of :func:`~stockout_sk.ingest.load_chain`, on the
+    workers (the module docstring); what a step learns per span is kept for the next."""
 
+    def __init__(self, client: Client, block_bytes: int) -> None:
+        self.client = client
+        self.block_bytes = block_bytes
+        self._surveys: dict[str, list[_Survey]] = {}
+        self._days: dict[str, list[_DayCounts]] = {}
+        self._earlier: list[_Ids] = []
 
-def _decide(scan: _FileScan, evidence: dict[str, DayfirstEvidence]) -> None:
-    """The day/month decision of each date column from the summed evidence (as ``decide_dates``)."""
-    for column, found in evidence.items():
-        decision = found.decide(column=column)
-        scan.dayfirst[column] = decision.dayfirst
-        scan.report.dates[column] = {
-            "dayfirst": decision.dayfirst,
-            "note": decision.note,
-            "formats": Counter(),
-            "offset_dropped": 0,
-        }
-        if decision.note:
-            scan.findings.append(
-                Finding(
-                    "dayfirst",
-                    decision.note,
-                    severity="warning" if decision.is_warning else "info",
-                    file=scan.schema.filename,
-                    count=found.n_day_month_year,
-                )
+    def decide_dates(self, scan: _FileScan) -> None:
+        client = self.client
+        scan.path = scan.path.absolute()  # a worker's working directory may differ
+        cuts = _cuts(scan, self.block_bytes)
+        n = len(cuts) - 1
+        encoding = scan.header.encoding
+        lines = client.gather(
+            client.map(
+                _count_lines, [scan.path] * n, [encoding] * n, cuts[:-1], cuts[1:], pure=False
             )
+        )
 
+        def survey(spans: list[_Span]) -> list[_Survey]:
+            return client.gather(client.map(_survey, [scan] * len(spans), spans, pure=False))
 
-def _merge(scan: _FileScan, results: list[_BlockResult]) -> None:
-    """The blocks' counts, date formats and rejects into the file's scan, in file order."""
-    rep = scan.report
-    reasons: Counter[str] = Counter()
-    for result in results:
-        part = result.scan.report
-        rep.read += part.read
-        rep.accepted += part.accepted
-        rep.rejected += part.rejected
-        rep.duplicates += part.duplicates
-        rep.blank_lines += part.blank_lines
-        reasons.update(part.reasons)
-        for column, info in part.dates.items():
-            rep.dates[column]["formats"].update(info["formats"])
-            rep.dates[column]["offset_dropped"] += info["offset_dropped"]
-        scan._thousands.update(result.scan._thousands)
-        _append_rejects(scan, result.scan.rejects_path, result.first_line - 2)
-    rep.reasons = dict(reasons)
+        surveys = _plan(scan, cuts, lines, survey)
+        evidence: dict[str, DayfirstEvidence] = {}
+        for found in surveys:
+            for column, seen in found.evidence.items():
+                evidence[column] = evidence.get(column, DayfirstEvidence()) + seen
+        scan.decide_dates(evidence)
+        self._surveys[scan.schema.filename] = surveys
 
+    def movements(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
+        client, surveys = self.client, self._surveys[scan.schema.filename]
+        held = [client.submit(_movement_span, scan, survey, pure=False) for survey in surveys]
+        self._earlier = _earlier_ids(client.gather(client.map(_span_ids, held, pure=False)))
+        results: list[_SpanResult] = client.gather(
+            [
+                client.submit(_finish_movements, future, earlier, min_rows, pure=False)
+                for future, earlier in zip(held, self._earlier, strict=True)
+            ]
+        )
+        del held  # the valid rows the workers kept
+        stats = _MovementStats()
+        for result in results:
+            stats.conflicting_duplicates += result.stats.conflicting_duplicates
+            stats.self_transfers += result.stats.self_transfers
+            stats.days.update(result.days)
+        transfers = self._merge(scan, results, _TRANSFER_KEYS, _QUANTITY_MOVED, _TRANSFER_DTYPES)
+        return transfers.sort_values(_TRANSFER_KEYS, kind="stable", ignore_index=True), stats
 
-def _append_rejects(scan: _FileScan, part: Path | None, offset: int) -> None:
-    """A block's rejects into the file's, its line numbers made the file's.
+    def sales(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
+        client, surveys = self.client, self._surveys[scan.schema.filename]
+        results: list[_SpanResult] = client.gather(
+            [client.submit(_sales_span, scan, survey, min_rows, pure=False) for survey in surveys]
+        )
+        days = _DayCounts()
+        for result in results:
+            days.update(result.days)
+        keys = list(_SOLD_DTYPES)[:3]
+        sold = self._merge(scan, results, keys, _SOLD, _SOLD_DTYPES)
+        return sold, sum(r.returns for r in results), days
 
-    A block's scan numbers the lines of its own bytes from 2 (after the header, line 1), the
-    malformed lines pandas reports too: one offset, the lines before the block, fixes both.
-    """
-    if part is None or scan.rejects_path is None or not Path(part).exists():
-        return
-    rows = pd.read_csv(part, dtype=str, keep_default_na=False, header=None)
-    if len(rows):
-        rows.columns = [*scan.names, "reason", REJECT_LINE_COLUMN]
-        rows[REJECT_LINE_COLUMN] = rows[REJECT_LINE_COLUMN].astype(np.int64) + offset
-        rows = rows.sort_values(REJECT_LINE_COLUMN, kind="stable")
-        rows.to_csv(scan.rejects_path, mode="a", header=False, index=False)
-    os.unlink(part)
+    def requarantine(self, scan: _FileScan, reasons: pd.Series, *, movements: bool) -> None:
+        client, name = self.client, scan.schema.filename
+        futures = [
+            client.submit(
+                _requarantine_span,
+                scan,
+                survey.span,
+                reasons,
+                self._earlier[i] if movements else None,
+                pure=False,
+            )
+            for i, (survey, days) in enumerate(
+                zip(self._surveys[name], self._days[name], strict=True)
+            )
+            if days.series().index.isin(reasons.index).any()  # only spans holding such rows
+        ]
+        for result in client.gather(futures):
+            _absorb(scan, result.part, result.rejects)
+
+    def _merge(
+        self,
+        scan: _FileScan,
+        results: list[_SpanResult],
+        keys: list[str],
+        value: str,
+        dtypes: dict[str, str],
+    ) -> pd.DataFrame:
+        """The spans' scans into the file's, their daily totals added up, in file order (the
+        first appearance of a key kept, as one process keeps it)."""
+        acc = _Aggregator(list(keys), [value], dtypes, 4 * scan.chunksize)
+        for result in results:
+            _absorb(scan, result.part, result.rejects)
+            acc.add(result.daily)
+        self._days[scan.schema.filename] = [r.days for r in results]
+        logger.info("%s: %d span(s) read on the cluster", scan.schema.filename, len(results))
+        return acc.result()
 
 
 def load_chain_on_cluster(
@@ -187,6 +179,11 @@ def load_chain_on_cluster(
     *,
     out_dir: str | Path | None = None,
     block_bytes: int = BLOCK_BYTES,
+    chunksize: int = 100_000,
+    csv_format: CsvFormat | None = None,
+    horizon: int = 7,
+    today: date | str | None = None,
+    min_history_days: int | None = None,
 ) -> ChainData:
     """:func:`stockout_sk.ingest.load_chain`, with the transaction files read on the workers.
 
@@ -196,131 +193,33 @@ def load_chain_on_cluster(
     data_dir : str or Path
         The six CSV files, at a path every worker reads (a shared volume on a real cluster).
     out_dir : str or Path, optional
-        Rejects and the validation report, as ``load_chain`` writes them (the workers write their
-        blocks' rejects there first).
+        Rejects and the validation report, as ``load_chain`` writes them (the client writes
+        them: the workers send their spans' rejects back with their results).
     block_bytes : int
-        Bytes per block.
+        Bytes per span of a transaction file (one task each).
+    chunksize, csv_format, horizon, today, min_history_days
+        As for :func:`~stockout_sk.ingest.load_chain`.
 
     Returns
     -------
     ChainData
         What ``load_chain`` returns for the same files.
+
+    Raises
+    ------
+    DataContractError
+        As ``load_chain`` (the validation report is written all the same).
     """
-    data_dir = Path(data_dir)
-    missing = [s.filename for s in SCHEMAS.values() if not (data_dir / s.filename).is_file()]
-    if missing:
-        raise DataContractError(
-            f"missing input file(s) {missing!r} in {str(data_dir)!r}; all six files of the "
-            "contract are required, even if some are only headers."
-        )
-    rejects_dir = None
-    if out_dir is not None:
-        rejects_dir = Path(out_dir) / "rejects"
-        rejects_dir.mkdir(parents=True, exist_ok=True)
-    scans = {n: _FileScan(s, data_dir, rejects_dir, _CHUNKSIZE) for n, s in SCHEMAS.items()}
-    for scan in scans.values():  # every header before any row: fail fast on the contract
-        scan.open_header()
-    for name in (BRANCHES.name, ITEM_MASTER.name, EMPLOYEES.name, STOCK_CURRENT.name):
-        scans[name].decide_dates()
-    branches = _load_keyed_table(scans[BRANCHES.name])
-    items = _load_keyed_table(scans[ITEM_MASTER.name])
-    employees = _load_keyed_table(scans[EMPLOYEES.name])
-    stock = _load_stock_current(scans[STOCK_CURRENT.name])
-
-    scratch = rejects_dir if rejects_dir is not None else None
-    moved = _transaction_file(client, scans[STOCK_MOVEMENT.name], scratch, block_bytes)
-    sales = _transaction_file(client, scans[SALES_TRANSACTIONS.name], scratch, block_bytes)
-    _merge(scans[STOCK_MOVEMENT.name], moved)
-    _merge(scans[SALES_TRANSACTIONS.name], sales)
-    transfers = _sum_in_order(
-        [r.daily for r in moved], _TRANSFER_KEYS, _QUANTITY_MOVED, _TRANSFER_DTYPES
-    ).sort_values(_TRANSFER_KEYS, kind="stable", ignore_index=True)
-    sold = _sum_in_order([r.daily for r in sales], [*_SOLD_DTYPES][:3], _SOLD, _SOLD_DTYPES)
-    stats = _MovementStats(
-        conflicting_duplicates=sum(r.stats.conflicting_duplicates for r in moved),
-        self_transfers=sum(r.stats.self_transfers for r in moved),
+    block_bytes = check_int(
+        block_bytes, "block_bytes", caller="load_chain_on_cluster", type_error=ValueError
     )
-    returns = sum(r.returns for r in sales)
-    flows = _build_flows(transfers, sold)
-    return _assemble(
+    return _load_chain(
         data_dir,
-        out_dir,
-        scans,
-        branches,
-        items,
-        employees,
-        stock,
-        transfers,
-        sold,
-        flows,
-        stats,
-        returns,
-    )
-
-
-def _sum_in_order(parts, keys, value, dtypes) -> pd.DataFrame:
-    """The blocks' daily totals added in file order (first appearance kept, as one process)."""
-    acc = _Aggregator(list(keys), [value], dtypes, 4 * _CHUNKSIZE)
-    for part in parts:
-        acc.add(part)
-    return acc.result()
-
-
-def _assemble(
-    data_dir,
-    out_dir,
-    scans,
-    branches,
-    items,
-    employees,
-    stock,
-    transfers,
-    sold,
-    flows,
-    stats,
-    returns,
-) -> ChainData:
-    """The report and the ChainData, as the end of ``load_chain`` builds them."""
-    file_reports = {scan.schema.filename: scan.finish() for scan in scans.values()}
-    findings = [f for scan in scans.values() for f in scan.findings]
-    findings += _chain_findings(
-        branches=branches,
-        items=items,
-        employees=employees,
-        stock=stock,
-        transfers=transfers,
-        sold=sold,
-        flows=flows,
-        movement_stats=stats,
-        returns=returns,
-    )
-    observed = pd.concat(
-        [transfers[DATE], sold[DATE], stock["LastUpdatedAt"].dt.normalize()], ignore_index=True
-    ).dropna()
-    report = ValidationReport(files=file_reports, findings=findings)
-    if not len(observed):
-        raise DataContractError(
-            f"no usable dated row in {STOCK_MOVEMENT.filename}, {SALES_TRANSACTIONS.filename} or "
-            f"{STOCK_CURRENT.filename} under {str(data_dir)!r}; see the reject reasons:\n"
-            f"{report.format()}"
-        )
-    history_start, history_end = observed.min(), observed.max()
-    report.history_start = history_start.date().isoformat()
-    report.history_end = history_end.date().isoformat()
-    if out_dir is not None:
-        path = Path(out_dir) / REPORT_FILENAME
-        path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
-    for f in findings:
-        if f.severity == "warning":
-            logger.warning("%s%s", f"{f.file}: " if f.file else "", f.message)
-    return ChainData(
-        stock_current=stock,
-        flows=flows,
-        transfers=transfers,
-        branches=branches,
-        items=items,
-        employees=employees,
-        report=report,
-        history_start=pd.Timestamp(history_start),
-        history_end=pd.Timestamp(history_end),
+        out_dir=out_dir,
+        chunksize=chunksize,
+        csv_format=csv_format,
+        horizon=horizon,
+        today=today,
+        min_history_days=min_history_days,
+        flow_reader=_ClusterFlows(client, block_bytes),
     )

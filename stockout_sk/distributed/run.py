@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stockout_sk.config import ModelConfig
+from stockout_sk.config import CsvFormat, ModelConfig
 from stockout_sk.distributed.cluster import dask_client
 from stockout_sk.distributed.ingest import load_chain_on_cluster
 from stockout_sk.distributed.training import fit_on_cluster, prepare_on_cluster, refit_on_cluster
@@ -45,6 +45,8 @@ def train_on_cluster(
     n_parts: int | None = None,
     n_workers: int | None = None,
     refit: bool = False,
+    csv_format: CsvFormat | None = None,
+    chunksize: int = 100_000,
 ) -> ClusterRun:
     """Ingest, label and fit on the Dask cluster at ``address`` (``"local"``: this machine).
 
@@ -66,11 +68,23 @@ def train_on_cluster(
     refit : bool
         Also fit the model to deploy, on every matured row (when ``config.refit``): what the
         flow registers once the gate has passed the evaluated model.
+    csv_format : CsvFormat, optional
+        The exports' encoding and delimiter (default: the environment's, else detected per
+        file), as for :func:`~stockout_sk.ingest.load_chain`.
+    chunksize : int
+        CSV rows per chunk a worker reads.
     """
     timings: dict[str, float] = {}
     with dask_client(address, n_workers=n_workers) as client:
         start = time.perf_counter()
-        chain = load_chain_on_cluster(client, data_dir, out_dir=ingest_out)
+        chain = load_chain_on_cluster(
+            client,
+            data_dir,
+            out_dir=ingest_out,
+            chunksize=chunksize,
+            csv_format=csv_format,
+            horizon=config.horizon,
+        )
         timings["ingest"] = time.perf_counter() - start
         start = time.perf_counter()
         prepared, on_cluster = prepare_on_cluster(client, chain, config, n_parts=n_parts)

@@ -26,7 +26,9 @@ Modules: ``report`` (the report types and the contract error), ``chain`` (:class
 (encoding, delimiter, header → column mapping), ``quantities`` (lenient numbers), ``scan`` (one
 file, chunk by chunk) and ``scan_findings``, ``dedup`` (duplicate keys), ``aggregate`` (daily
 sums and flows), ``tables`` (one typed table per file), ``timeline`` (the history's days),
-``findings`` (cross-file checks), ``load`` (:func:`load_chain`).
+``findings`` (cross-file checks), ``load`` (:func:`load_chain`), ``spans`` (a file read in
+spans of whole records that add up to the whole file: what :mod:`stockout_sk.distributed`
+reads on the workers).
 """
 
 from stockout_sk.ingest.chain import ChainData

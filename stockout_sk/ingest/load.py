@@ -18,10 +18,12 @@ from stockout_sk.ingest.findings import _chain_findings, _training_findings
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.tables import (
+    _DayCounts,
     _load_keyed_table,
     _load_movements,
     _load_sales,
     _load_stock_current,
+    _MovementStats,
     _requarantine,
 )
 from stockout_sk.ingest.timeline import _decide_timeline
@@ -116,6 +118,54 @@ def load_chain(
     >>> chain = load_chain("sample_data", out_dir="artifacts/run")  # doctest: +SKIP
     >>> print(chain.report.format())  # doctest: +SKIP
     """
+    return _load_chain(
+        data_dir,
+        out_dir=out_dir,
+        chunksize=chunksize,
+        csv_format=csv_format,
+        horizon=horizon,
+        today=today,
+        min_history_days=min_history_days,
+        flow_reader=_FlowReader(),
+    )
+
+
+class _FlowReader:
+    """How the two transaction files are read: here, in this process.
+
+    :mod:`stockout_sk.distributed.ingest` reads them in spans on the workers of a Dask cluster
+    by overriding these four steps; everything else :func:`load_chain` does is shared.
+    """
+
+    def decide_dates(self, scan: _FileScan) -> None:
+        """Decide the day/month order of the file's date columns."""
+        scan.decide_dates()
+
+    def movements(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
+        """The daily transfers and what the findings need (``tables._load_movements``)."""
+        return _load_movements(scan, min_rows)
+
+    def sales(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
+        """The daily sales, the return lines, the rows per day (``tables._load_sales``)."""
+        return _load_sales(scan, min_rows)
+
+    def requarantine(self, scan: _FileScan, reasons: pd.Series, *, movements: bool) -> None:
+        """Move the accepted rows of the days cut off the history to the rejects."""
+        _requarantine(scan, reasons, movements=movements)
+
+
+def _load_chain(
+    data_dir: str | Path,
+    *,
+    out_dir: str | Path | None,
+    chunksize: int,
+    csv_format: CsvFormat | None,
+    horizon: int,
+    today: date | str | None,
+    min_history_days: int | None,
+    flow_reader: _FlowReader,
+) -> ChainData:
+    """:func:`load_chain`, the transaction files read by ``flow_reader``."""
     chunksize = check_int(chunksize, "chunksize", caller="load_chain", type_error=ValueError)
     horizon = check_int(horizon, "horizon", caller="load_chain", type_error=ValueError)
     csv_format = load_csv_format() if csv_format is None else csv_format
@@ -133,7 +183,7 @@ def load_chain(
             scans[name] = _FileScan(
                 schema, data_dir, rejects_dir, chunksize, csv_format, latest_day
             )
-        chain = _load(scans, report, horizon, min_history_days)
+        chain = _load(scans, report, horizon, min_history_days, flow_reader)
     except DataContractError as exc:
         exc.report = report
         report.error = str(exc)
@@ -169,11 +219,15 @@ def _load(
     report: ValidationReport,
     horizon: int,
     min_history_days: int | None,
+    flow_reader: _FlowReader,
 ) -> ChainData:
     for scan in scans.values():  # every header before any row: fail fast on the contract
         scan.open_header()
     for scan in scans.values():
-        scan.decide_dates()
+        if scan.schema.name in (STOCK_MOVEMENT.name, SALES_TRANSACTIONS.name):
+            flow_reader.decide_dates(scan)
+        else:
+            scan.decide_dates()
 
     # Re-aggregate partial sums when they exceed a few chunks' worth of rows (and double).
     min_rows = 4 * scans[SALES_TRANSACTIONS.name].chunksize
@@ -181,8 +235,8 @@ def _load(
     items = _load_keyed_table(scans[ITEM_MASTER.name])
     employees = _load_keyed_table(scans[EMPLOYEES.name])
     stock, snapshot_stats = _load_stock_current(scans[STOCK_CURRENT.name])
-    transfers, movement_stats = _load_movements(scans[STOCK_MOVEMENT.name], min_rows)
-    sold, returns, sale_days = _load_sales(scans[SALES_TRANSACTIONS.name], min_rows)
+    transfers, movement_stats = flow_reader.movements(scans[STOCK_MOVEMENT.name], min_rows)
+    sold, returns, sale_days = flow_reader.sales(scans[SALES_TRANSACTIONS.name], min_rows)
 
     timeline = _decide_timeline(
         {
@@ -198,7 +252,7 @@ def _load(
         logger.warning(
             "%s: quarantining the rows of %d day(s) cut off the history", filename, len(reasons)
         )
-        _requarantine(scan, reasons, movements=is_movement)
+        flow_reader.requarantine(scan, reasons, movements=is_movement)
         if is_movement:
             transfers = transfers[~transfers[DATE].isin(reasons.index)].reset_index(drop=True)
         else:

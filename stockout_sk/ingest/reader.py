@@ -7,12 +7,17 @@ that do not decode are located (line, byte of the line, byte of the file), their
 quarantined, and a file with more of them than a stray byte or two explains is refused with the
 encoding it most likely is in. Any other encoding is decoded incrementally and re-encoded as
 UTF-8 first, so the line scanner sees one encoding only.
+
+A reader may also cover one :class:`_Span` of a file (bytes from a record's start to a line
+end): the spans of a file read apart — on the workers of a cluster — give the records one read
+of the whole file gives (:mod:`~stockout_sk.ingest.spans`).
 """
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from stockout_sk.ingest.encoding import _Encoding, _not_decodable_message, _undecodable
@@ -27,8 +32,18 @@ _UNDECODABLE_SHARE = 100
 _SAMPLE_BYTES = 4096
 
 
+@dataclass(frozen=True)
+class _Span:
+    """Bytes ``[start, stop)`` of a file, ``start`` the first byte of a record on physical line
+    ``first_line``; ``stop`` a line end (the file's size: to its end)."""
+
+    start: int
+    stop: int
+    first_line: int
+
+
 class _Reader:
-    """Iterates the parsed blocks of one file, after its header lines.
+    """Iterates the parsed blocks of one file, after its header lines (or of one span of it).
 
     Parameters
     ----------
@@ -45,6 +60,16 @@ class _Reader:
         Blocks found clean by an earlier read of the same file (block number → lines), shared
         between the reads: a clean block is handed to the parser without being classified
         again. Filled as blocks are found clean.
+    span : _Span, optional
+        Read only these bytes. The records begun before ``stop`` are read; a quoted field still
+        open at ``stop`` leaves its record to the next span, which starts at :attr:`end`.
+
+    Attributes
+    ----------
+    lines : int
+        The last physical line read.
+    end : int or None
+        The file offset after the last line read, once the reader is exhausted.
     """
 
     def __init__(
@@ -56,6 +81,7 @@ class _Reader:
         header_lines: int,
         block_bytes: int,
         clean: dict[int, int] | None = None,
+        span: _Span | None = None,
     ) -> None:
         self.path = path
         self.filename = filename
@@ -63,22 +89,32 @@ class _Reader:
         self.shape = shape
         self.header_lines = header_lines
         self.block_bytes = block_bytes
-        self.lines = header_lines  # physical lines consumed so far, the header's included
+        self.lines = header_lines if span is None else span.first_line - 1
         self.clean = {} if clean is None else clean
+        self.span = span
+        self.end: int | None = None
         self._undecodable = 0
 
     def __iter__(self) -> Iterator[_Parsed]:
         decoder = None
         if not self.encoding.is_utf8:
             decoder = codecs.getincrementaldecoder(self.encoding.codec)(errors="strict")
+        span = self.span
+        size = self.path.stat().st_size
+        start = self.encoding.skip if span is None else span.start
+        stop = size if span is None else min(span.stop, size)
         with self.path.open("rb") as f:
-            f.seek(self.encoding.skip)
-            offset = self.encoding.skip  # file offset of ``pending`` (UTF-8 files only)
+            f.seek(start)
+            offset = start  # file offset of ``pending`` (UTF-8 files only)
             pending = b""
-            skip = self.header_lines
+            skip = self.header_lines if span is None else 0
             block = 0
             while True:
-                raw = f.read(self.block_bytes)
+                raw = f.read(min(self.block_bytes, max(stop - f.tell(), 0)))
+                if not raw and stop < size:
+                    # The span's end, not the file's: an open record is the next span's.
+                    self.end = stop - self._encoded_length(pending)
+                    return
                 final = not raw
                 data = pending + (raw if decoder is None else self._transcode(decoder, raw, final))
                 cut = len(data) if final else data.rfind(b"\n") + 1
@@ -108,10 +144,21 @@ class _Reader:
                         pending, body = body[carry:] + pending, body[:carry]
                     self.lines += parsed.physical
                     self._undecodable += len(parsed.undecodable)
+                    # The byte of the file, not of the block: the same whatever the blocks.
+                    parsed.undecodable = [(ln, b, offset + at) for ln, b, at in parsed.undecodable]
                     offset += len(body)
                     yield parsed
                 if final:
+                    self.end = size
                     return
+
+    def _encoded_length(self, text: bytes) -> int:
+        """Bytes of the file that ``text`` (UTF-8, whole lines) was read from."""
+        if self.encoding.is_utf8:
+            return len(text)
+        codec = self.encoding.codec
+        decoded = text.decode("utf-8") + "\n"  # a BOM an encoder writes cancels out
+        return len(decoded.encode(codec)) - len("\n".encode(codec))
 
     def _transcode(self, decoder: codecs.IncrementalDecoder, raw: bytes, final: bool) -> bytes:
         try:

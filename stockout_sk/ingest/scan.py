@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from stockout_sk.ingest.quantities import (
     _QTY_THOUSANDS,
     _parse_quantities,
 )
-from stockout_sk.ingest.reader import _Reader
+from stockout_sk.ingest.reader import _Reader, _Span
 from stockout_sk.ingest.records import _Parsed, _Shape
 from stockout_sk.ingest.report import (
     REJECT_LINE_COLUMN,
@@ -44,7 +44,7 @@ from stockout_sk.ingest.report import (
     FileReport,
     Finding,
 )
-from stockout_sk.ingest.scan_findings import _line_findings
+from stockout_sk.ingest.scan_findings import _line_findings, _LineEvents
 from stockout_sk.schemas import FileSchema
 
 logger = logging.getLogger(__name__)
@@ -64,17 +64,6 @@ class _Chunk:
     lines: np.ndarray
 
 
-@dataclass
-class _LineEvents:
-    """What the reader saw beyond good records, for the findings (a few examples each)."""
-
-    unbalanced: list[tuple[int, int]] = field(default_factory=list)
-    multiline: list[tuple[int, int]] = field(default_factory=list)
-    undecodable: list[tuple[int, int, int]] = field(default_factory=list)
-    header_repeats: list[int] = field(default_factory=list)
-    extra_lines: int = 0  # lines beyond the first of multi-line records
-
-
 class _FileScan:
     """Reads one file: header check, date evidence, chunks, validation, rejects, counts.
 
@@ -89,6 +78,13 @@ class _FileScan:
     latest_day : pandas.Timestamp, optional
         The last calendar day a past date (:attr:`FileSchema.past_dates`) may fall on; later
         rows are quarantined.
+
+    Attributes
+    ----------
+    span : _Span or None
+        Read only this span of the file (:mod:`~stockout_sk.ingest.spans`); ``None``: all of it.
+    consumed : tuple of (int, int) or None
+        After a read: the last physical line read and the file offset after it.
     """
 
     def __init__(
@@ -117,6 +113,8 @@ class _FileScan:
         self.colmap: dict[str, str] = {}
         self.dayfirst: dict[str, bool | None] = {}
         self.events = _LineEvents()
+        self.span: _Span | None = None
+        self.consumed: tuple[int, int] | None = None
         self._clean_blocks: dict[int, int] = {}  # found by the first pass, skipped by the next
         self._chunks = 0
         self._counts: Counter[tuple[str, str]] = Counter()
@@ -158,23 +156,30 @@ class _FileScan:
             self.header.lines,
             block,
             self._clean_blocks,
+            self.span,
         )
         yield from reader
+        self.consumed = (reader.lines, reader.end)
         if usecols is None:
             self.report.lines = reader.lines
 
     # first pass --------------------------------------------------------------------------------
-    def decide_dates(self) -> None:
-        """Read only the date columns, sum the day/month evidence, decide each column once."""
+    def date_evidence(self) -> dict[str, DayfirstEvidence]:
+        """The day/month evidence of each date column present, read from those columns only."""
         present = [c for c in self.schema.date_columns if c in self.colmap]
-        if not present:
-            return
-        positions = [self.names.index(self.colmap[c]) for c in present]
         evidence = {c: DayfirstEvidence() for c in present}
-        for parsed in self._parsed(usecols=positions):
-            for c in present:
-                evidence[c] = evidence[c] + dayfirst_evidence(parsed.frame[self.colmap[c]])
-        for c in present:
+        if present:
+            positions = [self.names.index(self.colmap[c]) for c in present]
+            for parsed in self._parsed(usecols=positions):
+                for c in present:
+                    evidence[c] = evidence[c] + dayfirst_evidence(parsed.frame[self.colmap[c]])
+        return evidence
+
+    def decide_dates(self, evidence: dict[str, DayfirstEvidence] | None = None) -> None:
+        """Decide each date column once, from the evidence of the whole column (``None``: read
+        it; else the evidence summed over the spans of the file)."""
+        evidence = self.date_evidence() if evidence is None else evidence
+        for c in evidence:
             decision = evidence[c].decide(column=c)
             self.dayfirst[c] = decision.dayfirst
             self.report.dates[c] = {

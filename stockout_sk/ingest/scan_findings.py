@@ -7,16 +7,25 @@ person needs to fix the export: which lines, how many, and what to do.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from stockout_sk.ingest.encoding import _Encoding
 from stockout_sk.ingest.report import FileReport, Finding
 
-if TYPE_CHECKING:
-    from stockout_sk.ingest.scan import _LineEvents
-
 #: Example lines a message shows.
 _EXAMPLES = 3
+
+
+@dataclass
+class _LineEvents:
+    """What the reader saw beyond good records, for the findings (a few examples each)."""
+
+    unbalanced: list[tuple[int, int]] = field(default_factory=list)
+    multiline: list[tuple[int, int]] = field(default_factory=list)
+    #: Line, byte of the line and byte of the file of the first byte that does not decode.
+    undecodable: list[tuple[int, int, int]] = field(default_factory=list)
+    header_repeats: list[int] = field(default_factory=list)
+    extra_lines: int = 0  # lines beyond the first of multi-line records
 
 
 def _line_findings(

@@ -172,6 +172,10 @@ class _DayCounts:
     def add(self, days: pd.Series) -> None:
         self._counts.update(days.value_counts(sort=False).to_dict())
 
+    def update(self, other: _DayCounts) -> None:
+        """Add the counts of another part of the file."""
+        self._counts.update(other._counts)
+
     def series(self) -> pd.Series:
         """Rows per day (``datetime64[ns]`` index), sorted by day."""
         if not self._counts:
@@ -190,23 +194,42 @@ class _MovementStats:
     days: _DayCounts = field(default_factory=_DayCounts)
 
 
-def _accepted_movements(chunks: Iterator[_Chunk]) -> Iterator[tuple[_Chunk, np.ndarray, int]]:
-    """Each chunk with its duplicate-MovementID mask (across the file) and its conflicts."""
-    seen = _SeenKeys()
-    content_cols = list(TRANSFER_COLUMNS)
+def _movement_hashes(typed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the hash of its MovementID and of its content (what a conflict compares)."""
+    keys = pd.util.hash_array(typed["MovementID"].to_numpy(dtype=object))
+    content = pd.util.hash_pandas_object(typed[list(TRANSFER_COLUMNS)], index=False).to_numpy()
+    return keys, content
+
+
+def _accepted_movements(
+    chunks: Iterator[_Chunk], seen: _SeenKeys | None = None
+) -> Iterator[tuple[_Chunk, np.ndarray, int]]:
+    """Each chunk with its duplicate-MovementID mask (across the file) and its conflicts.
+
+    ``seen`` holds the IDs kept before the first chunk (by the spans before this one).
+    """
+    seen = _SeenKeys() if seen is None else seen
     for chunk in chunks:
-        t = chunk.typed
-        keys = pd.util.hash_array(t["MovementID"].to_numpy(dtype=object))
-        content = pd.util.hash_pandas_object(t[content_cols], index=False).to_numpy()
-        duplicate, conflicting = seen.mark(keys, content)
+        duplicate, conflicting = seen.mark(*_movement_hashes(chunk.typed))
         yield chunk, duplicate, conflicting
 
 
-def _load_movements(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
-    """Daily transfers (day × from × to × item), MovementID de-duplicated across the file."""
+def _load_movements(
+    scan: _FileScan,
+    min_rows: int,
+    *,
+    chunks: Iterator[_Chunk] | None = None,
+    seen: _SeenKeys | None = None,
+) -> tuple[pd.DataFrame, _MovementStats]:
+    """Daily transfers (day × from × to × item), MovementID de-duplicated across the file.
+
+    ``chunks``: the scan's chunks already read (default: read them); ``seen``: the IDs kept
+    before them (see :func:`_accepted_movements`).
+    """
     stats = _MovementStats()
     acc = _Aggregator(_TRANSFER_KEYS, [_QUANTITY_MOVED], _TRANSFER_DTYPES, min_rows)
-    for chunk, duplicate, conflicting in _accepted_movements(scan.chunks()):
+    chunks = scan.chunks() if chunks is None else chunks
+    for chunk, duplicate, conflicting in _accepted_movements(chunks, seen):
         t = chunk.typed
         stats.conflicting_duplicates += conflicting
         if duplicate.any():
@@ -258,11 +281,14 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
     return acc.result(), returns, day_counts
 
 
-def _requarantine(scan: _FileScan, reasons: pd.Series, *, movements: bool) -> int:
+def _requarantine(
+    scan: _FileScan, reasons: pd.Series, *, movements: bool, seen: _SeenKeys | None = None
+) -> int:
     """Move the accepted rows of the days in ``reasons`` (day → reason) to the rejects.
 
     The file is read again (:meth:`_FileScan.replay`): the same rows are valid, and for
-    movements the same copies of a duplicated MovementID are the accepted ones.
+    movements the same copies of a duplicated MovementID are the accepted ones (``seen``: the
+    IDs kept before the scan's span).
 
     Returns
     -------
@@ -271,7 +297,9 @@ def _requarantine(scan: _FileScan, reasons: pd.Series, *, movements: bool) -> in
     """
     moved = 0
     chunks: Iterator[tuple[_Chunk, np.ndarray | None, int]] = (
-        _accepted_movements(scan.replay()) if movements else ((c, None, 0) for c in scan.replay())
+        _accepted_movements(scan.replay(), seen)
+        if movements
+        else ((c, None, 0) for c in scan.replay())
     )
     for chunk, duplicate, _ in chunks:
         day = chunk.typed[DATE].dt.normalize()

@@ -8,6 +8,7 @@ sampling draws differ), within the tolerance below on the same holdout.
 
 from __future__ import annotations
 
+import codecs
 import json
 import socket
 import subprocess
@@ -72,22 +73,59 @@ def fitted_both(dask_client):
     return prepared, single, distributed
 
 
+def _insert_after(path: Path, offset: int, text: str, encoding: str = "utf-8") -> None:
+    """``text`` inserted after the line holding byte ``offset`` of ``path`` (in ``encoding``)."""
+    data = path.read_bytes()
+    newline = "\n".encode(encoding)
+    at = data.index(newline, offset) + len(newline)
+    path.write_bytes(data[:at] + text.encode(encoding) + data[at:])
+
+
 def test_ingestion_in_blocks_gives_the_same_chain_report_and_rejects(dask_client, tmp_path) -> None:
     from stockout_sk.distributed import load_chain_on_cluster
     from stockout_sk.synth import generate_chain
 
     data = tmp_path / "messy"
     generate_chain(data, branches=3, items=10, days=90, seed=4, messy=True)
-    # A MovementID exported twice, the copy blocks away from the original.
+    # A MovementID exported twice, the copy spans away from the original; the file in UTF-16
+    # with semicolons (two-byte line feeds to cut at).
     movements = data / "stock_movement.csv"
-    lines = movements.read_bytes().splitlines(keepends=True)
-    movements.write_bytes(b"".join(lines) + lines[1])
-
-    one = load_chain(data, out_dir=tmp_path / "one")
-    blocks = load_chain_on_cluster(
-        dask_client, data, out_dir=tmp_path / "blocks", block_bytes=20_000
+    lines = movements.read_text("utf-8").splitlines(keepends=True)
+    text = "".join([*lines, lines[1]]).replace(",", ";")
+    movements.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    # Records whose quoted name holds line breaks across the first cut (about 20,000 bytes in).
+    note = "".join(
+        f"\n  shelf {i}: gift boxes and the spare cartons of last week" for i in range(8)
     )
-    assert movements.stat().st_size > 5 * 8_000  # several blocks per transaction file
+    moved = f'MV09000001;2024-02-01;WH01;W;001;B;ITM0001;"Coffee{note}";5\n'
+    _insert_after(movements, 19_800, moved, "utf-16-le")
+    unbalanced = 'MV09000002;2024-02-02;WH01;"W;001;B;ITM0001;unbalanced;5\n'
+    _insert_after(movements, 50_000, unbalanced, "utf-16-le")
+    sales = data / "sales_transactions.csv"
+    _insert_after(sales, 19_800, f'2024-02-01,001,Riyadh Olaya,INV-M,ITM0001,"Coffee{note}",2\n')
+    header = sales.read_bytes().decode("utf-8-sig").splitlines()[0]
+    _insert_after(sales, 60_000, f"{header}\n\n")  # files concatenated; a blank line
+    _insert_after(sales, 90_000, "2031-02-01,001,Riyadh Olaya,INV-F,ITM0001,x,1\n")  # typo
+    _insert_after(sales, 120_000, "2024-04-20,001,Riyadh Olaya,INV-A,ITM0001,x,1\n")  # late
+    _insert_after(sales, 150_000, "2021-02-01,001,Riyadh Olaya,INV-O,ITM0001,x,1\n")  # cut off
+
+    one = load_chain(data, out_dir=tmp_path / "one", horizon=7, today="2024-06-01")
+    blocks = load_chain_on_cluster(
+        dask_client,
+        data,
+        out_dir=tmp_path / "blocks",
+        block_bytes=20_000,
+        horizon=7,
+        today="2024-06-01",
+    )
+    assert movements.stat().st_size > 2 * 20_000  # several blocks per transaction file
+    reasons = " | ".join(one.report.files["sales_transactions.csv"].reasons)
+    for what in ("header repeated at line", "after today", "after the stock snapshot", "cut off"):
+        assert what in reasons
+    assert "unbalanced quote" in " ".join(one.report.files["stock_movement.csv"].reasons)
+    codes = {(f.file, f.code) for f in one.report.findings}
+    for file in ("stock_movement.csv", "sales_transactions.csv"):
+        assert (file, "multiline_records") in codes
     for table in ("stock_current", "flows", "transfers", "branches", "items", "employees"):
         pd.testing.assert_frame_equal(getattr(blocks, table), getattr(one, table))
     assert (blocks.history_start, blocks.history_end) == (one.history_start, one.history_end)
@@ -229,15 +267,29 @@ def test_flow_on_the_cluster_logs_one_model_that_needs_no_dask(
         min_f1=0.0,
         model_overrides={"n_estimators": 30},
         dask=dask_client.scheduler.address,
+        encoding="utf-8",  # the CSV options reach the workers
+        delimiter=",",
     )
     assert summary["timings"]["cluster"] > 0
     assert "fit" in summary["timings"]
-    model_uri = f"models:/dask-model/{summary['version']}"
+    ingested = json.loads((tmp_path / "run" / "ingest" / "validation_report.json").read_text())
+    assert {f["delimiter"] for f in ingested["files"].values()} == {","}
+    # A promoted version is deployed refitted on every matured row (also fitted on the cluster):
+    # the API serves that one.
+    deployed = summary["deployed"]
+    served = deployed["version"] if deployed else summary["version"]
+    if deployed:
+        assert deployed["refit_of"] == summary["version"]
+        assert "refit" in summary["timings"]
     mlflow.set_tracking_uri(uri)
-    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model"))
-    requirements = (Path(local) / "requirements.txt").read_text().lower()
-    assert "dask" not in requirements
-    assert "distributed" not in requirements
+    for version in {summary["version"], served}:
+        local = mlflow.artifacts.download_artifacts(
+            f"models:/dask-model/{version}", dst_path=str(tmp_path / f"model-{version}")
+        )
+        requirements = (Path(local) / "requirements.txt").read_text().lower()
+        assert "dask" not in requirements
+        assert "distributed" not in requirements
+    model_uri = f"models:/dask-model/{served}"
 
     rows = [
         {
@@ -276,5 +328,5 @@ def test_flow_on_the_cluster_logs_one_model_that_needs_no_dask(
     with run_api(settings) as url:
         answers = [httpx.post(f"{url}/predict", json=row, timeout=30).json() for row in rows]
     assert [a["source"] for a in answers] == ["registry", "registry"]
-    assert [a["model_version"] for a in answers] == [summary["version"]] * 2
+    assert [a["model_version"] for a in answers] == [served] * 2
     assert np.allclose([a["probability"] for a in answers], without_dask, rtol=0, atol=1e-9)
