@@ -115,7 +115,8 @@ def read_in_spans(data: Path, rejects: Path, fmt: CsvFormat, block_bytes: int):
         chunks += got
         kept = part.rejects_path
         _absorb(scan, part, _take_rejects(part))
-        assert kept is not None and not kept.exists()  # a temporary file, removed
+        assert kept is not None
+        assert not kept.exists()  # a temporary file, removed
     scan.finish()
     return scan, chunks, cuts, surveys
 
