@@ -141,10 +141,11 @@ def log_training(
     trained_at = utc_now()
     data_dir_text = str(data_dir) if data_dir is not None else ""
 
-    # Who logs it, given with the run's creation (a process killed a moment later still left
-    # them): a later start can tell a run whose process died from one in progress (see
-    # stockout_sk.registry.recovery).
+    # What the run is and who logs it, given with the run's creation (a process killed a moment
+    # later still left them): a later start can tell a training run whose process died from one
+    # in progress (see stockout_sk.registry.recovery).
     owner = {
+        Tag.KIND: RunKind.TRAINING,
         Tag.PID: str(os.getpid()),
         Tag.HOST: socket.gethostname(),
         Tag.PROCESS_STARTED: process_started(),
@@ -155,7 +156,6 @@ def log_training(
         run_id = run.info.run_id
         mlflow.set_tags(
             {
-                Tag.KIND: RunKind.TRAINING,
                 Tag.DATA_DIR: data_dir_text,
                 Tag.HORIZON: str(fitted.config.horizon),
                 Tag.TRAINED_AT: trained_at,
