@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 _NL, _CR, _QUOTE = 10, 13, 34
 #: A quoted field may hold line breaks, but a record never spans more physical lines than this:
@@ -37,6 +39,12 @@ _NL, _CR, _QUOTE = 10, 13, 34
 MAX_RECORD_LINES = 50
 #: Characters of a bad line kept in the rejects file.
 _TEXT_LIMIT = 2000
+
+#: Arrow text → pandas' own string dtype (what ``dtype=str`` gives).
+_STRING_TYPES = {
+    pa.string(): pd.StringDtype(na_value=np.nan),
+    pa.large_string(): pd.StringDtype(na_value=np.nan),
+}
 
 #: Statuses of :func:`_split_record`.
 _OK, _UNCLOSED, _JUNK_AFTER_QUOTE = "ok", "unclosed", "junk"
@@ -381,7 +389,43 @@ def _frame(
 
 
 def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
-    """Lines known to hold the header's number of fields, by pandas' C tokenizer (strings)."""
+    """Lines known to hold the header's number of fields, as strings, in line order.
+
+    Arrow's CSV reader splits them (on several threads, straight into the Arrow strings pandas
+    keeps text in, where the C tokenizer builds Python objects first). It ends a line at a lone
+    carriage return too, which the C tokenizer — told ``\\n`` — keeps as data: a payload
+    holding one goes to the C tokenizer.
+    """
+    if b"\r" in payload:
+        return _read_checked_c(payload, shape)
+    columns = [f"f{j}" for j in range(len(shape.names))]
+    keep = range(len(shape.names)) if shape.usecols is None else shape.usecols
+    table = pa_csv.read_csv(
+        io.BytesIO(payload),
+        read_options=pa_csv.ReadOptions(column_names=columns),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=shape.delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(columns, pa.string()),
+            include_columns=[columns[j] for j in keep],
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table.to_pandas(types_mapper=_STRING_TYPES.get)
+    frame.columns = [shape.names[j] for j in keep]
+    return frame
+
+
+def _read_checked_c(payload: bytes, shape: _Shape) -> pd.DataFrame:
+    """:func:`_read_checked` by pandas' C tokenizer (line ends at line feeds only)."""
     frame = pd.read_csv(
         io.BytesIO(payload),
         header=None,

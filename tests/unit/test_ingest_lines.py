@@ -27,6 +27,8 @@ from stockout_sk.ingest.records import (
     MAX_RECORD_LINES,
     _classify,
     _parse_block,
+    _read_checked,
+    _read_checked_c,
     _Shape,
     _split_record,
 )
@@ -83,6 +85,37 @@ def test_field_counts_of_simple_lines_match_the_csv_module():
             assert fields[i] == len(next(csv.reader([line]))) if line else fields[i] == 1, line
             checked += 1
     assert checked > 1000  # most random lines are simple: the check is not vacuous
+
+
+def test_arrow_reads_the_simple_lines_as_the_c_tokenizer_does():
+    """Property: the lines the classifier calls simple (and of the header's field count) read
+    the same, value for value, through Arrow's parser and pandas' C tokenizer, also with
+    leading and trailing spaces, empty and quoted fields, doubled quotes and non-ASCII text."""
+    rng = random.Random(11)
+    pieces = ["a", " b ", "", '"x,y"', '"say ""hi"""', '""', "é", "١٢", "NA", "null", " "]
+    shape = _Shape(",", ["A", "B", "C"], np.zeros(3, dtype=bool))
+    lines = [",".join(rng.choice(pieces) for _ in range(3)) for _ in range(3000)]
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
+    buf = np.frombuffer(payload, dtype=np.uint8)
+    _, fields, not_simple = _classify(buf, ord(","))
+    assert not not_simple.any()
+    assert (fields == 3).all()
+    arrow, c = _read_checked(payload, shape), _read_checked_c(payload, shape)
+    pd.testing.assert_frame_equal(arrow, c)
+    assert arrow["A"].isna().sum() == 0  # "NA", "null", "" stay text
+    subset = _Shape(",", ["A", "B", "C"], np.zeros(3, dtype=bool), usecols=[2, 0])
+    pd.testing.assert_frame_equal(_read_checked(payload, subset), c[["C", "A"]])
+
+
+def test_a_lone_carriage_return_is_data_not_a_line_end():
+    # Arrow's parser ends a line at a lone CR; the line scanner counts line feeds only.
+    parsed, _ = parse("2024-01-01,001,Tea\rblack,6\r\n2024-01-02,002,Milk,4\n")
+    assert parsed.frame.values.tolist() == [
+        ["2024-01-01", "001", "Tea\rblack", "6"],
+        ["2024-01-02", "002", "Milk", "4"],
+    ]
+    assert parsed.lines.tolist() == [2, 3]
+    assert parsed.clean
 
 
 # --- blocks of lines --------------------------------------------------------------------------
