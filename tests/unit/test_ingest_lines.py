@@ -21,7 +21,12 @@ from stockout_sk.config import CsvFormat, load_csv_format
 from stockout_sk.ingest import DataContractError
 from stockout_sk.ingest.encoding import _detect_encoding, _guess_encoding, _undecodable
 from stockout_sk.ingest.header import _read_header
-from stockout_sk.ingest.quantities import _QTY_ARABIC_DIGITS, _QTY_NON_NUMERIC, _parse_quantities
+from stockout_sk.ingest.quantities import (
+    _QTY_ARABIC_DIGITS,
+    _QTY_NON_NUMERIC,
+    _parse_quantities,
+    _to_float,
+)
 from stockout_sk.ingest.reader import _Reader
 from stockout_sk.ingest.records import (
     MAX_RECORD_LINES,
@@ -354,6 +359,20 @@ def test_an_undecodable_header_is_fatal_and_names_the_likely_encoding(tmp_path):
 
 
 # --- Arabic-Indic digits --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_quantities_read_as_pd_to_numeric_reads_them(dtype):
+    """Property: the Arrow fast path for plain integers changes no value, bit for bit (the sign
+    of a zero included), on random numbers, integers too long for it, and text."""
+    rng = random.Random(5)
+    pieces = ["0", "7", "-", "+", ".", "e", "1", "00", "9" * 16, "inf", "nan", "x", ""]
+    values = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))) for _ in range(5000)]
+    values += ["-0", "+5", "007", "-007", "999999999999999", "-999999999999999", "1e3", "1.5"]
+    series = pd.Series(values, dtype=dtype)
+    got = _to_float(series)
+    want = np.asarray(pd.to_numeric(np.array(values, dtype=object), errors="coerce"), float)
+    assert got.tobytes() == want.tobytes()
+
+
 def test_arabic_indic_and_persian_digits_are_numbers():
     values, status = _parse_quantities(
         pd.Series(["١٢", "۱۲", "٣٫٥", "١٬٢٣٤", "\u200f٧", "١x", "12"], dtype="str")
