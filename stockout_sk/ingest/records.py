@@ -23,15 +23,14 @@ does the file I/O).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+
+from stockout_sk.ingest.parse import _read_checked, _Shape
 
 _NL, _CR, _QUOTE = 10, 13, 34
 #: A quoted field may hold line breaks, but a record never spans more physical lines than this:
@@ -39,12 +38,6 @@ _NL, _CR, _QUOTE = 10, 13, 34
 MAX_RECORD_LINES = 50
 #: Characters of a bad line kept in the rejects file.
 _TEXT_LIMIT = 2000
-
-#: Arrow text → pandas' own string dtype (what ``dtype=str`` gives).
-_STRING_TYPES = {
-    pa.string(): pd.StringDtype(na_value=np.nan),
-    pa.large_string(): pd.StringDtype(na_value=np.nan),
-}
 
 #: Statuses of :func:`_split_record`.
 _OK, _UNCLOSED, _JUNK_AFTER_QUOTE = "ok", "unclosed", "junk"
@@ -192,16 +185,6 @@ def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, 
     before = delimiters_before[q_at]
     inside = np.bincount(q_line[pair], weights=before[pair + 1] - before[pair], minlength=n)
     return nl, delimiters + 1 - inside.astype(np.int64), not_simple
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """What a record must look like: the file's delimiter, columns and where line breaks fit."""
-
-    delimiter: str
-    names: list[str]
-    newline_ok: np.ndarray  # per column: may a quoted line break sit in it (free text)?
-    usecols: list[int] | None = None
 
 
 def _parse_block(
@@ -355,7 +338,7 @@ def _frame(
     shape: _Shape,
     slow: list[tuple[int, list[str]]],
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The good simple lines parsed by pandas' C tokenizer, with the slow records merged in."""
+    """The good simple lines parsed by the CSV parser, with the slow records merged in."""
     names = shape.names if shape.usecols is None else [shape.names[j] for j in shape.usecols]
     idx = np.flatnonzero(good)
     if len(idx):
@@ -386,64 +369,3 @@ def _frame(
         order = np.argsort(lines, kind="stable")
         frame, lines = frame.iloc[order].reset_index(drop=True), lines[order]
     return frame, lines
-
-
-def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
-    """Lines known to hold the header's number of fields, as strings, in line order.
-
-    Arrow's CSV reader splits them straight into the Arrow strings pandas keeps text in, where
-    the C tokenizer builds Python objects first. It reads on one thread: its worker threads each
-    keep freed memory of their own, which raised the peak more than they saved time on a block
-    of ``chunksize`` lines. It ends a line at a lone carriage return too, which the C tokenizer
-    — told ``\\n`` — keeps as data: a payload holding one goes to the C tokenizer.
-    """
-    if b"\r" in payload:
-        return _read_checked_c(payload, shape)
-    columns = [f"f{j}" for j in range(len(shape.names))]
-    keep = range(len(shape.names)) if shape.usecols is None else shape.usecols
-    table = pa_csv.read_csv(
-        io.BytesIO(payload),
-        read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
-        parse_options=pa_csv.ParseOptions(
-            delimiter=shape.delimiter,
-            quote_char='"',
-            double_quote=True,
-            escape_char=False,
-            newlines_in_values=False,
-            ignore_empty_lines=False,
-        ),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(columns, pa.string()),
-            include_columns=[columns[j] for j in keep],
-            null_values=[],
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    frame = table.to_pandas(types_mapper=_STRING_TYPES.get)
-    frame.columns = [shape.names[j] for j in keep]
-    return frame
-
-
-def _read_checked_c(payload: bytes, shape: _Shape) -> pd.DataFrame:
-    """:func:`_read_checked` by pandas' C tokenizer (line ends at line feeds only)."""
-    frame = pd.read_csv(
-        io.BytesIO(payload),
-        header=None,
-        names=shape.names,
-        usecols=shape.usecols,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        sep=shape.delimiter,
-        quotechar='"',
-        lineterminator="\n",
-        encoding="utf-8",
-        engine="c",
-        skip_blank_lines=False,
-        index_col=False,
-        on_bad_lines="error",
-    )
-    if shape.usecols is None:
-        return frame
-    return frame[[shape.names[j] for j in shape.usecols]]

@@ -21,6 +21,7 @@ from stockout_sk.config import CsvFormat, load_csv_format
 from stockout_sk.ingest import DataContractError
 from stockout_sk.ingest.encoding import _detect_encoding, _guess_encoding, _undecodable
 from stockout_sk.ingest.header import _read_header
+from stockout_sk.ingest.parse import _read_checked, _read_checked_c
 from stockout_sk.ingest.quantities import (
     _QTY_ARABIC_DIGITS,
     _QTY_NON_NUMERIC,
@@ -32,8 +33,6 @@ from stockout_sk.ingest.records import (
     MAX_RECORD_LINES,
     _classify,
     _parse_block,
-    _read_checked,
-    _read_checked_c,
     _Shape,
     _split_record,
 )
