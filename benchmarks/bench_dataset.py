@@ -11,12 +11,17 @@ then runs in its own fresh Python process, so the peak resident memory it report
 * ``load_chain`` again at a small and a large chunk size: the peak should move by about the
   chunk's own size, not with the number of transaction lines — memory follows the distinct
   branch×item×day keys (printed beside the line counts);
+* ``pyarrow.csv.read_csv`` of the same six files (default options, all cores, nothing
+  validated): the yardstick. ``load_chain``, ``build-dataset`` and it run ``--repeats`` rounds
+  (rotated order) and their wall and CPU times are printed over pyarrow's, run by run, as
+  medians and ranges (CPU seconds count every thread: on a shared machine they move less than
+  wall time);
 * optionally (``--naive``) the memory a plain ``pd.read_csv(dtype=str)`` of the whole sales file
   takes, for contrast;
 * with ``--compare REF`` instead: ``load_chain`` of this checkout and of git revision ``REF``
   (e.g. ``main``) side by side, ``--repeats`` pairs in alternating order (ABBA, so that a machine
   whose speed drifts favours neither), with the median and range of each side's time and peak
-  memory and of the per-pair ratios.
+  memory and of the per-pair ratios, and both sides over a pyarrow run of each pair.
 
 ``RSS after imports`` is the child's resident memory before the step (interpreter, numpy,
 pandas); ``peak RSS`` includes it.
@@ -183,7 +188,7 @@ def child_dataset(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     chain = load_chain(args.data, chunksize=args.chunksize)
     ingest_seconds = time.perf_counter() - started
     ingest_peak = peak_rss_mb()
@@ -196,6 +201,7 @@ def child_dataset(args: argparse.Namespace) -> dict:
         "chunksize": args.chunksize,
         "horizon": args.horizon,
         "seconds": ingest_seconds + label_seconds,
+        "cpu_seconds": time.process_time() - cpu_started,
         "ingest_seconds": ingest_seconds,
         "labels_seconds": label_seconds,
         "rss_after_imports_mb": base,
@@ -233,11 +239,35 @@ def child_naive(args: argparse.Namespace) -> dict:
     }
 
 
+def child_pyarrow(args: argparse.Namespace) -> dict:
+    """The yardstick: ``pyarrow.csv.read_csv`` of the six files, default options (types inferred,
+    all cores), nothing validated."""
+    import pyarrow.csv as pa_csv
+
+    base = rss_mb()
+    load_before = loadavg()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    rows = {
+        path.name: pa_csv.read_csv(path).num_rows for path in sorted(Path(args.data).glob("*.csv"))
+    }
+    return {
+        "step": "pyarrow.csv.read_csv",
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "rss_after_imports_mb": base,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": rows,
+        "loadavg_before": load_before,
+        "loadavg": loadavg(),
+    }
+
+
 CHILDREN = {
     "synth": child_synth,
     "load": child_load,
     "dataset": child_dataset,
     "naive": child_naive,
+    "pyarrow": child_pyarrow,
 }
 
 
@@ -257,6 +287,34 @@ def run_child(args: list[str], script: str | Path | None = None, code: Path = RE
     if done.returncode != 0:
         raise SystemExit(f"child {args[:2]} failed (exit {done.returncode}); see its error above")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- summaries
+def spread(values: list[float], digits: int = 1) -> str:
+    """``median [min–max]``."""
+    med, lo, hi = statistics.median(values), min(values), max(values)
+    return f"{med:8.{digits}f} [{lo:.{digits}f}–{hi:.{digits}f}]"
+
+
+def over_pyarrow(runs: dict[str, list[dict]], yardstick: list[dict]) -> dict[str, dict]:
+    """Per step: wall and CPU time over pyarrow's, run by run (run ``i`` against pyarrow's ``i``),
+    printed as medians and ranges beside the step's own times and peak memory."""
+    print(
+        f"{'step':<26}{'seconds':>22}{'CPU seconds':>22}{'peak RSS MB':>24}"
+        f"{'time / pyarrow':>22}{'CPU / pyarrow':>22}"
+    )
+    out = {}
+    for name, rs in runs.items():
+        t = [r["seconds"] / p["seconds"] for r, p in zip(rs, yardstick, strict=True)]
+        c = [r["cpu_seconds"] / p["cpu_seconds"] for r, p in zip(rs, yardstick, strict=True)]
+        secs, cpu = [r["seconds"] for r in rs], [r["cpu_seconds"] for r in rs]
+        peak = [r["peak_rss_mb"] for r in rs]
+        print(
+            f"{name:<26}{spread(secs, 2):>22}{spread(cpu, 2):>22}{spread(peak, 0):>24}"
+            f"{spread(t, 2):>22}{spread(c, 2):>22}"
+        )
+        out[name] = {"time_ratio": t, "cpu_ratio": c}
+    return out
 
 
 # --------------------------------------------------------------------------- compare
@@ -283,14 +341,14 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
     sides = {"this checkout": REPO, args.compare: code_at(args.compare, args.workdir)}
     names = list(sides)
     runs: dict[str, list[dict]] = {name: [] for name in names}
+    yardstick: list[dict] = []
     for i in range(args.repeats):
         for name in names if i % 2 == 0 else names[::-1]:
             print(f"running load_chain ({name}), pair {i + 1}/{args.repeats} …", file=sys.stderr)
             child = ["--child", "load", *common, "--chunksize", str(args.chunksize)]
             runs[name].append(run_child(child, code=sides[name]))
-
-    def spread(values: list[float]) -> str:
-        return f"{statistics.median(values):8.1f} [{min(values):.1f}–{max(values):.1f}]"
+        print(f"running pyarrow.csv.read_csv, pair {i + 1}/{args.repeats} …", file=sys.stderr)
+        yardstick.append(run_child(["--child", "pyarrow", *common]))
 
     print(f"\nload_chain side by side, {args.repeats} pair(s), chunksize {args.chunksize:,}")
     print(
@@ -321,6 +379,8 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
         for x, y in zip(runs[a], runs[b], strict=True)
     )
     print(f"same records read and same flow/transfer rows on both sides: {same}")
+    print("\nagainst pyarrow.csv.read_csv of the same six files (each pair's own pyarrow run)")
+    ratios = over_pyarrow({f"load_chain ({name})": runs[name] for name in names}, yardstick)
     load = [r["loadavg"][0] for side in runs.values() for r in side]
     print(f"1-minute load average at the end of the runs: {min(load):.1f}–{max(load):.1f}")
     return {
@@ -329,6 +389,8 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
         "time_ratio": time_ratio,
         "cpu_ratio": cpu_ratio,
         "peak_ratio": peak_ratio,
+        "pyarrow": yardstick,
+        "over_pyarrow": ratios,
     }
 
 
@@ -356,7 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", metavar="REF", help="time load_chain against git revision REF instead"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs with --compare")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="rounds of load_chain, build-dataset and pyarrow (pairs with --compare)",
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -389,7 +456,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"bench": "dataset-compare", "data": str(data), "files": files, **result}))
         return 0
 
-    plan = [("load_chain", "load", args.chunksize), ("build-dataset", "dataset", args.chunksize)]
+    steps = [
+        ("load_chain", "load", args.chunksize),
+        ("build-dataset", "dataset", args.chunksize),
+        ("pyarrow.csv.read_csv", "pyarrow", 0),
+    ]
+    # Each round runs the three steps in a rotated order, so a drifting machine favours none.
+    plan = [steps[(i + k) % 3] for i in range(args.repeats) for k in range(3)]
     plan += [(f"load_chain chunksize {s:,}", "load", s) for s in sizes]
     if args.naive:
         plan.append(("naive read_csv(sales)", "naive", 0))
@@ -400,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         result["label"] = result.get("label", label)
         results.append(result)
 
-    load, dataset = results[0], results[1]
+    rounds = {name: [r for r in results if r["label"] == name] for name, _, _ in steps}
+    load, dataset = rounds["load_chain"][0], rounds["build-dataset"][0]
     print(f"\nbench_dataset on {data}")
     if synth is not None:
         print(
@@ -440,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{dataset['positive_rate']:.3f} at horizon {dataset['horizon']}; the table holds "
         f"{dataset['frame_mb']:.0f} MB in memory"
     )
-    sweep = [r for r in results[2:] if r["step"] == "load_chain"]
+    sweep = [r for r in results if r["label"].startswith("load_chain chunksize")]
     if len(sweep) >= 2:
         lo, hi = sweep[0], sweep[-1]
         lines = sum(f["lines"] - 1 for f in files.values())
@@ -452,6 +526,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"reconciled (read = accepted + rejected, every file): {load['reconciled']}")
     print(
+        f"\n{args.repeats} round(s) against pyarrow.csv.read_csv of the same six files "
+        f"(run by run; {os.cpu_count()} CPUs; CPU seconds count every thread)"
+    )
+    ratios = over_pyarrow(
+        {"load_chain": rounds["load_chain"], "build-dataset": rounds["build-dataset"]},
+        rounds["pyarrow.csv.read_csv"],
+    )
+    load1 = [r["loadavg"][0] for r in results]
+    print(f"1-minute load average at the end of the runs: {min(load1):.1f}–{max(load1):.1f}")
+    print(
         json.dumps(
             {
                 "bench": "dataset",
@@ -459,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
                 "synth": synth,
                 "files": files,
                 "results": results,
+                "over_pyarrow": ratios,
                 "cpus": os.cpu_count(),
                 "loadavg": loadavg(),
             }

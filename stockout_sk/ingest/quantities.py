@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _THOUSANDS_RE = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+#: Plain integers that float64 holds exactly, which Arrow casts the way ``pd.to_numeric`` reads
+#: them; ``-0`` (which ``pd.to_numeric`` may read as ``-0.0``) and ``+5`` (which Arrow refuses)
+#: are left to ``pd.to_numeric``.
+_PLAIN_INT_RE = r"^(?:[0-9]{1,15}|-[1-9][0-9]{0,14})$"
 #: Status of a parsed quantity: a number, blank, not a number, a number with thousands
 #: separators, a number written in Arabic-Indic (or Persian) digits.
 _QTY_OK, _QTY_MISSING, _QTY_NON_NUMERIC, _QTY_THOUSANDS, _QTY_ARABIC_DIGITS = 0, 1, 2, 3, 4
@@ -48,9 +54,8 @@ def _parse_quantities(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_ascii(stripped: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    text = stripped.to_numpy(dtype=object)
-    numbers = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=np.float64)
-    status = np.full(len(text), _QTY_OK, dtype=np.int8)
+    numbers = _to_float(stripped)
+    status = np.full(len(stripped), _QTY_OK, dtype=np.int8)
     empty = (stripped == "").to_numpy(dtype=bool)
     failed = ~np.isfinite(numbers) & ~empty
     if failed.any():
@@ -66,3 +71,18 @@ def _parse_ascii(stripped: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     status[empty] = _QTY_MISSING
     numbers[empty] = np.nan
     return numbers, status
+
+
+def _to_float(stripped: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(errors="coerce")`` as float64, the plain integers (most quantities) cast
+    by Arrow: parsing Python objects one by one is what costs."""
+    text = pa.array(stripped.to_numpy(dtype=object) if stripped.dtype == object else stripped)
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_INT_RE), False)
+    mask = plain.to_numpy(zero_copy_only=False)
+    numbers = np.full(len(stripped), np.nan)
+    numbers[mask] = pc.cast(text.filter(plain), pa.int64()).to_numpy().astype(np.float64)
+    rest = np.flatnonzero(~mask)
+    if len(rest):
+        others = stripped.to_numpy(dtype=object)[rest]
+        numbers[rest] = np.asarray(pd.to_numeric(others, errors="coerce"), dtype=np.float64)
+    return numbers

@@ -23,13 +23,14 @@ does the file I/O).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from stockout_sk.ingest.parse import _read_checked, _Shape
 
 _NL, _CR, _QUOTE = 10, 13, 34
 #: A quoted field may hold line breaks, but a record never spans more physical lines than this:
@@ -186,16 +187,6 @@ def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, 
     return nl, delimiters + 1 - inside.astype(np.int64), not_simple
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """What a record must look like: the file's delimiter, columns and where line breaks fit."""
-
-    delimiter: str
-    names: list[str]
-    newline_ok: np.ndarray  # per column: may a quoted line break sit in it (free text)?
-    usecols: list[int] | None = None
-
-
 def _parse_block(
     body: bytes,
     *,
@@ -347,7 +338,7 @@ def _frame(
     shape: _Shape,
     slow: list[tuple[int, list[str]]],
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The good simple lines parsed by pandas' C tokenizer, with the slow records merged in."""
+    """The good simple lines parsed by the CSV parser, with the slow records merged in."""
     names = shape.names if shape.usecols is None else [shape.names[j] for j in shape.usecols]
     idx = np.flatnonzero(good)
     if len(idx):
@@ -378,27 +369,3 @@ def _frame(
         order = np.argsort(lines, kind="stable")
         frame, lines = frame.iloc[order].reset_index(drop=True), lines[order]
     return frame, lines
-
-
-def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
-    """Lines known to hold the header's number of fields, by pandas' C tokenizer (strings)."""
-    frame = pd.read_csv(
-        io.BytesIO(payload),
-        header=None,
-        names=shape.names,
-        usecols=shape.usecols,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        sep=shape.delimiter,
-        quotechar='"',
-        lineterminator="\n",
-        encoding="utf-8",
-        engine="c",
-        skip_blank_lines=False,
-        index_col=False,
-        on_bad_lines="error",
-    )
-    if shape.usecols is None:
-        return frame
-    return frame[[shape.names[j] for j in shape.usecols]]

@@ -297,12 +297,16 @@ class _FileScan:
         what was counted on the way (``(what, column) → rows``)."""
         schema = self.schema
         n = len(raw)
-        reason = np.full(n, "", dtype=object)
+        # The first reason of each row, as an index into ``texts`` (0: none), made strings once.
+        code = np.zeros(n, dtype=np.int16)
+        texts = [""]
         counts: Counter[tuple[str, str]] = Counter()
 
         def flag(condition: np.ndarray, text: str) -> None:
-            nonlocal reason
-            reason = np.where((reason == "") & condition, text, reason)
+            hit = condition & (code == 0)
+            if hit.any():
+                texts.append(text)
+                code[hit] = len(texts) - 1
 
         required = set(schema.value_required)
         typed: dict[str, Any] = {}
@@ -346,6 +350,7 @@ class _FileScan:
                 typed[col] = stripped
                 if col in required:
                     flag(stripped.eq("").to_numpy(dtype=bool), f"missing {col}")
+        reason = np.array(texts, dtype=object)[code]
         return pd.DataFrame(typed, index=raw.index), reason, counts
 
     # bookkeeping -------------------------------------------------------------------------------

@@ -21,7 +21,13 @@ from stockout_sk.config import CsvFormat, load_csv_format
 from stockout_sk.ingest import DataContractError
 from stockout_sk.ingest.encoding import _detect_encoding, _guess_encoding, _undecodable
 from stockout_sk.ingest.header import _read_header
-from stockout_sk.ingest.quantities import _QTY_ARABIC_DIGITS, _QTY_NON_NUMERIC, _parse_quantities
+from stockout_sk.ingest.parse import _read_checked, _read_checked_c
+from stockout_sk.ingest.quantities import (
+    _QTY_ARABIC_DIGITS,
+    _QTY_NON_NUMERIC,
+    _parse_quantities,
+    _to_float,
+)
 from stockout_sk.ingest.reader import _Reader
 from stockout_sk.ingest.records import (
     MAX_RECORD_LINES,
@@ -83,6 +89,37 @@ def test_field_counts_of_simple_lines_match_the_csv_module():
             assert fields[i] == len(next(csv.reader([line]))) if line else fields[i] == 1, line
             checked += 1
     assert checked > 1000  # most random lines are simple: the check is not vacuous
+
+
+def test_arrow_reads_the_simple_lines_as_the_c_tokenizer_does():
+    """Property: the lines the classifier calls simple (and of the header's field count) read
+    the same, value for value, through Arrow's parser and pandas' C tokenizer, also with
+    leading and trailing spaces, empty and quoted fields, doubled quotes and non-ASCII text."""
+    rng = random.Random(11)
+    pieces = ["a", " b ", "", '"x,y"', '"say ""hi"""', '""', "é", "١٢", "NA", "null", " "]
+    shape = _Shape(",", ["A", "B", "C"], np.zeros(3, dtype=bool))
+    lines = [",".join(rng.choice(pieces) for _ in range(3)) for _ in range(3000)]
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
+    buf = np.frombuffer(payload, dtype=np.uint8)
+    _, fields, not_simple = _classify(buf, ord(","))
+    assert not not_simple.any()
+    assert (fields == 3).all()
+    arrow, c = _read_checked(payload, shape), _read_checked_c(payload, shape)
+    pd.testing.assert_frame_equal(arrow, c)
+    assert arrow["A"].isna().sum() == 0  # "NA", "null", "" stay text
+    subset = _Shape(",", ["A", "B", "C"], np.zeros(3, dtype=bool), usecols=[2, 0])
+    pd.testing.assert_frame_equal(_read_checked(payload, subset), c[["C", "A"]])
+
+
+def test_a_lone_carriage_return_is_data_not_a_line_end():
+    # Arrow's parser ends a line at a lone CR; the line scanner counts line feeds only.
+    parsed, _ = parse("2024-01-01,001,Tea\rblack,6\r\n2024-01-02,002,Milk,4\n")
+    assert parsed.frame.values.tolist() == [
+        ["2024-01-01", "001", "Tea\rblack", "6"],
+        ["2024-01-02", "002", "Milk", "4"],
+    ]
+    assert parsed.lines.tolist() == [2, 3]
+    assert parsed.clean
 
 
 # --- blocks of lines --------------------------------------------------------------------------
@@ -321,6 +358,20 @@ def test_an_undecodable_header_is_fatal_and_names_the_likely_encoding(tmp_path):
 
 
 # --- Arabic-Indic digits --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_quantities_read_as_pd_to_numeric_reads_them(dtype):
+    """Property: the Arrow fast path for plain integers changes no value, bit for bit (the sign
+    of a zero included), on random numbers, integers too long for it, and text."""
+    rng = random.Random(5)
+    pieces = ["0", "7", "-", "+", ".", "e", "1", "00", "9" * 16, "inf", "nan", "x", ""]
+    values = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))) for _ in range(5000)]
+    values += ["-0", "+5", "007", "-007", "999999999999999", "-999999999999999", "1e3", "1.5"]
+    series = pd.Series(values, dtype=dtype)
+    got = _to_float(series)
+    want = np.asarray(pd.to_numeric(np.array(values, dtype=object), errors="coerce"), float)
+    assert got.tobytes() == want.tobytes()
+
+
 def test_arabic_indic_and_persian_digits_are_numbers():
     values, status = _parse_quantities(
         pd.Series(["١٢", "۱۲", "٣٫٥", "١٬٢٣٤", "\u200f٧", "١x", "12"], dtype="str")

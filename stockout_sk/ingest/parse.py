@@ -1,0 +1,96 @@
+"""Records already known to be well-formed → a frame of strings, by a CSV parser.
+
+:mod:`~stockout_sk.ingest.records` decides what a record is; the parser here only splits lines
+it was told hold the header's number of fields and RFC-valid quotes, so it is never asked to
+guess. Arrow's reader does it straight into the Arrow strings pandas keeps text in (pandas' C
+tokenizer builds Python objects first, which pandas then converts); the C tokenizer is kept for
+what Arrow reads differently.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a record must look like: the file's delimiter, columns and where line breaks fit."""
+
+    delimiter: str
+    names: list[str]
+    newline_ok: np.ndarray  # per column: may a quoted line break sit in it (free text)?
+    usecols: list[int] | None = None
+
+
+#: Arrow text → pandas' own string dtype (what ``dtype=str`` gives).
+_STRING_TYPES = {
+    pa.string(): pd.StringDtype(na_value=np.nan),
+    pa.large_string(): pd.StringDtype(na_value=np.nan),
+}
+
+
+def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
+    """Lines known to hold the header's number of fields, as strings, in line order.
+
+    Arrow's CSV reader splits them straight into the Arrow strings pandas keeps text in, where
+    the C tokenizer builds Python objects first. It reads on one thread: its worker threads each
+    keep freed memory of their own, which raised the peak more than they saved time on a block
+    of ``chunksize`` lines. It ends a line at a lone carriage return too, which the C tokenizer
+    — told ``\\n`` — keeps as data: a payload holding one goes to the C tokenizer.
+    """
+    if b"\r" in payload:
+        return _read_checked_c(payload, shape)
+    columns = [f"f{j}" for j in range(len(shape.names))]
+    keep = range(len(shape.names)) if shape.usecols is None else shape.usecols
+    table = pa_csv.read_csv(
+        io.BytesIO(payload),
+        read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=shape.delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(columns, pa.string()),
+            include_columns=[columns[j] for j in keep],
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table.to_pandas(types_mapper=_STRING_TYPES.get)
+    frame.columns = [shape.names[j] for j in keep]
+    return frame
+
+
+def _read_checked_c(payload: bytes, shape: _Shape) -> pd.DataFrame:
+    """:func:`_read_checked` by pandas' C tokenizer (line ends at line feeds only)."""
+    frame = pd.read_csv(
+        io.BytesIO(payload),
+        header=None,
+        names=shape.names,
+        usecols=shape.usecols,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        sep=shape.delimiter,
+        quotechar='"',
+        lineterminator="\n",
+        encoding="utf-8",
+        engine="c",
+        skip_blank_lines=False,
+        index_col=False,
+        on_bad_lines="error",
+    )
+    if shape.usecols is None:
+        return frame
+    return frame[[shape.names[j] for j in shape.usecols]]
