@@ -34,10 +34,16 @@ from stockout_sk.distributed.matrix import (
     part_counts,
     part_matrix,
 )
-from stockout_sk.evaluate import check_activity, fold_threshold, plan_windows, rolling_folds
+from stockout_sk.evaluate import check_activity, plan_windows, rolling_folds
 from stockout_sk.ingest import ChainData
 from stockout_sk.pipeline import build_pipeline, matrix_feature_names
-from stockout_sk.training import FittedModel, Prepared, fit_rows, thin_asof_days
+from stockout_sk.training import (
+    FittedModel,
+    Prepared,
+    fit_rows,
+    thin_asof_days,
+    threshold_from_folds,
+)
 
 __all__ = ["ChainOnCluster", "fit_on_cluster", "prepare_on_cluster", "refit_on_cluster"]
 
@@ -136,21 +142,7 @@ def fit_on_cluster(
             f"every threshold fold's fitting rows hold a single class ({len(folds)} fold(s)); "
             "use a longer history or check the labels"
         )
-    choice = fold_threshold(
-        [y for y, _ in scored],
-        [p for _, p in scored],
-        method=config.threshold_method,
-        windows=spans,
-    )
-    validation = {
-        "rows": int(sum(len(y) for y, _ in scored)),
-        "positives": int(sum(y.sum() for y, _ in scored)),
-        "start": spans[0][0],
-        "end": spans[-1][1],
-        **choice.to_dict(),
-        "flagged": int(sum((p >= choice.threshold).sum() for _, p in scored)),
-        "description": choice.describe(),
-    }
+    choice, validation = threshold_from_folds(scored, spans, config.threshold_method)
     logger.info("%s", choice.describe())
     pipeline = _final_fit(
         client,

@@ -19,7 +19,7 @@ from stockout_sk.training.evaluation import (
     model_velocity,
     train_and_evaluate,
 )
-from stockout_sk.training.fit import fit_model, refit_on_all
+from stockout_sk.training.fit import fit_model, refit_on_all, threshold_from_folds
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
 from stockout_sk.training.prepare import Prepared, prepare, split_dataset, thin_asof_days
 
@@ -36,5 +36,6 @@ __all__ = [
     "split_dataset",
     "split_xy",
     "thin_asof_days",
+    "threshold_from_folds",
     "train_and_evaluate",
 ]

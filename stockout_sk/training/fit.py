@@ -10,6 +10,7 @@ import pandas as pd
 from stockout_sk.config import ModelConfig
 from stockout_sk.evaluate import (
     THRESHOLD_METHODS,
+    FoldThreshold,
     WindowPlan,
     check_activity,
     fold_threshold,
@@ -20,7 +21,7 @@ from stockout_sk.pipeline import build_pipeline
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
 from stockout_sk.training.prepare import thin_asof_days
 
-__all__ = ["fit_model", "refit_on_all"]
+__all__ = ["fit_model", "refit_on_all", "threshold_from_folds"]
 
 logger = logging.getLogger(__name__)
 
@@ -128,23 +129,7 @@ def fit_model(
             f"every threshold fold's fitting rows hold a single class ({len(folds)} fold(s) "
             f"before {dates.max().date()}); use a longer history or check the labels"
         )
-    choice = fold_threshold(
-        [labels for labels, _ in scored],
-        [scores for _, scores in scored],
-        method=config.threshold_method,
-        windows=spans,
-    )
-    validation = {
-        "rows": int(sum(len(labels) for labels, _ in scored)),
-        "positives": int(sum(labels.sum() for labels, _ in scored)),
-        "start": spans[0][0],
-        "end": spans[-1][1],
-        **choice.to_dict(),
-        # How many of the folds' rows the threshold flags: the gate refuses a threshold that
-        # flags (almost) every row or none.
-        "flagged": int(sum((scores >= choice.threshold).sum() for _, scores in scored)),
-        "description": choice.describe(),
-    }
+    choice, validation = threshold_from_folds(scored, spans, config.threshold_method)
     logger.info("%s", choice.describe())
 
     pipeline = build_pipeline(config, threshold=choice.threshold, checkpoint_dir=checkpoint_dir)
@@ -213,3 +198,39 @@ def refit_on_all(
         windows=fitted.windows,
         fit_rows=rows,
     )
+
+
+def threshold_from_folds(
+    scored: list[tuple[np.ndarray, np.ndarray]], spans: list[tuple[str, str]], method: str
+) -> tuple[FoldThreshold, dict]:
+    """The threshold chosen on the folds' ``(labels, scores)``, and its record for the run.
+
+    Parameters
+    ----------
+    scored : list of (labels, scores)
+        Each scored fold's validation labels and probabilities, oldest first.
+    spans : list of (str, str)
+        Each fold's first and last validation day.
+    method : str
+        ``ModelConfig.threshold_method``.
+
+    Returns
+    -------
+    (FoldThreshold, dict)
+        The choice, and ``FittedModel.validation``: rows, positives, first and last day, the
+        choice's own record, how many rows it flags (the gate refuses a threshold that flags
+        almost every row or none) and its description.
+    """
+    labels = [y for y, _ in scored]
+    scores = [p for _, p in scored]
+    choice = fold_threshold(labels, scores, method=method, windows=spans)
+    validation = {
+        "rows": int(sum(len(y) for y in labels)),
+        "positives": int(sum(y.sum() for y in labels)),
+        "start": spans[0][0],
+        "end": spans[-1][1],
+        **choice.to_dict(),
+        "flagged": int(sum((p >= choice.threshold).sum() for p in scores)),
+        "description": choice.describe(),
+    }
+    return choice, validation
