@@ -1,13 +1,17 @@
 """Daily sums in bounded memory, and the daily flows built from transfers and sales.
 
 The columns of the daily tables come from :mod:`stockout_sk.contract` (``FLOW_COLUMNS``,
-``TRANSFER_COLUMNS``); their dtypes are written here once.
+``TRANSFER_COLUMNS``); their dtypes are written here once. Sums are taken over one integer per
+row (:class:`_KeyCodes`) rather than over the key columns themselves: grouping by several
+string columns hashes and combines every one of them for every row, grouping by one int64 does
+not, and it adds the same values in the same order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
@@ -27,10 +31,102 @@ _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), str
 _SOLD_DTYPES = {BRANCH_ID: _STR, ITEM_CODE: _STR, DATE: _DT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
+#: Bits a packed key may use (an int64, its sign left alone).
+_KEY_BITS = 63
+_KEY = "_key"
+
 
 def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
     """No rows, the columns and dtypes of ``dtypes``."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+class _KeyCodes:
+    """The distinct values of each key column numbered as they first appear, across every frame
+    coded, and a row's key as one int64: its columns' numbers side by side, the first column in
+    the highest bits (so the packed keys sort as the numbers do, column by column).
+
+    Parameters
+    ----------
+    keys : list of str
+        The key columns.
+    """
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self._numbers: list[dict[Any, int]] = [{} for _ in keys]
+        self._values: list[list[Any]] = [[] for _ in keys]
+        self.bits = [1] * len(keys)
+
+    def number(self, columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each key column's numbers per row (the columns in the order of ``keys``), and the
+        rows whose key is complete (grouping drops a missing key)."""
+        numbers, complete = [], np.ones(len(columns[0]), dtype=bool)
+        for j, column in enumerate(columns):
+            local, uniques = pd.factorize(column, use_na_sentinel=True)
+            if isinstance(uniques, pd.DatetimeIndex):
+                uniques = uniques.as_unit("ns").asi8
+            seen, values = self._numbers[j], self._values[j]
+            known = np.empty(len(uniques), dtype=np.int64)
+            for i, value in enumerate(uniques.tolist()):
+                n = seen.get(value)
+                if n is None:
+                    n = seen[value] = len(values)
+                    values.append(value)
+                known[i] = n
+            numbers.append(known[local])
+            complete &= local >= 0
+        return numbers, complete
+
+    def widen(self, limit: int = _KEY_BITS) -> bool | None:
+        """Make room for every number seen so far: ``None`` if there was room, True if the
+        packing widened (keys packed before must be packed again), False if a key would need
+        more than ``limit`` bits (the packing is left as it was)."""
+        bits = [
+            max(b, (len(v) - 1).bit_length()) for v, b in zip(self._values, self.bits, strict=True)
+        ]
+        if bits == self.bits:
+            return None
+        if sum(bits) > limit:
+            return False
+        self.bits = bits
+        return True
+
+    def pack(self, numbers: list[np.ndarray], bits: list[int] | None = None) -> np.ndarray:
+        """One int64 per row from the columns' numbers."""
+        key = np.zeros(len(numbers[0]), dtype=np.int64)
+        for n, b in zip(numbers, self.bits if bits is None else bits, strict=True):
+            key = (key << b) | n
+        return key
+
+    def unpack(self, key: np.ndarray, bits: list[int] | None = None) -> list[np.ndarray]:
+        """The columns' numbers of packed keys."""
+        numbers = []
+        for b in reversed(self.bits if bits is None else bits):
+            numbers.append(key & ((1 << b) - 1))
+            key = key >> b
+        return numbers[::-1]
+
+    def values(self, key: np.ndarray, dtypes: dict[str, Any]) -> dict[str, Any]:
+        """The key columns of packed keys, with ``dtypes``."""
+        out = {}
+        for column, values, numbers in zip(self.keys, self._values, self.unpack(key), strict=True):
+            if dtypes[column] == _DT:
+                out[column] = np.asarray(values, dtype=np.int64)[numbers].view(_DT)
+            else:
+                text = pd.array(np.asarray(values, dtype=object), dtype=dtypes[column])
+                out[column] = text.take(numbers)
+        return out
+
+    def ranks(self) -> list[np.ndarray]:
+        """Per column, each number's rank among the column's values in sorted order."""
+        out = []
+        for values in self._values:
+            order = np.argsort(np.asarray(values, dtype=object), kind="stable")
+            rank = np.empty(len(values), dtype=np.int64)
+            rank[order] = np.arange(len(values))
+            out.append(rank)
+        return out
 
 
 class _Aggregator:
@@ -39,30 +135,73 @@ class _Aggregator:
     Partial frames are concatenated and re-summed whenever their total length exceeds twice the
     length after the previous re-aggregation (and at least ``min_rows``): memory stays within a
     small multiple of the number of distinct keys, and the total re-aggregation work is linear.
+    The partial sums are kept keyed by packed keys (:class:`_KeyCodes`); a key too wide for 63
+    bits turns them back into key columns, summed as such from then on.
     """
 
-    def __init__(self, keys: list[str], values: list[str], dtypes: dict[str, Any], min_rows: int):
+    def __init__(
+        self,
+        keys: list[str],
+        values: list[str],
+        dtypes: dict[str, Any],
+        min_rows: int,
+        key_bits: int = _KEY_BITS,
+    ):
         self._keys = keys
         self._values = values
         self._dtypes = dtypes
         self._min_rows = min_rows
+        self._key_bits = key_bits
+        self._codes: _KeyCodes | None = _KeyCodes(keys)
         self._parts: list[pd.DataFrame] = []
         self._rows = 0
         self._compacted = 0
 
-    def add(self, frame: pd.DataFrame) -> None:
-        """Add a partial frame of ``keys`` and ``values`` columns."""
+    def add(self, frame: pd.DataFrame, *, rows: bool = False) -> None:
+        """Add a partial frame of ``keys`` and ``values`` columns; ``rows``: it holds rows, not
+        yet sums, which are summed per key first (in order of first appearance)."""
         if len(frame) == 0:
             return
-        self._parts.append(frame)
-        self._rows += len(frame)
+        part = self._packed(frame) if self._codes is not None else None
+        group = [_KEY] if part is not None else self._keys
+        if part is None:
+            part = frame[[*self._keys, *self._values]]
+        if rows:
+            part = part.groupby(group, sort=False, as_index=False)[self._values].sum()
+        self._parts.append(part)
+        self._rows += len(part)
         if self._rows > max(self._min_rows, 2 * self._compacted):
             self._compact()
 
+    def _packed(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """``frame`` keyed by packed keys; None once keys no longer fit (the parts unpacked)."""
+        codes = self._codes
+        assert codes is not None
+        bits = codes.bits
+        numbers, complete = codes.number([frame[c] for c in self._keys])
+        widened = codes.widen(self._key_bits)
+        if widened is False:
+            self._parts = [self._unpacked(p) for p in self._parts]
+            self._codes = None
+            return None
+        if widened:
+            for p in self._parts:
+                p[_KEY] = codes.pack(codes.unpack(p[_KEY].to_numpy(), bits))
+        part = pd.DataFrame({_KEY: codes.pack(numbers)})
+        for v in self._values:
+            part[v] = frame[v].to_numpy()
+        return part if complete.all() else part[complete].reset_index(drop=True)
+
+    def _unpacked(self, part: pd.DataFrame) -> pd.DataFrame:
+        assert self._codes is not None
+        keys = self._codes.values(part[_KEY].to_numpy(), self._dtypes)
+        return pd.DataFrame({**keys, **{v: part[v] for v in self._values}})
+
     def _compact(self) -> None:
         if len(self._parts) > 1 or self._rows > self._compacted:
+            group = [_KEY] if self._codes is not None else self._keys
             merged = pd.concat(self._parts, ignore_index=True)
-            merged = merged.groupby(self._keys, sort=False, as_index=False, observed=True)[
+            merged = merged.groupby(group, sort=False, as_index=False, observed=True)[
                 self._values
             ].sum()
             self._parts = [merged]
@@ -73,11 +212,58 @@ class _Aggregator:
         if not self._parts:
             return _empty_frame(self._dtypes)
         self._compact()
-        return self._parts[0].astype(self._dtypes)
+        merged = self._parts[0]
+        if self._codes is not None:
+            merged = self._unpacked(merged)
+        return merged.astype(self._dtypes)
 
 
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
-    """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped."""
+    """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped.
+
+    The keys are packed from each column's rank among its sorted values, so that sorting the
+    packed keys sorts the rows by branch, item and day.
+    """
+    sides = [
+        (transfers, _TO_BRANCH_ID, _QUANTITY_MOVED, _INFLOW),
+        (transfers, _FROM_BRANCH_ID, _QUANTITY_MOVED, _OUTFLOW),
+        (sold, BRANCH_ID, _SOLD, _SOLD),
+    ]
+    sides = [s for s in sides if len(s[0])]
+    if not sides:
+        return _empty_frame(_FLOW_DTYPES)
+    codes = _KeyCodes(_FLOW_KEYS)
+    numbered = [codes.number([f[b], f[ITEM_CODE], f[DATE]]) for f, b, _, _ in sides]
+    if codes.widen() is False:
+        return _build_flows_by_columns(transfers, sold)
+    ranks = codes.ranks()
+    key = np.concatenate(
+        [codes.pack([r[n] for r, n in zip(ranks, numbers, strict=True)]) for numbers, _ in numbered]
+    )
+    stacked = pd.concat(
+        [pd.DataFrame({name: f[value].to_numpy()}) for f, _, value, name in sides],
+        ignore_index=True,
+    )
+    for col in _FLOW_VALUES:
+        if col not in stacked:
+            stacked[col] = 0.0
+    stacked[_KEY] = key
+    complete = np.concatenate([c for _, c in numbered])
+    if not complete.all():
+        stacked = stacked[complete]
+    values = list(_FLOW_VALUES)
+    flows = stacked.groupby(_KEY, sort=False, as_index=False)[values].sum()
+    flows = flows[(flows[values] != 0).any(axis=1).to_numpy()]
+    flows = flows.iloc[np.argsort(flows[_KEY].to_numpy(), kind="stable")]
+    ranked = codes.unpack(flows[_KEY].to_numpy())
+    numbers = [np.argsort(r, kind="stable")[k] for r, k in zip(ranks, ranked, strict=True)]
+    out = codes.values(codes.pack(numbers), _FLOW_DTYPES)
+    out.update({v: flows[v].to_numpy() for v in values})
+    return pd.DataFrame(out).astype(_FLOW_DTYPES)[list(_FLOW_DTYPES)]
+
+
+def _build_flows_by_columns(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_build_flows` grouped by the key columns themselves (keys too wide to pack)."""
     keys = _FLOW_KEYS
     inflow = transfers.rename(columns={_TO_BRANCH_ID: BRANCH_ID, _QUANTITY_MOVED: _INFLOW})[
         [*keys, _INFLOW]
@@ -86,8 +272,6 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
         [*keys, _OUTFLOW]
     ]
     parts = [p for p in (inflow, outflow, sold) if len(p)]
-    if not parts:
-        return _empty_frame(_FLOW_DTYPES)
     stacked = pd.concat(parts, ignore_index=True)
     for col in _FLOW_VALUES:
         if col not in stacked:
