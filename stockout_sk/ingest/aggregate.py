@@ -67,7 +67,7 @@ class _KeyCodes:
             if isinstance(uniques, pd.DatetimeIndex):
                 uniques = uniques.as_unit("ns").asi8
             seen, values = self._numbers[j], self._values[j]
-            known = np.empty(len(uniques), dtype=np.int64)
+            known = np.empty(len(uniques), dtype=np.int32)
             for i, value in enumerate(uniques.tolist()):
                 n = seen.get(value)
                 if n is None:
@@ -96,7 +96,8 @@ class _KeyCodes:
         """One int64 per row from the columns' numbers."""
         key = np.zeros(len(numbers[0]), dtype=np.int64)
         for n, b in zip(numbers, self.bits if bits is None else bits, strict=True):
-            key = (key << b) | n
+            key <<= b
+            key |= n
         return key
 
     def unpack(self, key: np.ndarray, bits: list[int] | None = None) -> list[np.ndarray]:
@@ -107,15 +108,23 @@ class _KeyCodes:
             key = key >> b
         return numbers[::-1]
 
-    def values(self, key: np.ndarray, dtypes: dict[str, Any]) -> dict[str, Any]:
-        """The key columns of packed keys, with ``dtypes``."""
+    def values(
+        self, key: np.ndarray, dtypes: dict[str, Any], *, ranked: bool = False
+    ) -> dict[str, Any]:
+        """The key columns of packed keys, with ``dtypes`` (``ranked``: packed from
+        :meth:`ranks`, not from the numbers)."""
         out = {}
         for column, values, numbers in zip(self.keys, self._values, self.unpack(key), strict=True):
             if dtypes[column] == _DT:
-                out[column] = np.asarray(values, dtype=np.int64)[numbers].view(_DT)
+                known = np.asarray(values, dtype=np.int64)
             else:
-                text = pd.array(np.asarray(values, dtype=object), dtype=dtypes[column])
-                out[column] = text.take(numbers)
+                known = np.asarray(values, dtype=object)
+            if ranked:
+                known = known[np.argsort(known, kind="stable")]
+            if dtypes[column] == _DT:
+                out[column] = known[numbers].view(_DT)
+            else:
+                out[column] = pd.array(known, dtype=dtypes[column]).take(numbers)
         return out
 
     def ranks(self) -> list[np.ndarray]:
@@ -123,7 +132,7 @@ class _KeyCodes:
         out = []
         for values in self._values:
             order = np.argsort(np.asarray(values, dtype=object), kind="stable")
-            rank = np.empty(len(values), dtype=np.int64)
+            rank = np.empty(len(values), dtype=np.int32)
             rank[order] = np.arange(len(values))
             out.append(rank)
         return out
@@ -221,45 +230,72 @@ class _Aggregator:
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
     """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped.
 
-    The keys are packed from each column's rank among its sorted values, so that sorting the
-    packed keys sorts the rows by branch, item and day.
+    The keys are packed from each column's rank among its sorted values: the sorted distinct
+    keys are the rows in branch, item and day order. A side's values are added per key in row
+    order (:func:`_side_sums`), as grouping the three sides stacked adds them.
     """
     sides = [
-        (transfers, _TO_BRANCH_ID, _QUANTITY_MOVED, _INFLOW),
-        (transfers, _FROM_BRANCH_ID, _QUANTITY_MOVED, _OUTFLOW),
-        (sold, BRANCH_ID, _SOLD, _SOLD),
+        (transfers, _TO_BRANCH_ID, _QUANTITY_MOVED),
+        (transfers, _FROM_BRANCH_ID, _QUANTITY_MOVED),
+        (sold, BRANCH_ID, _SOLD),
     ]
-    sides = [s for s in sides if len(s[0])]
-    if not sides:
-        return _empty_frame(_FLOW_DTYPES)
     codes = _KeyCodes(_FLOW_KEYS)
-    numbered = [codes.number([f[b], f[ITEM_CODE], f[DATE]]) for f, b, _, _ in sides]
+    numbered = [codes.number([f[b], f[ITEM_CODE], f[DATE]]) for f, b, _ in sides]
     if codes.widen() is False:
         return _build_flows_by_columns(transfers, sold)
     ranks = codes.ranks()
-    key = np.concatenate(
-        [codes.pack([r[n] for r, n in zip(ranks, numbers, strict=True)]) for numbers, _ in numbered]
-    )
-    stacked = pd.concat(
-        [pd.DataFrame({name: f[value].to_numpy()}) for f, _, value, name in sides],
-        ignore_index=True,
-    )
-    for col in _FLOW_VALUES:
-        if col not in stacked:
-            stacked[col] = 0.0
-    stacked[_KEY] = key
-    complete = np.concatenate([c for _, c in numbered])
-    if not complete.all():
-        stacked = stacked[complete]
-    values = list(_FLOW_VALUES)
-    flows = stacked.groupby(_KEY, sort=False, as_index=False)[values].sum()
-    flows = flows[(flows[values] != 0).any(axis=1).to_numpy()]
-    flows = flows.iloc[np.argsort(flows[_KEY].to_numpy(), kind="stable")]
-    ranked = codes.unpack(flows[_KEY].to_numpy())
-    numbers = [np.argsort(r, kind="stable")[k] for r, k in zip(ranks, ranked, strict=True)]
-    out = codes.values(codes.pack(numbers), _FLOW_DTYPES)
-    out.update({v: flows[v].to_numpy() for v in values})
-    return pd.DataFrame(out).astype(_FLOW_DTYPES)[list(_FLOW_DTYPES)]
+    keys, values, side = [], [], []
+    for j, (frame, _, value) in enumerate(sides):
+        numbers, complete = numbered.pop(0)  # freed side by side
+        key = codes.pack([r[n] for r, n in zip(ranks, numbers, strict=True)])
+        amount = frame[value].to_numpy(dtype=np.float64)
+        if not complete.all():
+            key, amount = key[complete], amount[complete]
+        keys.append(key)
+        values.append(amount)
+        side.append(np.full(len(key), j, dtype=np.int8))
+        del numbers, key, amount
+    key = np.concatenate(keys)
+    del keys
+    order = np.argsort(key, kind="stable")  # a key's rows stay in stacking order
+    key = key[order]
+    value, side_of = np.concatenate(values)[order], np.concatenate(side)[order]
+    del values, side, order
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    distinct = key[first]
+    del key
+    group = np.cumsum(first, dtype=np.int64) - 1
+    del first
+    sums = {}
+    for j, name in enumerate(_FLOW_VALUES):
+        mine = side_of == j
+        sums[name] = _side_sums(group[mine], value[mine], len(distinct))
+    del group, value, side_of
+    some_flow = (sums[_INFLOW] != 0) | (sums[_OUTFLOW] != 0) | (sums[_SOLD] != 0)
+    flows = codes.values(distinct[some_flow], _FLOW_DTYPES, ranked=True)
+    del distinct
+    flows.update({name: sums.pop(name)[some_flow] for name in _FLOW_VALUES})
+    return pd.DataFrame(flows).astype(_FLOW_DTYPES)[list(_FLOW_DTYPES)]
+
+
+def _side_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``value`` per ``group`` (sorted, 0 … n-1), as pandas' grouped sum gives it.
+
+    A group of one value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of
+    several is left to pandas, whose compensated sum in row order a plain sum would not match.
+    """
+    out = np.zeros(n)
+    repeated = np.zeros(len(group), dtype=bool)
+    same = group[1:] == group[:-1]
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    single = ~repeated
+    out[group[single]] = np.where(np.isnan(value[single]), 0.0, value[single] + 0.0)
+    if repeated.any():
+        several = pd.Series(value[repeated]).groupby(group[repeated], sort=False).sum()
+        out[several.index.to_numpy()] = several.to_numpy()
+    return out
 
 
 def _build_flows_by_columns(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
