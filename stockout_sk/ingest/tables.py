@@ -196,7 +196,8 @@ class _MovementStats:
 
 def _movement_hashes(typed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the hash of its MovementID and of its content (what a conflict compares)."""
-    keys = pd.util.hash_array(typed["MovementID"].to_numpy(dtype=object))
+    # The same hashes as ``hash_array`` of the IDs as Python objects, without making them.
+    keys = pd.util.hash_pandas_object(typed["MovementID"], index=False).to_numpy()
     content = pd.util.hash_pandas_object(typed[list(TRANSFER_COLUMNS)], index=False).to_numpy()
     return keys, content
 
