@@ -33,7 +33,7 @@ _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), stric
 
 #: Bits a packed key may use (an int64, its sign left alone).
 _KEY_BITS = 63
-_KEY = "_key"
+_KEY, _SEQ = "_key", "_seq"
 
 
 def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
@@ -144,8 +144,13 @@ class _Aggregator:
     Partial frames are concatenated and re-summed whenever their total length exceeds twice the
     length after the previous re-aggregation (and at least ``min_rows``): memory stays within a
     small multiple of the number of distinct keys, and the total re-aggregation work is linear.
-    The partial sums are kept keyed by packed keys (:class:`_KeyCodes`); a key too wide for 63
-    bits turns them back into key columns, summed as such from then on.
+
+    The sums are kept keyed by packed keys (:class:`_KeyCodes`), per day when ``Date`` is a key:
+    a re-aggregation re-sums the days that received rows since the previous one only. The other
+    days' rows are sums already, which summing again would leave as they are, so every sum is
+    added up exactly as re-summing everything adds it; where each key first appeared
+    (``_SEQ``) gives back the order of first appearance. A key too wide for 63 bits turns the
+    sums back into key columns, summed as such from then on.
     """
 
     def __init__(
@@ -162,7 +167,10 @@ class _Aggregator:
         self._min_rows = min_rows
         self._key_bits = key_bits
         self._codes: _KeyCodes | None = _KeyCodes(keys)
-        self._parts: list[pd.DataFrame] = []
+        self._day = keys.index(DATE) if DATE in keys else None
+        self._done: dict[int, pd.DataFrame] = {}  # packed: the sums, per day
+        self._parts: list[pd.DataFrame] = []  # packed: the frames since; else: all of them
+        self._seq = 0
         self._rows = 0
         self._compacted = 0
 
@@ -172,29 +180,34 @@ class _Aggregator:
         if len(frame) == 0:
             return
         part = self._packed(frame) if self._codes is not None else None
-        group = [_KEY] if part is not None else self._keys
         if part is None:
             part = frame[[*self._keys, *self._values]]
-        if rows:
-            part = part.groupby(group, sort=False, as_index=False)[self._values].sum()
+            if rows:
+                part = part.groupby(self._keys, sort=False, as_index=False)[self._values].sum()
+        else:
+            if rows:
+                part = part.groupby(_KEY, sort=False, as_index=False)[self._values].sum()
+            part[_SEQ] = np.arange(self._seq, self._seq + len(part))
+            self._seq += len(part)
         self._parts.append(part)
         self._rows += len(part)
         if self._rows > max(self._min_rows, 2 * self._compacted):
             self._compact()
 
     def _packed(self, frame: pd.DataFrame) -> pd.DataFrame | None:
-        """``frame`` keyed by packed keys; None once keys no longer fit (the parts unpacked)."""
+        """``frame`` keyed by packed keys; None once keys no longer fit (the sums unpacked)."""
         codes = self._codes
         assert codes is not None
         bits = codes.bits
         numbers, complete = codes.number([frame[c] for c in self._keys])
         widened = codes.widen(self._key_bits)
         if widened is False:
-            self._parts = [self._unpacked(p) for p in self._parts]
-            self._codes = None
+            done = [self._unpacked(self._in_order())] if self._done else []
+            self._parts = done + [self._unpacked(p) for p in self._parts]
+            self._codes, self._done = None, {}
             return None
         if widened:
-            for p in self._parts:
+            for p in [*self._parts, *self._done.values()]:
                 p[_KEY] = codes.pack(codes.unpack(p[_KEY].to_numpy(), bits))
         part = pd.DataFrame({_KEY: codes.pack(numbers)})
         for v in self._values:
@@ -206,25 +219,59 @@ class _Aggregator:
         keys = self._codes.values(part[_KEY].to_numpy(), self._dtypes)
         return pd.DataFrame({**keys, **{v: part[v] for v in self._values}})
 
+    def _days(self, key: np.ndarray) -> np.ndarray:
+        """The day (its number) of packed keys; 0 without a ``Date`` key."""
+        if self._day is None or self._codes is None:
+            return np.zeros(len(key), dtype=np.int64)
+        return self._codes.unpack(key)[self._day]
+
     def _compact(self) -> None:
-        if len(self._parts) > 1 or self._rows > self._compacted:
-            group = [_KEY] if self._codes is not None else self._keys
-            merged = pd.concat(self._parts, ignore_index=True)
-            merged = merged.groupby(group, sort=False, as_index=False, observed=True)[
-                self._values
-            ].sum()
-            self._parts = [merged]
-            self._rows = self._compacted = len(merged)
+        if self._codes is None:
+            if len(self._parts) > 1 or self._rows > self._compacted:
+                merged = pd.concat(self._parts, ignore_index=True)
+                merged = merged.groupby(self._keys, sort=False, as_index=False, observed=True)[
+                    self._values
+                ].sum()
+                self._parts = [merged]
+                self._rows = self._compacted = len(merged)
+            return
+        if not self._parts:
+            return
+        pending = pd.concat(self._parts, ignore_index=True)
+        touched = [int(d) for d in pd.unique(self._days(pending[_KEY].to_numpy()))]
+        done = [self._done.pop(d) for d in touched if d in self._done]
+        merged = pd.concat([*done, pending], ignore_index=True)  # a key's sum before its rows
+        merged = merged.groupby(_KEY, sort=False, as_index=False).agg(
+            **{v: (v, "sum") for v in self._values}, **{_SEQ: (_SEQ, "first")}
+        )
+        days = self._days(merged[_KEY].to_numpy())
+        order = np.argsort(days, kind="stable")
+        for rows in np.split(order, np.flatnonzero(np.diff(days[order])) + 1):
+            if len(rows):
+                self._done[int(days[rows[0]])] = merged.take(rows).reset_index(drop=True)
+        self._parts = []
+        self._compacted += len(merged) - sum(len(f) for f in done)
+        self._rows = self._compacted
+
+    def _in_order(self) -> pd.DataFrame:
+        """The sums of every day, keys in order of first appearance."""
+        days = sorted(self._done.values(), key=lambda f: f[_SEQ].iat[0])
+        merged = pd.concat(days, ignore_index=True)
+        seq = merged[_SEQ].to_numpy()
+        if not (seq[1:] > seq[:-1]).all():  # the days' keys interleave: rows not in day order
+            merged = merged.take(np.argsort(seq, kind="stable")).reset_index(drop=True)
+        return merged
 
     def result(self) -> pd.DataFrame:
         """One row per distinct key (in order of first appearance), with ``dtypes``."""
-        if not self._parts:
-            return _empty_frame(self._dtypes)
         self._compact()
-        merged = self._parts[0]
-        if self._codes is not None:
-            merged = self._unpacked(merged)
-        return merged.astype(self._dtypes)
+        if self._codes is None:
+            if not self._parts:
+                return _empty_frame(self._dtypes)
+            return self._parts[0].astype(self._dtypes)
+        if not self._done:
+            return _empty_frame(self._dtypes)
+        return self._unpacked(self._in_order()).astype(self._dtypes)
 
 
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:

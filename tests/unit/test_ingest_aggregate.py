@@ -64,11 +64,15 @@ def by_columns(
     return parts[0]
 
 
-@pytest.mark.parametrize("key_bits", [63, 12])
-def test_sums_match_grouping_by_the_key_columns(key_bits: int) -> None:
-    """Packed or (keys too wide for ``key_bits`` 12) unpacked part way, the sums are identical."""
+@pytest.mark.parametrize(("key_bits", "by_day"), [(63, False), (63, True), (12, False)])
+def test_sums_match_grouping_by_the_key_columns(key_bits: int, by_day: bool) -> None:
+    """Packed or (keys too wide for ``key_bits`` 12) unpacked part way, rows in day order or
+    not, the sums are identical."""
     rng = np.random.default_rng(7)
     chunks = [sales_rows(rng, n) for n in (1, 2, 0, 500, 800, 700, 300)]
+    if by_day:
+        rows = pd.concat(chunks, ignore_index=True).sort_values("Date", kind="stable")
+        chunks = [rows[a : a + 400] for a in range(0, len(rows), 400)]
     acc = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=600, key_bits=key_bits)
     for chunk in chunks:
         acc.add(chunk, rows=True)
