@@ -168,7 +168,7 @@ def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, 
     if not len(q_at):
         return nl, inner + 1, np.zeros(n, dtype=bool)
     q = pos[q_at]
-    per_line = np.bincount(np.searchsorted(nl_at, q_at), minlength=n)
+    per_line = np.diff(np.searchsorted(q_at, nl_at), prepend=0)  # quotes before each line feed
     q_line = np.repeat(np.arange(n), per_line)
     rank = np.arange(len(q))
     k = rank - (np.cumsum(per_line) - per_line)[q_line]  # rank on its line
