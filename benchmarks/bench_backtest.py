@@ -37,7 +37,8 @@ pipeline's paired margin over each model with its interval and the folds where i
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_backtest.py [--replay-seeds 0 1 2 3 4 5 6 7] [--sim-seeds 5 7 11]
+    .venv/bin/python benchmarks/bench_backtest.py [--replay-seeds 0 1 2 3 4 5 6 7]
+        [--sim-seeds 5 7 11]
         [--stores 12] [--n-estimators N] [--variant NAME:k=v,...] [--workdir DIR]
 
 Prints one line per fold as it goes, then the tables, then one ``BENCH {...}`` JSON line. Exits 0
