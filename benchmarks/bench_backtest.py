@@ -37,7 +37,8 @@ pipeline's paired margin over each model with its interval and the folds where i
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_backtest.py [--replay-seeds 0 1 2 3] [--sim-seeds 5 7 11]
+    .venv/bin/python benchmarks/bench_backtest.py [--replay-seeds 0 1 2 3 4 5 6 7]
+        [--sim-seeds 5 7 11]
         [--stores 12] [--n-estimators N] [--variant NAME:k=v,...] [--workdir DIR]
 
 Prints one line per fold as it goes, then the tables, then one ``BENCH {...}`` JSON line. Exits 0
@@ -316,7 +317,7 @@ def run_all(args, config: ModelConfig, workdir: Path) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replay-seeds", type=int, nargs="*", default=[0, 1, 2, 3])
+    parser.add_argument("--replay-seeds", type=int, nargs="*", default=list(range(8)))
     parser.add_argument("--sim-seeds", type=int, nargs="*", default=[5, 7, 11])
     parser.add_argument("--stores", type=int, default=12, help="stores per replay")
     parser.add_argument("--n-estimators", type=int, help="override ModelConfig.n_estimators")

@@ -41,7 +41,7 @@ from typing import Any
 from prefect import serve
 from prefect.schedules import Cron
 
-from flows.common import DEFAULT_DATA_DIR, configure_logging
+from flows.common import DEFAULT_DATA_DIR, checked_parameters, configure_logging
 from flows.monitor import monitor
 from flows.run_pipeline import DEFAULT_OUT_DIR, run_pipeline
 from flows.score import DEFAULT_OUT, score
@@ -75,6 +75,12 @@ def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
         "experiment": args.experiment,
         "min_f1": args.min_f1,
         "out_dir": args.out,
+        # Unset: sized from each day's history (or STOCKOUT_HOLDOUT_DAYS / _VALIDATION_DAYS).
+        **{
+            name: getattr(args, name)
+            for name in ("holdout_days", "validation_days")
+            if getattr(args, name) is not None
+        },
     }
 
 
@@ -105,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--horizon", type=int, default=7, help="days ahead (default 7)")
     parser.add_argument(
         "--min-f1", type=float, default=None, help="promotion gate (default STOCKOUT_MIN_F1 or 0.7)"
+    )
+    parser.add_argument(
+        "--holdout-days",
+        type=int,
+        default=None,
+        help="holdout as-of days of every scheduled run (default STOCKOUT_HOLDOUT_DAYS or sized "
+        "from the history)",
+    )
+    parser.add_argument(
+        "--validation-days",
+        type=int,
+        default=None,
+        help="as-of days of each threshold fold (default STOCKOUT_VALIDATION_DAYS or sized)",
     )
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="local output folder")
     parser.add_argument(
@@ -187,7 +206,20 @@ def _scheduled(flow_fn: Any, name: str, cron: str, args: argparse.Namespace, **o
 
 def main(argv: list[str] | None = None) -> int:
     """Register the deployment and serve it until interrupted."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:  # a value the flow would refuse at 05:00 is refused now
+        checked_parameters(
+            horizon=args.horizon,
+            min_f1=args.min_f1,
+            model_overrides=None,
+            holdout_days=args.holdout_days,
+            validation_days=args.validation_days,
+            model_name=args.model_name,
+            experiment=args.experiment,
+        )
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
     configure_logging()
     if not os.environ.get("PREFECT_API_URL"):
         # serve() works with the temporary server too, but the deployment disappears with this

@@ -25,6 +25,72 @@ from stockout_sk.features.columns import Columns, is_frame_like
 
 STRATEGIES = ("under", "over")
 
+__all__ = [
+    "STRATEGIES",
+    "ConditionalSampler",
+    "minority_share",
+    "minority_threshold_for",
+    "resampling_applies",
+]
+
+
+def minority_share(y) -> float:
+    """Share of the rarer class in ``y`` (0.0 for no rows, 1.0 for a single class).
+
+    Examples
+    --------
+    >>> minority_share([0, 0, 0, 1])
+    0.25
+    """
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return float(counts.min() / counts.sum()) if len(counts) else 0.0
+
+
+def resampling_applies(y, *, minority_threshold: float, ratio: float) -> bool:
+    """Whether :class:`ConditionalSampler` resamples ``y``: two classes, the minority's share
+    below ``minority_threshold`` and its minority/majority ratio below ``ratio`` (at or above
+    it, resampling would be a no-op or an error).
+
+    Examples
+    --------
+    >>> resampling_applies([0] * 9 + [1], minority_threshold=0.2, ratio=0.5)
+    True
+    >>> resampling_applies([0] * 3 + [1], minority_threshold=0.2, ratio=0.5)
+    False
+    """
+    y = np.asarray(y)
+    if len(np.unique(y)) != 2:
+        return False
+    share = minority_share(y)
+    return bool(share < minority_threshold and share / (1 - share) < ratio)
+
+
+def minority_threshold_for(y, *, applies: bool, minority_threshold: float) -> float:
+    """A ``minority_threshold`` under which the sampler takes the decision ``applies`` on ``y``.
+
+    Used to give every fit of one training the decision of the model that is kept. Resampling
+    moves the probability scale (undersampling the majority to a 1:2 ratio raises every
+    score), and the decision flips where a chain's positive share sits near
+    ``minority_threshold``: a threshold chosen on folds fitted without resampling, carried by a
+    final model fitted with it (or the other way round), flags a very different share of rows.
+    ``minority_threshold`` is returned when it already gives ``applies``; otherwise the largest
+    allowed value (0.5) to resample, or ``y``'s own minority share (``share < share`` is false)
+    not to. Resampling still needs the minority/majority ratio below the sampler's ``ratio``.
+
+    Examples
+    --------
+    >>> minority_threshold_for([0] * 3 + [1], applies=True, minority_threshold=0.2)
+    0.5
+    >>> minority_threshold_for([0] * 9 + [1], applies=False, minority_threshold=0.2)
+    0.1
+    """
+    share = minority_share(y)
+    if (share < minority_threshold) == applies:
+        return minority_threshold
+    if applies:
+        return 0.5
+    return share if share > 0 else minority_threshold
+
 
 class ConditionalSampler(SamplerMixin, BaseEstimator):
     """Random under- or over-sampling, applied only below a minority share.
@@ -99,13 +165,11 @@ class ConditionalSampler(SamplerMixin, BaseEstimator):
             )
         check_classification_targets(y)
         y_arr = np.asarray(y)
-        classes, counts = np.unique(y_arr, return_counts=True)
-        self.minority_share_ = float(counts.min() / counts.sum()) if len(counts) else 0.0
-        self.applied_ = bool(len(classes) == 2 and self.minority_share_ < self.minority_threshold)
+        self.minority_share_ = minority_share(y_arr)
+        self.applied_ = resampling_applies(
+            y_arr, minority_threshold=self.minority_threshold, ratio=self.ratio
+        )
         target = self.ratio
-        if self.applied_ and self.minority_share_ / (1 - self.minority_share_) >= target:
-            # Already at or above the requested ratio: resampling would be a no-op or an error.
-            self.applied_ = False
         if not self.applied_:
             self.sample_indices_ = np.arange(len(y_arr))
             return X, y

@@ -37,10 +37,12 @@ from stockout_sk.distributed.matrix import (
 from stockout_sk.evaluate import check_activity, plan_windows, rolling_folds
 from stockout_sk.ingest import ChainData
 from stockout_sk.pipeline import build_pipeline, matrix_feature_names
+from stockout_sk.sampling import resampling_applies
 from stockout_sk.training import (
     FittedModel,
     Prepared,
     fit_rows,
+    sampling_pinned,
     thin_asof_days,
     threshold_from_folds,
 )
@@ -110,6 +112,9 @@ def fit_on_cluster(
         min_train_days=plan.min_train_days,
     )
     template = build_pipeline(config, checkpoint_dir=None)
+    applies = resampling_applies(
+        y_all, minority_threshold=config.minority_threshold, ratio=config.sampling_ratio
+    )
     timings = {} if timings is None else timings
     scored: list[tuple[np.ndarray, np.ndarray]] = []
     spans: list[tuple[str, str]] = []
@@ -124,7 +129,10 @@ def fit_on_cluster(
         inner_fit = _fit_once(
             client,
             on_cluster,
-            template,
+            build_pipeline(
+                sampling_pinned(config, inner_rows[LABEL].to_numpy(), applies, name=name),
+                checkpoint_dir=None,
+            ),
             chain,
             RowWindow(last=fold.cutoff, stride=stride),
             inner_rows,
@@ -182,7 +190,11 @@ def refit_on_cluster(
     stride = fitted.config.asof_stride
     if stride > 1:
         frame = frame[thin_asof_days(frame, stride)]
-    template = build_pipeline(fitted.config, checkpoint_dir=None)
+    applies = bool(fitted.pipeline.named_steps["sampler"].applied_)
+    template = build_pipeline(
+        sampling_pinned(fitted.config, frame[LABEL].to_numpy(), applies, name="the refit"),
+        checkpoint_dir=None,
+    )
     pipeline = _final_fit(
         client,
         on_cluster,

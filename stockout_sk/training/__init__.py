@@ -8,7 +8,7 @@ Each function is one step with plain inputs and outputs so a flow can run it as 
 
 * :mod:`.prepare` — :class:`Prepared`, :func:`prepare`;
 * :mod:`.fitted` — :class:`FittedModel` and the rows it was fitted on, :func:`split_xy`;
-* :mod:`.fit` — :func:`fit_model`, :func:`refit_on_all`;
+* :mod:`.fit` — :func:`fit_model`, :func:`refit_on_all`, :func:`sampling_pinned`;
 * :mod:`.evaluation` — :class:`TrainingResult`, :func:`evaluate_fitted`,
   :func:`train_and_evaluate`.
 """
@@ -19,7 +19,12 @@ from stockout_sk.training.evaluation import (
     model_velocity,
     train_and_evaluate,
 )
-from stockout_sk.training.fit import fit_model, refit_on_all, threshold_from_folds
+from stockout_sk.training.fit import (
+    fit_model,
+    refit_on_all,
+    sampling_pinned,
+    threshold_from_folds,
+)
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
 from stockout_sk.training.prepare import Prepared, prepare, split_dataset, thin_asof_days
 
@@ -33,6 +38,7 @@ __all__ = [
     "model_velocity",
     "prepare",
     "refit_on_all",
+    "sampling_pinned",
     "split_dataset",
     "split_xy",
     "thin_asof_days",

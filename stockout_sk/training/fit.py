@@ -18,10 +18,11 @@ from stockout_sk.evaluate import (
     rolling_folds,
 )
 from stockout_sk.pipeline import build_pipeline
+from stockout_sk.sampling import minority_threshold_for, resampling_applies
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
 from stockout_sk.training.prepare import thin_asof_days
 
-__all__ = ["fit_model", "refit_on_all", "threshold_from_folds"]
+__all__ = ["fit_model", "refit_on_all", "sampling_pinned", "threshold_from_folds"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ def fit_model(
     1. The latest ``folds × validation_days`` as-of days of ``train`` are cut into consecutive
        validation windows (:func:`~stockout_sk.evaluate.rolling_folds`). For each, a pipeline
        is fitted on the rows at least ``horizon + 1`` days before the window, with flows up to
-       the window's end only, and scores the window.
+       the window's end only, and scores the window. Each fold's sampler takes the final fit's
+       decision (resample or not, :func:`sampling_pinned`): the threshold must be chosen on
+       the probability scale of the model that carries it.
     2. The threshold is chosen from all folds' scores by ``config.threshold_method``
        (:func:`~stockout_sk.evaluate.fold_threshold`); every fold's own cut is kept.
     3. The final pipeline is fitted on all of ``train`` with all flows (features stay point in
@@ -96,6 +99,9 @@ def fit_model(
         min_train_days=plan.min_train_days,
     )
     flows, transfers = chain.flows, chain.transfers
+    applies = resampling_applies(
+        y, minority_threshold=config.minority_threshold, ratio=config.sampling_ratio
+    )
     scored: list[tuple[np.ndarray, np.ndarray]] = []
     spans: list[tuple[str, str]] = []
     for number, fold in enumerate(folds, start=1):
@@ -115,7 +121,9 @@ def fit_model(
             fold.holdout_start.date(),
             cutoff.date(),
         )
-        inner_pipeline = build_pipeline(config, checkpoint_dir=None)
+        inner_pipeline = build_pipeline(
+            sampling_pinned(config, y[inner], applies, name=name), checkpoint_dir=None
+        )
         inner_pipeline.fit(
             X[inner],
             y[inner],
@@ -157,7 +165,9 @@ def refit_on_all(
 
     What is deployed once the holdout has judged ``fitted``: the holdout and purge weeks are
     the freshest a chain has, and the gated model never saw them. Same settings, same
-    threshold (chosen on the folds, never on the holdout); only the rows differ.
+    threshold (chosen on the folds, never on the holdout) and the same sampling decision (the
+    threshold is a cut on that model's probability scale; :func:`sampling_pinned`); only the
+    rows differ.
 
     Parameters
     ----------
@@ -177,8 +187,12 @@ def refit_on_all(
     if fitted.config.asof_stride > 1:
         frame = frame[thin_asof_days(frame, fitted.config.asof_stride)]
     X, y = split_xy(frame)
+    # The evaluated model's sampling decision, kept with its threshold (same scale).
+    applies = bool(fitted.pipeline.named_steps["sampler"].applied_)
     pipeline = build_pipeline(
-        fitted.config, threshold=fitted.threshold, checkpoint_dir=checkpoint_dir
+        sampling_pinned(fitted.config, y, applies, name="the refit"),
+        threshold=fitted.threshold,
+        checkpoint_dir=checkpoint_dir,
     )
     pipeline.fit(X, y, history__flows=chain.flows, history__transfers=chain.transfers)
     rows = fit_rows(frame["Date"], refit=True)
@@ -234,3 +248,36 @@ def threshold_from_folds(
         "description": choice.describe(),
     }
     return choice, validation
+
+
+def sampling_pinned(config: ModelConfig, y, applies: bool, *, name: str = "a fit") -> ModelConfig:
+    """``config`` with a sampler that takes the decision ``applies`` on the labels ``y``.
+
+    Every fit of one training — the threshold folds, the final fit, the refit — resamples or
+    not as the model that carries the threshold does. Resampling moves the probability scale,
+    and the decision depends on the rows' positive share: on a chain whose share sits near
+    ``config.minority_threshold`` the folds and the final fit could decide differently, and the
+    threshold the folds chose would flag a very different share of rows in production
+    (:func:`stockout_sk.sampling.minority_threshold_for`). The config is unchanged when the
+    rows already give that decision.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    y : array-like
+        The labels this fit's sampler will see.
+    applies : bool
+        The decision to keep (the final fit's).
+    name : str
+        The fit, for the log.
+    """
+    value = minority_threshold_for(y, applies=applies, minority_threshold=config.minority_threshold)
+    if value == config.minority_threshold:
+        return config
+    logger.info(
+        "%s: %s as the final fit is (its rows' positive share %.3f alone would not be)",
+        name,
+        "resampled" if applies else "not resampled",
+        float(np.mean(np.asarray(y) == 1)),
+    )
+    return config.with_overrides(minority_threshold=value)

@@ -506,3 +506,24 @@ def test_deploy_schedules_monitoring_only_when_asked(monkeypatch: pytest.MonkeyP
         "dry_run": True,
         "model_name": None,
     }
+
+
+def test_deploy_passes_the_windows_and_refuses_a_bad_one_before_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows import deploy
+
+    args = deploy.build_parser().parse_args(["--data", "exports"])
+    assert "holdout_days" not in deploy.deployment_parameters(args)  # sized per run
+    args = deploy.build_parser().parse_args(
+        ["--data", "exports", "--holdout-days", "10", "--validation-days", "7"]
+    )
+    parameters = deploy.deployment_parameters(args)
+    assert (parameters["holdout_days"], parameters["validation_days"]) == (10, 7)
+    served = []
+    monkeypatch.setattr(deploy.run_pipeline, "serve", lambda **kw: served.append(kw))
+    with pytest.raises(SystemExit) as exit_info:
+        deploy.main(["--data", "exports", "--holdout-days", "0"])
+    assert exit_info.value.code == 2
+    assert "holdout_days" in capsys.readouterr().err
+    assert not served  # nothing was registered

@@ -310,3 +310,44 @@ def test_asof_stride_keeps_every_kth_day_per_key_spread_over_weekdays() -> None:
     assert kept["Date"].dt.day_of_week.nunique() == 7  # offsets differ between keys
     assert np.array_equal(thin_asof_days(frame, 4), thin_asof_days(frame.copy(), 4))
     assert thin_asof_days(frame, 1).all()
+
+
+def _fits_of_one_training(chain, config, monkeypatch) -> list:
+    """Every pipeline one ``train_and_evaluate(deploy=True)`` fits, in order: the threshold
+    folds, the final fit, the refit (real pipelines, only recorded)."""
+    import stockout_sk.training.fit as fit_module
+
+    built = []
+
+    def recording(*args, **kwargs):
+        built.append(fit_module.build_pipeline.__wrapped__(*args, **kwargs))
+        return built[-1]
+
+    recording.__wrapped__ = fit_module.build_pipeline
+    monkeypatch.setattr(fit_module, "build_pipeline", recording)
+    result = train_and_evaluate(chain, config, checkpoint_dir=None, deploy=True)
+    monkeypatch.setattr(fit_module, "build_pipeline", recording.__wrapped__)
+    assert result.deployed is not result.fitted  # folds, final fit, refit
+    assert len(built) >= 3
+    return [p.named_steps["sampler"] for p in built]
+
+
+def test_every_fit_of_one_training_resamples_as_the_model_that_carries_the_threshold(
+    chain, monkeypatch
+):
+    # Resampling moves the probability scale; a threshold chosen on folds that were not
+    # resampled, carried by a final model that was (or the other way round), flags a very
+    # different share of rows. Put the minority threshold between the final fit's positive
+    # share and another fit's, so that left alone their decisions would differ.
+    config = CONFIG.with_overrides(sampling_ratio=1.0)
+    shares = [s.minority_share_ for s in _fits_of_one_training(chain, config, monkeypatch)]
+    final = shares[-2]
+    other = min((s for s in shares if s != final), key=lambda s: abs(s - final))
+    cut = (final + other) / 2
+    samplers = _fits_of_one_training(
+        chain, config.with_overrides(minority_threshold=cut), monkeypatch
+    )
+    own = [s.minority_share_ < cut for s in (*samplers[:-2], samplers[-1])]
+    assert samplers[-2].applied_ == (final < cut)  # the final fit decides on its own rows
+    assert any(decision != samplers[-2].applied_ for decision in own)  # others would not
+    assert [s.applied_ for s in samplers] == [samplers[-2].applied_] * len(samplers)
