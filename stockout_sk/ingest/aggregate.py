@@ -1,13 +1,17 @@
 """Daily sums in bounded memory, and the daily flows built from transfers and sales.
 
 The columns of the daily tables come from :mod:`stockout_sk.contract` (``FLOW_COLUMNS``,
-``TRANSFER_COLUMNS``); their dtypes are written here once.
+``TRANSFER_COLUMNS``); their dtypes are written here once. Sums are taken over one integer per
+row (:class:`_KeyCodes`) rather than over the key columns themselves: grouping by several
+string columns hashes and combines every one of them for every row, grouping by one int64 does
+not, and it adds the same values in the same order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
@@ -27,10 +31,111 @@ _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), str
 _SOLD_DTYPES = {BRANCH_ID: _STR, ITEM_CODE: _STR, DATE: _DT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
+#: Bits a packed key may use (an int64, its sign left alone).
+_KEY_BITS = 63
+_KEY, _SEQ = "_key", "_seq"
+
 
 def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
     """No rows, the columns and dtypes of ``dtypes``."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+class _KeyCodes:
+    """The distinct values of each key column numbered as they first appear, across every frame
+    coded, and a row's key as one int64: its columns' numbers side by side, the first column in
+    the highest bits (so the packed keys sort as the numbers do, column by column).
+
+    Parameters
+    ----------
+    keys : list of str
+        The key columns.
+    """
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self._numbers: list[dict[Any, int]] = [{} for _ in keys]
+        self._values: list[list[Any]] = [[] for _ in keys]
+        self.bits = [1] * len(keys)
+
+    def number(self, columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each key column's numbers per row (the columns in the order of ``keys``), and the
+        rows whose key is complete (grouping drops a missing key)."""
+        numbers, complete = [], np.ones(len(columns[0]), dtype=bool)
+        for j, column in enumerate(columns):
+            local, uniques = pd.factorize(column, use_na_sentinel=True)
+            if isinstance(uniques, pd.DatetimeIndex):
+                uniques = uniques.as_unit("ns").asi8
+            seen, values = self._numbers[j], self._values[j]
+            known = np.empty(len(uniques), dtype=np.int32)
+            for i, value in enumerate(uniques.tolist()):
+                n = seen.get(value)
+                if n is None:
+                    n = seen[value] = len(values)
+                    values.append(value)
+                known[i] = n
+            numbers.append(known[local])
+            complete &= local >= 0
+        return numbers, complete
+
+    def widen(self, limit: int = _KEY_BITS) -> bool | None:
+        """Make room for every number seen so far: ``None`` if there was room, True if the
+        packing widened (keys packed before must be packed again), False if a key would need
+        more than ``limit`` bits (the packing is left as it was)."""
+        bits = [
+            max(b, (len(v) - 1).bit_length()) for v, b in zip(self._values, self.bits, strict=True)
+        ]
+        if bits == self.bits:
+            return None
+        if sum(bits) > limit:
+            return False
+        self.bits = bits
+        return True
+
+    def pack(self, numbers: list[np.ndarray], bits: list[int] | None = None) -> np.ndarray:
+        """One int64 per row from the columns' numbers."""
+        key = np.zeros(len(numbers[0]), dtype=np.int64)
+        for n, b in zip(numbers, self.bits if bits is None else bits, strict=True):
+            key <<= b
+            key |= n
+        return key
+
+    def unpack(self, key: np.ndarray, bits: list[int] | None = None) -> list[np.ndarray]:
+        """The columns' numbers of packed keys."""
+        numbers = []
+        for b in reversed(self.bits if bits is None else bits):
+            numbers.append(key & ((1 << b) - 1))
+            key = key >> b
+        return numbers[::-1]
+
+    def values(
+        self, key: np.ndarray, dtypes: dict[str, Any], *, ranked: bool = False
+    ) -> dict[str, Any]:
+        """The key columns of packed keys, with ``dtypes`` (``ranked``: packed from
+        :meth:`ranks`, not from the numbers)."""
+        out = {}
+        for column, values, numbers in zip(self.keys, self._values, self.unpack(key), strict=True):
+            if dtypes[column] == _DT:
+                known = np.asarray(values, dtype=np.int64)
+            else:
+                known = np.asarray(values, dtype=object)
+            if ranked:
+                known = known[np.argsort(known, kind="stable")]
+            if dtypes[column] == _DT:
+                out[column] = known[numbers].view(_DT)
+            else:
+                out[column] = pd.array(known, dtype=dtypes[column]).take(numbers)
+        return out
+
+    def ranks(self) -> list[np.ndarray]:
+        """Per column, each number's rank among the column's values in sorted order."""
+        out = []
+        for values in self._values:
+            order = np.argsort(np.asarray(values, dtype=object), kind="stable")
+            rank = np.empty(len(values), dtype=np.int32)
+            rank[order] = np.arange(len(values))
+            out.append(rank)
+        return out
 
 
 class _Aggregator:
@@ -39,45 +144,209 @@ class _Aggregator:
     Partial frames are concatenated and re-summed whenever their total length exceeds twice the
     length after the previous re-aggregation (and at least ``min_rows``): memory stays within a
     small multiple of the number of distinct keys, and the total re-aggregation work is linear.
+
+    The sums are kept keyed by packed keys (:class:`_KeyCodes`), per day when ``Date`` is a key:
+    a re-aggregation re-sums the days that received rows since the previous one only. The other
+    days' rows are sums already, which summing again would leave as they are, so every sum is
+    added up exactly as re-summing everything adds it; where each key first appeared
+    (``_SEQ``) gives back the order of first appearance. A key too wide for 63 bits turns the
+    sums back into key columns, summed as such from then on.
     """
 
-    def __init__(self, keys: list[str], values: list[str], dtypes: dict[str, Any], min_rows: int):
+    def __init__(
+        self,
+        keys: list[str],
+        values: list[str],
+        dtypes: dict[str, Any],
+        min_rows: int,
+        key_bits: int = _KEY_BITS,
+    ):
         self._keys = keys
         self._values = values
         self._dtypes = dtypes
         self._min_rows = min_rows
-        self._parts: list[pd.DataFrame] = []
+        self._key_bits = key_bits
+        self._codes: _KeyCodes | None = _KeyCodes(keys)
+        self._day = keys.index(DATE) if DATE in keys else None
+        self._done: dict[int, pd.DataFrame] = {}  # packed: the sums, per day
+        self._parts: list[pd.DataFrame] = []  # packed: the frames since; else: all of them
+        self._seq = 0
         self._rows = 0
         self._compacted = 0
 
-    def add(self, frame: pd.DataFrame) -> None:
-        """Add a partial frame of ``keys`` and ``values`` columns."""
+    def add(self, frame: pd.DataFrame, *, rows: bool = False) -> None:
+        """Add a partial frame of ``keys`` and ``values`` columns; ``rows``: it holds rows, not
+        yet sums, which are summed per key first (in order of first appearance)."""
         if len(frame) == 0:
             return
-        self._parts.append(frame)
-        self._rows += len(frame)
+        part = self._packed(frame) if self._codes is not None else None
+        if part is None:
+            part = frame[[*self._keys, *self._values]]
+            if rows:
+                part = part.groupby(self._keys, sort=False, as_index=False)[self._values].sum()
+        else:
+            if rows:
+                part = part.groupby(_KEY, sort=False, as_index=False)[self._values].sum()
+            part[_SEQ] = np.arange(self._seq, self._seq + len(part))
+            self._seq += len(part)
+        self._parts.append(part)
+        self._rows += len(part)
         if self._rows > max(self._min_rows, 2 * self._compacted):
             self._compact()
 
+    def _packed(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """``frame`` keyed by packed keys; None once keys no longer fit (the sums unpacked)."""
+        codes = self._codes
+        assert codes is not None
+        bits = codes.bits
+        numbers, complete = codes.number([frame[c] for c in self._keys])
+        widened = codes.widen(self._key_bits)
+        if widened is False:
+            done = [self._unpacked(self._in_order())] if self._done else []
+            self._parts = done + [self._unpacked(p) for p in self._parts]
+            self._codes, self._done = None, {}
+            return None
+        if widened:
+            for p in [*self._parts, *self._done.values()]:
+                p[_KEY] = codes.pack(codes.unpack(p[_KEY].to_numpy(), bits))
+        part = pd.DataFrame({_KEY: codes.pack(numbers)})
+        for v in self._values:
+            part[v] = frame[v].to_numpy()
+        return part if complete.all() else part[complete].reset_index(drop=True)
+
+    def _unpacked(self, part: pd.DataFrame) -> pd.DataFrame:
+        assert self._codes is not None
+        keys = self._codes.values(part[_KEY].to_numpy(), self._dtypes)
+        return pd.DataFrame({**keys, **{v: part[v] for v in self._values}})
+
+    def _days(self, key: np.ndarray) -> np.ndarray:
+        """The day (its number) of packed keys; 0 without a ``Date`` key."""
+        if self._day is None or self._codes is None:
+            return np.zeros(len(key), dtype=np.int64)
+        return self._codes.unpack(key)[self._day]
+
     def _compact(self) -> None:
-        if len(self._parts) > 1 or self._rows > self._compacted:
-            merged = pd.concat(self._parts, ignore_index=True)
-            merged = merged.groupby(self._keys, sort=False, as_index=False, observed=True)[
-                self._values
-            ].sum()
-            self._parts = [merged]
-            self._rows = self._compacted = len(merged)
+        if self._codes is None:
+            if len(self._parts) > 1 or self._rows > self._compacted:
+                merged = pd.concat(self._parts, ignore_index=True)
+                merged = merged.groupby(self._keys, sort=False, as_index=False, observed=True)[
+                    self._values
+                ].sum()
+                self._parts = [merged]
+                self._rows = self._compacted = len(merged)
+            return
+        if not self._parts:
+            return
+        pending = pd.concat(self._parts, ignore_index=True)
+        touched = [int(d) for d in pd.unique(self._days(pending[_KEY].to_numpy()))]
+        done = [self._done.pop(d) for d in touched if d in self._done]
+        merged = pd.concat([*done, pending], ignore_index=True)  # a key's sum before its rows
+        merged = merged.groupby(_KEY, sort=False, as_index=False).agg(
+            **{v: (v, "sum") for v in self._values}, **{_SEQ: (_SEQ, "first")}
+        )
+        days = self._days(merged[_KEY].to_numpy())
+        order = np.argsort(days, kind="stable")
+        for rows in np.split(order, np.flatnonzero(np.diff(days[order])) + 1):
+            if len(rows):
+                self._done[int(days[rows[0]])] = merged.take(rows).reset_index(drop=True)
+        self._parts = []
+        self._compacted += len(merged) - sum(len(f) for f in done)
+        self._rows = self._compacted
+
+    def _in_order(self) -> pd.DataFrame:
+        """The sums of every day, keys in order of first appearance."""
+        days = sorted(self._done.values(), key=lambda f: f[_SEQ].iat[0])
+        merged = pd.concat(days, ignore_index=True)
+        seq = merged[_SEQ].to_numpy()
+        if not (seq[1:] > seq[:-1]).all():  # the days' keys interleave: rows not in day order
+            merged = merged.take(np.argsort(seq, kind="stable")).reset_index(drop=True)
+        return merged
 
     def result(self) -> pd.DataFrame:
         """One row per distinct key (in order of first appearance), with ``dtypes``."""
-        if not self._parts:
-            return _empty_frame(self._dtypes)
         self._compact()
-        return self._parts[0].astype(self._dtypes)
+        if self._codes is None:
+            if not self._parts:
+                return _empty_frame(self._dtypes)
+            return self._parts[0].astype(self._dtypes)
+        if not self._done:
+            return _empty_frame(self._dtypes)
+        return self._unpacked(self._in_order()).astype(self._dtypes)
 
 
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
-    """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped."""
+    """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped.
+
+    The keys are packed from each column's rank among its sorted values: the sorted distinct
+    keys are the rows in branch, item and day order. A side's values are added per key in row
+    order (:func:`_side_sums`), as grouping the three sides stacked adds them.
+    """
+    sides = [
+        (transfers, _TO_BRANCH_ID, _QUANTITY_MOVED),
+        (transfers, _FROM_BRANCH_ID, _QUANTITY_MOVED),
+        (sold, BRANCH_ID, _SOLD),
+    ]
+    codes = _KeyCodes(_FLOW_KEYS)
+    numbered = [codes.number([f[b], f[ITEM_CODE], f[DATE]]) for f, b, _ in sides]
+    if codes.widen() is False:
+        return _build_flows_by_columns(transfers, sold)
+    ranks = codes.ranks()
+    keys, values, side = [], [], []
+    for j, (frame, _, value) in enumerate(sides):
+        numbers, complete = numbered.pop(0)  # freed side by side
+        key = codes.pack([r[n] for r, n in zip(ranks, numbers, strict=True)])
+        amount = frame[value].to_numpy(dtype=np.float64)
+        if not complete.all():
+            key, amount = key[complete], amount[complete]
+        keys.append(key)
+        values.append(amount)
+        side.append(np.full(len(key), j, dtype=np.int8))
+        del numbers, key, amount
+    key = np.concatenate(keys)
+    del keys
+    order = np.argsort(key, kind="stable")  # a key's rows stay in stacking order
+    key = key[order]
+    value, side_of = np.concatenate(values)[order], np.concatenate(side)[order]
+    del values, side, order
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    distinct = key[first]
+    del key
+    group = np.cumsum(first, dtype=np.int64) - 1
+    del first
+    sums = {}
+    for j, name in enumerate(_FLOW_VALUES):
+        mine = side_of == j
+        sums[name] = _side_sums(group[mine], value[mine], len(distinct))
+    del group, value, side_of
+    some_flow = (sums[_INFLOW] != 0) | (sums[_OUTFLOW] != 0) | (sums[_SOLD] != 0)
+    flows = codes.values(distinct[some_flow], _FLOW_DTYPES, ranked=True)
+    del distinct
+    flows.update({name: sums.pop(name)[some_flow] for name in _FLOW_VALUES})
+    return pd.DataFrame(flows).astype(_FLOW_DTYPES)[list(_FLOW_DTYPES)]
+
+
+def _side_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``value`` per ``group`` (sorted, 0 … n-1), as pandas' grouped sum gives it.
+
+    A group of one value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of
+    several is left to pandas, whose compensated sum in row order a plain sum would not match.
+    """
+    out = np.zeros(n)
+    repeated = np.zeros(len(group), dtype=bool)
+    same = group[1:] == group[:-1]
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    single = ~repeated
+    out[group[single]] = np.where(np.isnan(value[single]), 0.0, value[single] + 0.0)
+    if repeated.any():
+        several = pd.Series(value[repeated]).groupby(group[repeated], sort=False).sum()
+        out[several.index.to_numpy()] = several.to_numpy()
+    return out
+
+
+def _build_flows_by_columns(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_build_flows` grouped by the key columns themselves (keys too wide to pack)."""
     keys = _FLOW_KEYS
     inflow = transfers.rename(columns={_TO_BRANCH_ID: BRANCH_ID, _QUANTITY_MOVED: _INFLOW})[
         [*keys, _INFLOW]
@@ -86,8 +355,6 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
         [*keys, _OUTFLOW]
     ]
     parts = [p for p in (inflow, outflow, sold) if len(p)]
-    if not parts:
-        return _empty_frame(_FLOW_DTYPES)
     stacked = pd.concat(parts, ignore_index=True)
     for col in _FLOW_VALUES:
         if col not in stacked:

@@ -64,10 +64,20 @@ def _chain_findings(
 
 
 # --- IDs ----------------------------------------------------------------------------------------
+def _distinct(ids: pd.Series) -> np.ndarray:
+    """The distinct values of a column of IDs, in order of first appearance, as Python objects."""
+    return np.asarray(ids.unique(), dtype=object)
+
+
 def _external_ids(transfers: pd.DataFrame, branch_ids: pd.Index) -> list[Finding]:
     """From/To IDs that are not branches: warehouses and suppliers, kept as flows."""
+    # Each column's distinct IDs first: a few, where the columns hold every transfer's.
     moved_ids = pd.Index(
-        pd.unique(pd.concat([transfers[_FROM_BRANCH_ID], transfers[_TO_BRANCH_ID]]).astype(object))
+        pd.unique(
+            np.concatenate(
+                [_distinct(transfers[_FROM_BRANCH_ID]), _distinct(transfers[_TO_BRANCH_ID])]
+            )
+        )
     )
     external = moved_ids.difference(branch_ids)
     if not len(external):
@@ -86,7 +96,7 @@ def _external_ids(transfers: pd.DataFrame, branch_ids: pd.Index) -> list[Finding
 
 def _unknown_branches(frame: pd.DataFrame, filename: str, branch_ids: pd.Index) -> list[Finding]:
     """BranchIDs of sales or of the snapshot that are not in the branches file."""
-    unknown = pd.Index(pd.unique(frame[BRANCH_ID].astype(object))).difference(branch_ids)
+    unknown = pd.Index(_distinct(frame[BRANCH_ID])).difference(branch_ids)
     if not (len(unknown) and len(frame)):
         return []
     return [

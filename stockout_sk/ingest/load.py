@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -195,7 +199,31 @@ def _load_chain(
     for f in report.findings:
         if f.severity == "warning":
             logger.warning("%s%s", f"{f.file}: " if f.file else "", f.message)
+    _release_freed_memory()
     return chain
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``; None where the C library has none (macOS, Windows)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _release_freed_memory() -> bool:
+    """Give the memory ingestion freed back to the operating system; False where it cannot.
+
+    glibc keeps freed heap memory for reuse, in one arena per thread that allocated it (the
+    read-ahead thread has its own). What follows ingestion — labels, features — allocates
+    large arrays that do not reuse it, so the kept memory would only add to their peak.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 def _check_files(data_dir: Path) -> Path:

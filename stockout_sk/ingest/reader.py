@@ -16,9 +16,12 @@ of the whole file gives (:mod:`~stockout_sk.ingest.spans`).
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from stockout_sk.ingest.encoding import _Encoding, _not_decodable_message, _undecodable
 from stockout_sk.ingest.records import _parse_block, _Parsed, _Shape
@@ -30,6 +33,10 @@ MAX_UNDECODABLE_LINES = 10
 _UNDECODABLE_SHARE = 100
 #: Bytes of the undecodable lines kept to guess the encoding from.
 _SAMPLE_BYTES = 4096
+#: How often a reader thread blocked on a full queue looks whether its consumer has gone (s).
+_POLL_SECONDS = 0.1
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -226,3 +233,50 @@ def _skip_lines(body: bytes, n: int) -> tuple[bytes, int, int]:
             break
         pos, n = end + 1, n - 1
     return body[pos:], pos, n
+
+
+def _read_ahead(blocks: Generator[_T, None, None], name: str) -> Iterator[_T]:
+    """``blocks`` produced on a thread of their own, one ahead of their consumer.
+
+    Reading, splitting and parsing a block (mostly Arrow and numpy, which release the GIL) then
+    overlaps with what the consumer does with the previous one, on the second core, for one
+    block's worth of memory. The consumer sees the same blocks in the same order, and an error
+    raised while reading them at the same point: after the blocks read before it. A consumer
+    that stops early stops the thread (within a block) and closes ``blocks``.
+    """
+    handoff: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                if not put((False, block)):
+                    return
+            put((True, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((True, exc))
+        finally:
+            blocks.close()
+
+    thread = threading.Thread(target=produce, name=f"read-ahead {name}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            last, item = handoff.get()
+            if isinstance(item, BaseException):
+                raise item
+            if last:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

@@ -154,25 +154,25 @@ def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, 
     """Line ends, the field count of every line (exact for simple lines), the lines not simple.
 
     One pass over the bytes finds every line feed, delimiter and quote; everything else is
-    arithmetic on those few events (running counts read at the line ends and at the quotes).
+    arithmetic on those few events: a line's delimiters are its events that are neither its
+    line feed nor quotes, and the delimiters before a quote are the events before it less the
+    line feeds and quotes before it.
     """
     pos = np.flatnonzero((buf == _NL) | (buf == delimiter) | (buf == _QUOTE))
     kind = buf[pos]
-    is_nl = kind == _NL
-    nl_at = np.flatnonzero(is_nl)
+    nl_at = np.flatnonzero(kind == _NL)
     nl = pos[nl_at]
     n = len(nl)
-    delimiters_before = np.cumsum(kind == delimiter)
-    delimiters = np.diff(delimiters_before[nl_at], prepend=0)
-    is_quote = kind == _QUOTE
-    q_at = np.flatnonzero(is_quote)
+    inner = np.diff(nl_at, prepend=-1) - 1  # events between a line's start and its line feed
+    q_at = np.flatnonzero(kind == _QUOTE)
     if not len(q_at):
-        return nl, delimiters + 1, np.zeros(n, dtype=bool)
+        return nl, inner + 1, np.zeros(n, dtype=bool)
     q = pos[q_at]
-    per_line = np.diff(np.cumsum(is_quote)[nl_at], prepend=0)
+    per_line = np.diff(np.searchsorted(q_at, nl_at), prepend=0)  # quotes before each line feed
     q_line = np.repeat(np.arange(n), per_line)
+    rank = np.arange(len(q))
+    k = rank - (np.cumsum(per_line) - per_line)[q_line]  # rank on its line
     starts = np.concatenate([[0], nl[:-1] + 1])
-    k = np.arange(len(q)) - (np.cumsum(per_line) - per_line)[q_line]  # rank on its line
     prev = buf[np.maximum(q - 1, 0)]
     nxt = buf[q + 1]  # a quote is never the last byte: the block ends with a line feed
     opens = (k & 1) == 0
@@ -182,9 +182,9 @@ def _classify(buf: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray, 
     not_simple = ((per_line & 1) == 1) | (np.bincount(q_line[~valid], minlength=n) > 0)
     # Delimiters between an opening quote and the next quote of its line are text.
     pair = np.flatnonzero(opens[:-1] & (q_line[1:] == q_line[:-1]))
-    before = delimiters_before[q_at]
+    before = q_at - q_line - rank
     inside = np.bincount(q_line[pair], weights=before[pair + 1] - before[pair], minlength=n)
-    return nl, delimiters + 1 - inside.astype(np.int64), not_simple
+    return nl, inner - per_line + 1 - inside.astype(np.int64), not_simple
 
 
 def _parse_block(

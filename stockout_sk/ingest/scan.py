@@ -35,7 +35,7 @@ from stockout_sk.ingest.quantities import (
     _QTY_THOUSANDS,
     _parse_quantities,
 )
-from stockout_sk.ingest.reader import _Reader, _Span
+from stockout_sk.ingest.reader import _read_ahead, _Reader, _Span
 from stockout_sk.ingest.records import _Parsed, _Shape
 from stockout_sk.ingest.report import (
     REJECT_LINE_COLUMN,
@@ -158,7 +158,7 @@ class _FileScan:
             self._clean_blocks,
             self.span,
         )
-        yield from reader
+        yield from _read_ahead(iter(reader), self.schema.filename)
         self.consumed = (reader.lines, reader.end)
         if usecols is None:
             self.report.lines = reader.lines

@@ -196,7 +196,8 @@ class _MovementStats:
 
 def _movement_hashes(typed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the hash of its MovementID and of its content (what a conflict compares)."""
-    keys = pd.util.hash_array(typed["MovementID"].to_numpy(dtype=object))
+    # The same hashes as ``hash_array`` of the IDs as Python objects, without making them.
+    keys = pd.util.hash_pandas_object(typed["MovementID"], index=False).to_numpy()
     content = pd.util.hash_pandas_object(typed[list(TRANSFER_COLUMNS)], index=False).to_numpy()
     return keys, content
 
@@ -240,12 +241,7 @@ def _load_movements(
         stats.self_transfers += int((t[_FROM_BRANCH_ID] == t[_TO_BRANCH_ID]).sum())
         days = t[DATE].dt.normalize()
         stats.days.add(days)
-        daily = (
-            t.assign(**{DATE: days})
-            .groupby(_TRANSFER_KEYS, sort=False, as_index=False)[_QUANTITY_MOVED]
-            .sum()
-        )
-        acc.add(daily)
+        acc.add(t.assign(**{DATE: days}), rows=True)
     transfers = acc.result()
     return (
         transfers.sort_values(_TRANSFER_KEYS, kind="stable", ignore_index=True),
@@ -265,19 +261,13 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
         returns += int((t["QuantitySold"] < 0).sum())
         days = t[DATE].dt.normalize()
         day_counts.add(days)
-        daily = (
-            pd.DataFrame(
-                {
-                    BRANCH_ID: t[BRANCH_ID],
-                    ITEM_CODE: t[ITEM_CODE],
-                    DATE: days,
-                    _SOLD: t["QuantitySold"],
-                }
-            )
-            .groupby(keys, sort=False, as_index=False)[_SOLD]
-            .sum()
-        )
-        acc.add(daily)
+        rows = {
+            BRANCH_ID: t[BRANCH_ID],
+            ITEM_CODE: t[ITEM_CODE],
+            DATE: days,
+            _SOLD: t["QuantitySold"],
+        }
+        acc.add(pd.DataFrame(rows), rows=True)
     return acc.result(), returns, day_counts
 
 

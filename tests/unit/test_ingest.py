@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from stockout_sk.ingest.findings import (
     _unknown_branches,
 )
 from stockout_sk.ingest.header import _read_header
+from stockout_sk.ingest.load import _release_freed_memory
 from stockout_sk.ingest.quantities import (
     _QTY_MISSING,
     _QTY_NON_NUMERIC,
@@ -450,3 +452,9 @@ def test_unknown_branches_and_snapshot_checks():
 def test_examples_are_sorted_and_capped():
     assert _examples(["b", "a"]) == "'a', 'b'"
     assert _examples([f"k{i}" for i in range(7)]) == "'k0', 'k1', 'k2', 'k3', 'k4' and 2 more"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc_trim")
+def test_ingestion_gives_freed_memory_back_on_linux() -> None:
+    """What ingestion freed is handed back (labels' large arrays would not reuse it)."""
+    assert _release_freed_memory() is True

@@ -1,0 +1,123 @@
+"""Unit tests of the daily sums (:mod:`stockout_sk.ingest.aggregate`, issue #14.4).
+
+The sums are taken over packed integer keys; grouping by the key columns themselves is the
+reference they must match bit for bit: the same keys in the same order (first appearance), the
+same float sums (fractional quantities added in the same order), the same dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockout_sk.ingest.aggregate import (
+    _SOLD_DTYPES,
+    _TRANSFER_DTYPES,
+    _Aggregator,
+    _build_flows,
+    _build_flows_by_columns,
+)
+
+pytestmark = pytest.mark.unit
+
+SOLD_KEYS = list(_SOLD_DTYPES)[:3]
+TRANSFER_KEYS = list(_TRANSFER_DTYPES)[:4]
+
+
+def sales_rows(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Rows of few keys, fractional quantities, a missing branch here and there."""
+    branch = rng.choice(["001", "002", "WH01", "١٢", "Ä"], n).astype(object)
+    branch[rng.random(n) < 0.02] = None
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D")
+    return pd.DataFrame(
+        {
+            "BranchID": pd.array(branch, dtype="str"),
+            "ItemCode": pd.array(rng.choice([f"ITM{i:03d}" for i in range(60)], n), dtype="str"),
+            "Date": days.as_unit("ns"),
+            "sold": rng.integers(-3, 50, n) / rng.choice([1, 3, 7, 10], n),
+        }
+    )
+
+
+def by_columns(
+    chunks: list[pd.DataFrame], keys: list[str], value: str, min_rows: int, *, rows: bool = True
+) -> pd.DataFrame:
+    """The reference: the same schedule of re-aggregations, grouped by the key columns."""
+    parts: list[pd.DataFrame] = []
+    total = compacted = 0
+
+    def compact() -> None:
+        nonlocal parts, total, compacted
+        merged = pd.concat(parts, ignore_index=True)
+        parts = [merged.groupby(keys, sort=False, as_index=False)[value].sum()]
+        total = compacted = len(parts[0])
+
+    for chunk in chunks:
+        if len(chunk):
+            part = chunk.groupby(keys, sort=False, as_index=False)[value].sum() if rows else chunk
+            parts.append(part)
+            total += len(part)
+            if total > max(min_rows, 2 * compacted):
+                compact()
+    compact()
+    return parts[0]
+
+
+@pytest.mark.parametrize(("key_bits", "by_day"), [(63, False), (63, True), (12, False)])
+def test_sums_match_grouping_by_the_key_columns(key_bits: int, by_day: bool) -> None:
+    """Packed or (keys too wide for ``key_bits`` 12) unpacked part way, rows in day order or
+    not, the sums are identical."""
+    rng = np.random.default_rng(7)
+    chunks = [sales_rows(rng, n) for n in (1, 2, 0, 500, 800, 700, 300)]
+    if by_day:
+        rows = pd.concat(chunks, ignore_index=True).sort_values("Date", kind="stable")
+        chunks = [rows[a : a + 400] for a in range(0, len(rows), 400)]
+    acc = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=600, key_bits=key_bits)
+    for chunk in chunks:
+        acc.add(chunk, rows=True)
+    expected = by_columns(chunks, SOLD_KEYS, "sold", 600).astype(_SOLD_DTYPES)
+    pd.testing.assert_frame_equal(acc.result(), expected, check_exact=True)
+
+
+def test_sums_of_partial_sums_match() -> None:
+    """Frames already summed (a cluster's spans) are added as they are."""
+    rng = np.random.default_rng(8)
+    chunks = [sales_rows(rng, 400) for _ in range(4)]
+    partial = [c.groupby(SOLD_KEYS, sort=False, as_index=False)["sold"].sum() for c in chunks]
+    acc = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=10)
+    for p in partial:
+        acc.add(p)
+    expected = by_columns(partial, SOLD_KEYS, "sold", 10, rows=False).astype(_SOLD_DTYPES)
+    pd.testing.assert_frame_equal(acc.result(), expected, check_exact=True)
+
+
+def test_no_rows_give_the_typed_empty_frame() -> None:
+    result = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=10).result()
+    assert list(result.columns) == list(_SOLD_DTYPES)
+    assert result.empty
+    assert list(result.dtypes.astype(str)) == ["str", "str", "datetime64[ns]", "float64"]
+
+
+def test_flows_match_grouping_by_the_key_columns() -> None:
+    """Sorted by branch, item and day as strings sort (``"١٢"`` after ``"WH01"``), zero days
+    dropped, inflow and outflow from both ends of a transfer."""
+    rng = np.random.default_rng(9)
+    rows = sales_rows(rng, 3000).dropna()
+    sold = rows.groupby(SOLD_KEYS, sort=False, as_index=False)["sold"].sum()
+    sold.loc[::17, "sold"] = 0.0
+    n = 900
+    transfers = pd.DataFrame(
+        {
+            "Date": rows["Date"].to_numpy()[:n],
+            "FromBranchID": pd.array(rng.choice(["WH01", "002", "SUP9"], n), dtype="str"),
+            "ToBranchID": rows["BranchID"].to_numpy()[:n],
+            "ItemCode": rows["ItemCode"].to_numpy()[:n],
+            "QuantityMoved": rng.integers(1, 9, n) / 4,
+        }
+    ).astype(_TRANSFER_DTYPES)
+    transfers = transfers.groupby(TRANSFER_KEYS, sort=True, as_index=False)["QuantityMoved"].sum()
+    for t, s in ((transfers, sold), (transfers[:0], sold), (transfers, sold[:0])):
+        expected = _build_flows_by_columns(t, s)
+        pd.testing.assert_frame_equal(_build_flows(t, s), expected, check_exact=True)
+    assert _build_flows(transfers[:0], sold[:0]).empty
