@@ -134,7 +134,10 @@ _TRAIN_AND_DECIDE = textwrap.dedent(
     barrier = Path(sys.argv[3])
     logged = registry.log_training(result, None, settings, awaiting_gate=True)
     (barrier / f"registered-{logged.version}").touch()
+    deadline = time.monotonic() + 240  # the other process may have failed: never wait forever
     while len(list(barrier.glob("registered-*"))) < 2:  # decide at the same moment
+        if time.monotonic() > deadline:
+            sys.exit("the other process never registered its version")
         time.sleep(0.01)
     X, y = split_xy(result.prepared.holdout)
     decision = registry.decide_promotion(
@@ -168,7 +171,13 @@ def test_two_racing_decisions_through_the_server(server: str, tmp_path: Path) ->
         )
         for _ in range(2)
     ]
-    outputs = [run.communicate(timeout=300) for run in runs]
+    try:
+        outputs = [run.communicate(timeout=300) for run in runs]
+    finally:  # a timed-out or failed run leaves no process behind
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
     for run, (_, err) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, err[-3000:]
     decisions = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
