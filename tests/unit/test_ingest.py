@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import platform
 
 import numpy as np
 import pandas as pd
@@ -454,7 +454,7 @@ def test_examples_are_sorted_and_capped():
     assert _examples([f"k{i}" for i in range(7)]) == "'k0', 'k1', 'k2', 'k3', 'k4' and 2 more"
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc_trim")
-def test_ingestion_gives_freed_memory_back_on_linux() -> None:
-    """What ingestion freed is handed back (labels' large arrays would not reuse it)."""
-    assert _release_freed_memory() is True
+def test_ingestion_gives_freed_memory_back_where_the_c_library_can() -> None:
+    """What ingestion freed is handed back (labels' large arrays would not reuse it) where the C
+    library is glibc (``malloc_trim``); elsewhere nothing is called and nothing fails."""
+    assert _release_freed_memory() is (platform.libc_ver()[0] == "glibc")
