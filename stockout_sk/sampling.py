@@ -31,6 +31,7 @@ __all__ = [
     "minority_share",
     "minority_threshold_for",
     "resampling_applies",
+    "share_resamples",
 ]
 
 
@@ -61,7 +62,18 @@ def resampling_applies(y, *, minority_threshold: float, ratio: float) -> bool:
     y = np.asarray(y)
     if len(np.unique(y)) != 2:
         return False
-    share = minority_share(y)
+    return share_resamples(minority_share(y), minority_threshold=minority_threshold, ratio=ratio)
+
+
+def share_resamples(share: float, *, minority_threshold: float, ratio: float) -> bool:
+    """:func:`resampling_applies` from the minority share of rows known to hold both classes
+    (the cluster decides from label counts, never holding every label).
+
+    Examples
+    --------
+    >>> share_resamples(0.1, minority_threshold=0.2, ratio=0.5)
+    True
+    """
     return bool(share < minority_threshold and share / (1 - share) < ratio)
 
 

@@ -26,6 +26,7 @@ from sklearn.base import clone
 from stockout_sk.contract import DATE, LABEL, QUANTITY_FIELDS
 from stockout_sk.features import ChainContext
 from stockout_sk.pipeline import matrix_feature_names
+from stockout_sk.sampling import share_resamples
 from stockout_sk.training import split_xy, thin_asof_days
 
 __all__ = ["PartMatrix", "RowWindow", "SamplingPlan", "part_counts", "part_matrix"]
@@ -83,10 +84,8 @@ class SamplingPlan:
         minority = int(np.argmin(counts))
         share = float(counts.min() / total) if total else 0.0
         seed = 0 if sampler.random_state is None else int(sampler.random_state)
-        applied = bool(
-            counts.min() > 0
-            and share < sampler.minority_threshold
-            and share / (1 - share) < sampler.ratio
+        applied = bool(counts.min() > 0) and share_resamples(
+            share, minority_threshold=sampler.minority_threshold, ratio=sampler.ratio
         )
         if not applied:
             return cls(applied=False, minority_share=share, seed=seed)
