@@ -31,8 +31,12 @@ _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), str
 _SOLD_DTYPES = {BRANCH_ID: _STR, ITEM_CODE: _STR, DATE: _DT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
+#: Sums of whole numbers below this are exact in float64 whatever the order of the additions.
+_EXACT = 2.0**53
 #: Bits a packed key may use (an int64, its sign left alone).
 _KEY_BITS = 63
+#: Bits a key column gets beyond those it needs when it widens (:meth:`_KeyCodes.widen`).
+_HEADROOM = 3
 _KEY, _SEQ = "_key", "_seq"
 
 
@@ -81,15 +85,20 @@ class _KeyCodes:
     def widen(self, limit: int = _KEY_BITS) -> bool | None:
         """Make room for every number seen so far: ``None`` if there was room, True if the
         packing widened (keys packed before must be packed again), False if a key would need
-        more than ``limit`` bits (the packing is left as it was)."""
-        bits = [
-            max(b, (len(v) - 1).bit_length()) for v, b in zip(self._values, self.bits, strict=True)
-        ]
-        if bits == self.bits:
+        more than ``limit`` bits (the packing is left as it was).
+
+        A column that widens gets :data:`_HEADROOM` bits more than it needs where they fit: a
+        column whose values keep coming (the days of a file in date order) widens a few
+        times, not once per doubling, and every widening packs the keys held again.
+        """
+        required = [max(1, (len(v) - 1).bit_length()) for v in self._values]
+        if all(r <= b for r, b in zip(required, self.bits, strict=True)):
             return None
-        if sum(bits) > limit:
+        if sum(required) > limit:
             return False
-        self.bits = bits
+        roomy = [r + _HEADROOM if r > b else b for r, b in zip(required, self.bits, strict=True)]
+        tight = [max(r, b) for r, b in zip(required, self.bits, strict=True)]
+        self.bits = next(bits for bits in (roomy, tight, required) if sum(bits) <= limit)
         return True
 
     def pack(self, numbers: list[np.ndarray], bits: list[int] | None = None) -> np.ndarray:
@@ -107,6 +116,10 @@ class _KeyCodes:
             numbers.append(key & ((1 << b) - 1))
             key = key >> b
         return numbers[::-1]
+
+    def column(self, key: np.ndarray, j: int) -> np.ndarray:
+        """Key column ``j``'s numbers of packed keys (:meth:`unpack`'s ``j``-th, alone)."""
+        return (key >> sum(self.bits[j + 1 :])) & ((1 << self.bits[j]) - 1)
 
     def values(
         self, key: np.ndarray, dtypes: dict[str, Any], *, ranked: bool = False
@@ -186,7 +199,7 @@ class _Aggregator:
                 part = part.groupby(self._keys, sort=False, as_index=False)[self._values].sum()
         else:
             if rows:
-                part = part.groupby(_KEY, sort=False, as_index=False)[self._values].sum()
+                part = _sum_by_key(part, self._values)
             part[_SEQ] = np.arange(self._seq, self._seq + len(part))
             self._seq += len(part)
         self._parts.append(part)
@@ -223,7 +236,7 @@ class _Aggregator:
         """The day (its number) of packed keys; 0 without a ``Date`` key."""
         if self._day is None or self._codes is None:
             return np.zeros(len(key), dtype=np.int64)
-        return self._codes.unpack(key)[self._day]
+        return self._codes.column(key, self._day)
 
     def _compact(self) -> None:
         if self._codes is None:
@@ -241,9 +254,7 @@ class _Aggregator:
         touched = [int(d) for d in pd.unique(self._days(pending[_KEY].to_numpy()))]
         done = [self._done.pop(d) for d in touched if d in self._done]
         merged = pd.concat([*done, pending], ignore_index=True)  # a key's sum before its rows
-        merged = merged.groupby(_KEY, sort=False, as_index=False).agg(
-            **{v: (v, "sum") for v in self._values}, **{_SEQ: (_SEQ, "first")}
-        )
+        merged = _sum_by_key(merged, self._values, first=_SEQ)
         days = self._days(merged[_KEY].to_numpy())
         order = np.argsort(days, kind="stable")
         for rows in np.split(order, np.flatnonzero(np.diff(days[order])) + 1):
@@ -272,6 +283,29 @@ class _Aggregator:
         if not self._done:
             return _empty_frame(self._dtypes)
         return self._unpacked(self._in_order()).astype(self._dtypes)
+
+
+def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None) -> pd.DataFrame:
+    """``frame`` grouped by ``_KEY`` in order of first appearance: ``values`` summed, ``first``
+    (a column without missing values) the group's first.
+
+    What ``groupby(_KEY, sort=False)`` gives; a column of whole numbers whose absolute values
+    add up to less than 2**53 is summed by ``np.bincount``, where every partial sum is exact,
+    so any order or compensation of the additions gives the same sums.
+    """
+    codes, uniques = pd.factorize(frame[_KEY].to_numpy(), sort=False)
+    out = {_KEY: uniques}
+    for v in values:
+        value = frame[v].to_numpy(dtype=np.float64)
+        if np.abs(value).sum() < _EXACT and bool((value == np.round(value)).all()):
+            out[v] = np.bincount(codes, weights=value, minlength=len(uniques))
+        else:
+            out[v] = frame[v].groupby(codes, sort=False).sum().to_numpy()
+    if first is not None:
+        # The codes number the groups as they first appear: a first row raises their maximum.
+        rise = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0
+        out[first] = frame[first].to_numpy()[rise]
+    return pd.DataFrame(out)
 
 
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
