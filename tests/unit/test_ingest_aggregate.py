@@ -12,11 +12,16 @@ import pandas as pd
 import pytest
 
 from stockout_sk.ingest.aggregate import (
+    _HEADROOM,
+    _KEY,
+    _SEQ,
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
     _build_flows,
     _build_flows_by_columns,
+    _KeyCodes,
+    _sum_by_key,
 )
 
 pytestmark = pytest.mark.unit
@@ -121,3 +126,64 @@ def test_flows_match_grouping_by_the_key_columns() -> None:
         expected = _build_flows_by_columns(t, s)
         pd.testing.assert_frame_equal(_build_flows(t, s), expected, check_exact=True)
     assert _build_flows(transfers[:0], sold[:0]).empty
+
+
+@pytest.mark.parametrize(
+    "kind", ["whole", "negative zero", "fractional", "missing", "infinite", "beyond 2**53"]
+)
+def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str) -> None:
+    """Whole numbers go through ``np.bincount``, anything else through pandas; both give
+    ``groupby(sort=False)``'s keys, sums (bit for bit, the sign of a zero too) and firsts."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    value = rng.integers(-40, 60, n).astype(np.float64)
+    if kind == "negative zero":
+        value[rng.random(n) < 0.3] = -0.0
+    elif kind == "fractional":
+        value = value / rng.choice([1, 3, 7, 10], n)
+    elif kind == "missing":
+        value[rng.random(n) < 0.1] = np.nan
+    elif kind == "infinite":
+        value[[5, 900]] = [np.inf, -np.inf]
+    elif kind == "beyond 2**53":
+        value[::97] = 2.0**53 + 2
+    frame = pd.DataFrame(
+        {_KEY: rng.integers(0, 400, n) * 7919, "v": value, _SEQ: np.arange(n) + 11}
+    )
+    got = _sum_by_key(frame, ["v"], first=_SEQ)
+    want = frame.groupby(_KEY, sort=False, as_index=False).agg(
+        v=("v", "sum"), **{_SEQ: (_SEQ, "first")}
+    )
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert np.array_equal(got["v"].to_numpy().view(np.int64), want["v"].to_numpy().view(np.int64))
+
+
+def see(codes: _KeyCodes, a: int, b: int) -> None:
+    """Number ``a`` distinct values of the first column and ``b`` of the second."""
+    n = max(a, b)
+    codes.number([pd.Series(np.arange(n) % a), pd.Series(np.arange(n) % b)])
+
+
+def test_a_key_column_widens_with_headroom_and_refuses_only_when_it_must() -> None:
+    codes = _KeyCodes(["a", "b"])
+    see(codes, 5, 2)
+    assert codes.widen(limit=20) is True
+    assert codes.bits == [3 + _HEADROOM, 1]  # five values need 3 bits
+    see(codes, 40, 2)
+    assert codes.widen(limit=20) is None  # 40 values fit in the 6 bits held
+    see(codes, 40, 300)
+    assert codes.widen(limit=20) is True
+    assert codes.bits == [6, 9 + _HEADROOM]
+    see(codes, 40, 5000)
+    assert codes.widen(limit=19) is True  # 6 + 13 bits fit, the headroom does not
+    assert codes.bits == [6, 13]
+    see(codes, 70, 2)
+    assert codes.widen(limit=19) is False  # 7 + 13 bits are needed: the packing is refused
+    assert codes.bits == [6, 13]
+    # Only the bits the values need count against the limit, not the headroom held.
+    roomy = _KeyCodes(["a", "b"])
+    see(roomy, 5, 2)
+    roomy.widen(limit=20)
+    see(roomy, 5, 2**13)
+    assert roomy.widen(limit=16) is True
+    assert roomy.bits == [3, 13]
