@@ -289,15 +289,14 @@ def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None
     """``frame`` grouped by ``_KEY`` in order of first appearance: ``values`` summed, ``first``
     (a column without missing values) the group's first.
 
-    What ``groupby(_KEY, sort=False)`` gives; a column of whole numbers whose absolute values
-    add up to less than 2**53 is summed by ``np.bincount``, where every partial sum is exact,
-    so any order or compensation of the additions gives the same sums.
+    What ``groupby(_KEY, sort=False)`` gives; a column whose sums are exact whatever the order
+    of the additions (:func:`_exact_sums`) is summed by ``np.bincount``.
     """
     codes, uniques = pd.factorize(frame[_KEY].to_numpy(), sort=False)
     out = {_KEY: uniques}
     for v in values:
         value = frame[v].to_numpy(dtype=np.float64)
-        if np.abs(value).sum() < _EXACT and bool((value == np.round(value)).all()):
+        if _exact_sums(value):
             out[v] = np.bincount(codes, weights=value, minlength=len(uniques))
         else:
             out[v] = frame[v].groupby(codes, sort=False).sum().to_numpy()
@@ -306,6 +305,18 @@ def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None
         rise = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0
         out[first] = frame[first].to_numpy()[rise]
     return pd.DataFrame(out)
+
+
+def _exact_sums(value: np.ndarray) -> bool:
+    """Whole numbers whose absolute values add up to less than 2**53, none of them ``-0.0``:
+    every partial sum of them is exact, so any order or compensation of the additions gives
+    the same sums, never ``-0.0`` (which pandas gives for some groups of ``-0.0`` and not
+    others); a missing or infinite value, which pandas treats apart, is never one of them."""
+    return (
+        bool(np.abs(value).sum() < _EXACT)
+        and bool((value == np.round(value)).all())
+        and not bool(np.signbit(value[value == 0]).any())
+    )
 
 
 def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
@@ -363,9 +374,12 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
 def _side_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``value`` per ``group`` (sorted, 0 … n-1), as pandas' grouped sum gives it.
 
-    A group of one value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of
-    several is left to pandas, whose compensated sum in row order a plain sum would not match.
+    Whole numbers (:func:`_exact_sums`) are summed by ``np.bincount``. Otherwise a group of one
+    value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of several is left
+    to pandas, whose compensated sum in row order a plain sum would not match.
     """
+    if _exact_sums(value):
+        return np.bincount(group, weights=value, minlength=n)
     out = np.zeros(n)
     repeated = np.zeros(len(group), dtype=bool)
     same = group[1:] == group[:-1]

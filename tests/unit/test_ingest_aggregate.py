@@ -21,6 +21,7 @@ from stockout_sk.ingest.aggregate import (
     _build_flows,
     _build_flows_by_columns,
     _KeyCodes,
+    _side_sums,
     _sum_by_key,
 )
 
@@ -128,10 +129,11 @@ def test_flows_match_grouping_by_the_key_columns() -> None:
     assert _build_flows(transfers[:0], sold[:0]).empty
 
 
+@pytest.mark.parametrize("in_order", [False, True])
 @pytest.mark.parametrize(
     "kind", ["whole", "negative zero", "fractional", "missing", "infinite", "beyond 2**53"]
 )
-def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str) -> None:
+def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str, in_order: bool) -> None:
     """Whole numbers go through ``np.bincount``, anything else through pandas; both give
     ``groupby(sort=False)``'s keys, sums (bit for bit, the sign of a zero too) and firsts."""
     rng = np.random.default_rng(7)
@@ -147,9 +149,9 @@ def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str) -> None:
         value[[5, 900]] = [np.inf, -np.inf]
     elif kind == "beyond 2**53":
         value[::97] = 2.0**53 + 2
-    frame = pd.DataFrame(
-        {_KEY: rng.integers(0, 400, n) * 7919, "v": value, _SEQ: np.arange(n) + 11}
-    )
+    key = rng.integers(0, 400, n) * 7919
+    # Keys in order: pandas adds each group's values without compensation (-0.0 stays).
+    frame = pd.DataFrame({_KEY: np.sort(key) if in_order else key, "v": value, _SEQ: np.arange(n)})
     got = _sum_by_key(frame, ["v"], first=_SEQ)
     want = frame.groupby(_KEY, sort=False, as_index=False).agg(
         v=("v", "sum"), **{_SEQ: (_SEQ, "first")}
@@ -187,3 +189,23 @@ def test_a_key_column_widens_with_headroom_and_refuses_only_when_it_must() -> No
     see(roomy, 5, 2**13)
     assert roomy.widen(limit=16) is True
     assert roomy.bits == [3, 13]
+
+
+@pytest.mark.parametrize("kind", ["whole", "negative zero", "fractional", "missing"])
+def test_side_sums_of_whole_numbers_are_the_value_by_value_sums_to_the_bit(kind, monkeypatch):
+    """One side of the flows summed per (sorted) group: whole numbers by ``np.bincount``, as
+    the sums value by value and by pandas give them (-0.0 included); empty groups are 0.0."""
+    rng = np.random.default_rng(11)
+    n, groups = 2000, 700
+    value = rng.integers(-20, 30, n).astype(np.float64)
+    if kind == "negative zero":
+        value[rng.random(n) < 0.4] = -0.0
+    elif kind == "fractional":
+        value = value / rng.choice([1, 3, 7], n)
+    elif kind == "missing":
+        value[rng.random(n) < 0.1] = np.nan
+    group = np.sort(rng.integers(0, groups, n))
+    got = _side_sums(group, value, groups)
+    monkeypatch.setattr("stockout_sk.ingest.aggregate._exact_sums", lambda value: False)
+    want = _side_sums(group, value, groups)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
