@@ -256,7 +256,7 @@ class _Aggregator:
         merged = pd.concat([*done, pending], ignore_index=True)  # a key's sum before its rows
         merged = _sum_by_key(merged, self._values, first=_SEQ)
         days = self._days(merged[_KEY].to_numpy())
-        order = np.argsort(days, kind="stable")
+        order = _stable_order(days, self._codes.bits[self._day] if self._day is not None else 1)
         for rows in np.split(order, np.flatnonzero(np.diff(days[order])) + 1):
             if len(rows):
                 self._done[int(days[rows[0]])] = merged.take(rows).reset_index(drop=True)
@@ -307,6 +307,24 @@ def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None
     return pd.DataFrame(out)
 
 
+def _stable_order(key: np.ndarray, bits: int) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative keys below ``2**bits``, sooner.
+
+    Keys of 16 bits or fewer are sorted as ``uint16`` (numpy's radix sort). Wider ones get
+    their position appended in the low bits where both fit in 63: the keys become distinct,
+    ordered by key then position, and plain ``np.sort`` of them (SIMD, not merging) gives
+    the stable order in those low bits.
+    """
+    n = len(key)
+    if bits <= 16:
+        return np.argsort(key.astype(np.uint16), kind="stable")
+    position_bits = max(1, (n - 1).bit_length())
+    if bits + position_bits > _KEY_BITS:
+        return np.argsort(key, kind="stable")
+    tagged = np.sort((key << position_bits) | np.arange(n, dtype=np.int64))
+    return tagged & ((1 << position_bits) - 1)
+
+
 def _exact_sums(value: np.ndarray) -> bool:
     """Whole numbers whose absolute values add up to less than 2**53, none of them ``-0.0``:
     every partial sum of them is exact, so any order or compensation of the additions gives
@@ -349,7 +367,7 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
         del numbers, key, amount
     key = np.concatenate(keys)
     del keys
-    order = np.argsort(key, kind="stable")  # a key's rows stay in stacking order
+    order = _stable_order(key, sum(codes.bits))  # a key's rows stay in stacking order
     key = key[order]
     value, side_of = np.concatenate(values)[order], np.concatenate(side)[order]
     del values, side, order

@@ -22,6 +22,7 @@ from stockout_sk.ingest.aggregate import (
     _build_flows_by_columns,
     _KeyCodes,
     _side_sums,
+    _stable_order,
     _sum_by_key,
 )
 
@@ -209,3 +210,15 @@ def test_side_sums_of_whole_numbers_are_the_value_by_value_sums_to_the_bit(kind,
     monkeypatch.setattr("stockout_sk.ingest.aggregate._exact_sums", lambda value: False)
     want = _side_sums(group, value, groups)
     assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+@pytest.mark.parametrize("bits", [1, 9, 16, 17, 30, 45, 62])
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_stable_order_is_the_stable_argsort(bits: int, n: int) -> None:
+    """Radix (16 bits), position-tagged sort, or (no room for the tags) the merge sort: the
+    order of ``np.argsort(kind="stable")``, ties kept in row order."""
+    rng = np.random.default_rng(bits * 100 + n)
+    key = rng.integers(0, min(2**bits, 40), n) * (2**bits // 40 or 1)  # many ties, wide values
+    assert key.max(initial=0) < 2**bits
+    got = _stable_order(key, bits)
+    assert np.array_equal(got, np.argsort(key, kind="stable"))
