@@ -74,8 +74,6 @@ class _ClusterFlows(_FlowReader):
     """The transaction files' four steps of :func:`~stockout_sk.ingest.load_chain`, on the
     workers (the module docstring); what a step learns per span is kept for the next."""
 
-    concurrent = False  # each step keeps the cluster busy on its own
-
     def __init__(self, client: Client, block_bytes: int) -> None:
         self.client = client
         self.block_bytes = block_bytes

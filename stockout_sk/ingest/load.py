@@ -7,11 +7,9 @@ import ctypes.util
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
 
 import pandas as pd
 
@@ -45,9 +43,6 @@ from stockout_sk.schemas import (
 )
 
 __all__ = ["MIN_GAP_DAYS", "load_chain", "max_gap_days"]
-
-_A = TypeVar("_A")
-_B = TypeVar("_B")
 
 logger = logging.getLogger(__name__)
 
@@ -145,9 +140,6 @@ class _FlowReader:
     :mod:`stockout_sk.distributed.ingest` reads them in spans on the workers of a Dask cluster
     by overriding these four steps; everything else :func:`load_chain` does is shared.
     """
-
-    #: Whether the movements may be read while the sales are.
-    concurrent = True
 
     def decide_dates(self, scan: _FileScan) -> None:
         """Decide the day/month order of the file's date columns."""
@@ -273,15 +265,8 @@ def _load(
     items = _load_keyed_table(scans[ITEM_MASTER.name])
     employees = _load_keyed_table(scans[EMPLOYEES.name])
     stock, snapshot_stats = _load_stock_current(scans[STOCK_CURRENT.name])
-    movements, sales = scans[STOCK_MOVEMENT.name], scans[SALES_TRANSACTIONS.name]
-    if flow_reader.concurrent:
-        (transfers, movement_stats), (sold, returns, sale_days) = _both(
-            lambda: flow_reader.movements(movements, min_rows),
-            lambda: flow_reader.sales(sales, min_rows),
-        )
-    else:
-        transfers, movement_stats = flow_reader.movements(movements, min_rows)
-        sold, returns, sale_days = flow_reader.sales(sales, min_rows)
+    transfers, movement_stats = flow_reader.movements(scans[STOCK_MOVEMENT.name], min_rows)
+    sold, returns, sale_days = flow_reader.sales(scans[SALES_TRANSACTIONS.name], min_rows)
 
     timeline = _decide_timeline(
         {
@@ -341,23 +326,6 @@ def _load(
         history_start=pd.Timestamp(timeline.start),
         history_end=pd.Timestamp(timeline.end),
     )
-
-
-def _both(first: Callable[[], _A], second: Callable[[], _B]) -> tuple[_A, _B]:
-    """``first()`` on a thread of its own while ``second()`` runs here; an error of ``first``
-    is raised before one of ``second``, as if ``first`` had run first.
-
-    The transaction files share nothing until the history's time line (each its own scan,
-    rejects file and sums): the movements are read in the time the reading of the sales
-    leaves a core idle.
-    """
-    with ThreadPoolExecutor(1, thread_name_prefix="ingest") as pool:
-        done = pool.submit(first)
-        try:
-            other = second()
-        finally:
-            result = done.result()
-    return result, other
 
 
 def _write_report(report: ValidationReport, out_dir: str | Path | None) -> None:
