@@ -16,6 +16,8 @@ WINDOW_ENV: Mapping[str, str] = {
     "holdout_days": "STOCKOUT_HOLDOUT_DAYS",
     "validation_days": "STOCKOUT_VALIDATION_DAYS",
 }
+#: Environment variable of ``threshold_method`` (unset: ``"expected"``).
+THRESHOLD_METHOD_ENV = "STOCKOUT_THRESHOLD_METHOD"
 #: How the folds choose a decision threshold (:mod:`stockout_sk.evaluate.thresholds`).
 FOLD_METHODS: tuple[str, ...] = ("pooled", "median", "last")
 #: How the decision threshold is chosen: by the folds, or on the first morning list the model
@@ -219,19 +221,26 @@ def load_model_config(environ: Mapping[str, str] | None = None, **overrides: Any
     ----------
     environ : mapping, optional
         Defaults to ``os.environ``: ``STOCKOUT_HOLDOUT_DAYS`` and ``STOCKOUT_VALIDATION_DAYS``
-        (whole numbers ≥ 1; unset or blank: sized from the history).
+        (whole numbers ≥ 1; unset or blank: sized from the history), ``STOCKOUT_THRESHOLD_METHOD``
+        (one of :data:`THRESHOLD_METHODS`; unset or blank: ``"expected"``).
     **overrides
         Fields to set on top (``None`` keeps the environment's value), e.g. the command line's.
 
     Raises
     ------
     ValueError
-        A variable is not a whole number ≥ 1 (the message names it and its value), or an
-        override names no field.
+        A variable is not a whole number ≥ 1 or not a known method (the message names it and
+        its value), or an override names no field.
     """
     env = os.environ if environ is None else environ
-    from_env = {
+    from_env: dict[str, Any] = {
         name: _env.integer(env, variable, 0, minimum=1) if _env.text(env, variable) else None
         for name, variable in WINDOW_ENV.items()
     }
+    method = _env.text(env, THRESHOLD_METHOD_ENV)
+    if method is not None and method not in THRESHOLD_METHODS:
+        raise ValueError(
+            f"{THRESHOLD_METHOD_ENV} must be one of {', '.join(THRESHOLD_METHODS)}, got {method!r}."
+        )
+    from_env["threshold_method"] = method
     return ModelConfig().with_overrides(**from_env).with_overrides(**overrides)

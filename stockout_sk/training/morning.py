@@ -88,8 +88,9 @@ def morning_threshold(model: FittedModel, rows: pd.DataFrame | None) -> FittedMo
             "given, so the folds' pooled cut %.4f is kept",
             folds_cut,
         )
-        validation.update(method="pooled", morning=None)
-        return dataclasses.replace(model, validation=validation)
+        model.pipeline.named_steps["classifier"].threshold = folds_cut
+        validation.update(method="pooled", threshold=folds_cut, morning=None)
+        return dataclasses.replace(model, threshold=folds_cut, validation=validation)
     raw = model.pipeline.predict_proba(rows)[:, 1]
     sampler = model.pipeline.named_steps["sampler"]
     resampled = bool(getattr(sampler, "applied_", False))

@@ -175,6 +175,16 @@ def test_without_a_morning_list_the_folds_cut_is_kept_and_the_log_says_so(traine
     assert fitted.validation["method"] == "pooled"
     assert fitted.validation["morning"] is None
     assert fitted.threshold == fitted.validation["candidates"]["pooled"]
+    assert fitted.pipeline[-1].threshold == fitted.threshold
+
+
+def test_a_refit_without_a_morning_list_carries_the_folds_cut_not_another_models(trained):
+    chain, prepared, fitted = trained
+    assert fitted.threshold != fitted.validation["candidates"]["pooled"]  # a morning cut
+    refitted = refit_on_all(fitted, prepared.dataset.frame, chain, checkpoint_dir=None)
+    assert refitted.threshold == fitted.validation["candidates"]["pooled"]
+    assert refitted.pipeline[-1].threshold == refitted.threshold
+    assert refitted.validation["method"] == "pooled"
 
 
 @pytest.mark.parametrize("method", ["pooled", "median", "last"])
