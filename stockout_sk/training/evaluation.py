@@ -47,7 +47,7 @@ class TrainingResult:
             "windows": None if windows is None else windows.to_dict(),
             "threshold_folds": {
                 key: self.fitted.validation.get(key)
-                for key in ("method", "threshold", "candidates", "spread", "folds")
+                for key in ("method", "threshold", "candidates", "morning", "spread", "folds")
             },
         }
 
