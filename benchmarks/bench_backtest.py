@@ -27,9 +27,12 @@ What is compared, per fold and over all folds (mean with a 90 % Student-t interv
 pipeline's paired margin over each model with its interval and the folds where it is ≥ 0):
 
 * PR-AUC, F1 and recall in the top 5 % of the pipeline, the plain LightGBM (a dozen point-in-time
-  features, its threshold chosen on the same folds), the velocity and the rule baselines;
-* the threshold: F1 after the export at the threshold each method picks from the same folds'
-  scores (``pooled``, ``median``, ``last`` = one window, the old choice);
+  features, its threshold chosen as the pipeline's: on the same folds, or under the default
+  ``threshold_method="expected"`` on the same morning list), the velocity and the rule
+  baselines;
+* the threshold: F1 after the export at the threshold each method picks for the deployed model
+  (``expected`` = the morning list's expected-F1 cut, the default; ``pooled``, ``median``,
+  ``last`` = one window, the choice before the folds) — same fits, same scores;
 * the refit: PR-AUC and F1 of the deployed refit against the evaluated (gated) model it came from;
 * ``--variant NAME:field=value,...`` reruns everything with ModelConfig overrides (e.g.
   ``--variant no-censored:censored_demand=False``), prints its tables beside the default's and
@@ -109,7 +112,8 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 def fold_record(chain_name: str, protocol: str, fold: FoldResult) -> dict[str, Any]:
     """Everything the summary needs from one fold (scores are not kept)."""
     y = fold.y
-    candidates = fold.fitted.validation.get("candidates", {})
+    # The deployed model's: the folds' cuts it kept, and the morning list's under "expected".
+    candidates = (fold.deployed or fold.fitted).validation.get("candidates", {})
     threshold_f1 = {
         method: classification_metrics(y, fold.scores["model"], threshold=cut)["f1"]
         for method, cut in candidates.items()
@@ -187,16 +191,17 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             )
             for metric in ("pr_auc", "f1")
         }
+    methods = [m for m in THRESHOLD_METHODS if all(m in r["threshold_f1"] for r in records)]
     out["threshold"] = {
-        method: mean_interval([r["threshold_f1"][method] for r in records])
-        for method in THRESHOLD_METHODS
+        method: mean_interval([r["threshold_f1"][method] for r in records]) for method in methods
     }
     out["threshold_versus_last"] = {
         method: paired(
             [r["threshold_f1"][method] for r in records],
             [r["threshold_f1"]["last"] for r in records],
         )
-        for method in ("pooled", "median")
+        for method in methods
+        if method != "last"
     }
     gated = [r for r in records if "gated" in r]
     if gated:

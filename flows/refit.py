@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stockout_sk.config import Settings
 from stockout_sk.ingest import ChainData
+from stockout_sk.labels import snapshot_rows
 from stockout_sk.registry import (
     LoggedTraining,
     PromotionDecision,
@@ -28,8 +29,15 @@ __all__ = ["deployed_text", "refit", "register_deployed"]
 def refit(
     fitted: FittedModel, prepared: Prepared, chain: ChainData, checkpoint_dir: str
 ) -> FittedModel:
-    """The promoted model's settings and threshold, refitted on every matured row."""
-    return refit_on_all(fitted, prepared.dataset.frame, chain, checkpoint_dir=checkpoint_dir)
+    """The promoted model's settings, refitted on every matured row (its threshold kept, or
+    chosen on the snapshot's morning list under ``threshold_method="expected"``)."""
+    return refit_on_all(
+        fitted,
+        prepared.dataset.frame,
+        chain,
+        checkpoint_dir=checkpoint_dir,
+        morning=snapshot_rows(chain),
+    )
 
 
 @task(name="register-refit", cache_policy=NO_CACHE)

@@ -51,7 +51,9 @@ def train(
     prepared: Prepared, chain: ChainData, config: ModelConfig, checkpoint_dir: str
 ) -> FittedModel:
     """Fit the pipeline (threshold chosen on training-side validation), checkpointing LightGBM."""
-    return fit_model(prepared.train, chain, config, checkpoint_dir=checkpoint_dir)
+    return fit_model(
+        prepared.train, chain, config, checkpoint_dir=checkpoint_dir, morning=prepared.morning
+    )
 
 
 @task(name="cluster-steps", cache_policy=NO_CACHE)

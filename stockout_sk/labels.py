@@ -19,7 +19,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from stockout_sk.contract import KEY_FIELDS, LABEL, QUANTITY_FIELDS
+from stockout_sk.contract import (
+    BRANCH_ID,
+    CURRENT_QUANTITY,
+    DATE,
+    ITEM_CODE,
+    KEY_FIELDS,
+    LABEL,
+    QUANTITY_FIELDS,
+    RAW_FIELDS,
+    RESERVED_QUANTITY,
+    SAFETY_STOCK_LEVEL,
+)
 from stockout_sk.params import check_int
 
 if TYPE_CHECKING:
@@ -236,6 +247,27 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
         report["positive_rate"],
     )
     return LabelledDataset(frame=frame, horizon=horizon, report=report)
+
+
+def snapshot_rows(chain: ChainData) -> pd.DataFrame:
+    """The morning list's rows: every branch×item of the stock snapshot as a prediction request.
+
+    The unlabelled counterpart of :func:`build_dataset`'s rows — :data:`RAW_FIELDS`, as of each
+    row's ``date(LastUpdatedAt)`` (the export's last day), with the snapshot's quantities. What
+    the scoring job scores every morning (:func:`stockout_sk.scoring.build_morning_list`) and
+    what a new model's threshold is chosen on (:mod:`stockout_sk.training.morning`).
+    """
+    current = chain.stock_current.reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            BRANCH_ID: current[BRANCH_ID].astype(str),
+            ITEM_CODE: current[ITEM_CODE].astype(str),
+            DATE: pd.to_datetime(current["LastUpdatedAt"]).dt.strftime("%Y-%m-%d"),
+            CURRENT_QUANTITY: current[CURRENT_QUANTITY].astype(np.float64),
+            RESERVED_QUANTITY: current[RESERVED_QUANTITY].astype(np.float64),
+            SAFETY_STOCK_LEVEL: current[SAFETY_STOCK_LEVEL].astype(np.float64),
+        }
+    )[list(RAW_FIELDS)]
 
 
 def _check_horizon(horizon: int) -> None:

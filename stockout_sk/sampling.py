@@ -32,6 +32,7 @@ __all__ = [
     "minority_threshold_for",
     "resampling_applies",
     "share_resamples",
+    "unresampled_probability",
 ]
 
 
@@ -102,6 +103,28 @@ def minority_threshold_for(y, *, applies: bool, minority_threshold: float) -> fl
     if applies:
         return 0.5
     return share if share > 0 else minority_threshold
+
+
+def unresampled_probability(probability, *, share: float, ratio: float) -> np.ndarray:
+    """Probabilities of a model fitted on resampled rows, put back on the rows' own scale.
+
+    Resampling to a minority/majority ``ratio`` multiplies every prediction's odds by
+    ``ratio / (share / (1 - share))`` (the prior shift; Dal Pozzolo et al., 2015, "Calibrating
+    probability with undersampling for unbalanced classification"); this divides it out.
+    ``share`` is the minority's share of the rows before resampling (the sampler's
+    ``minority_share_``). The minority class is taken to be the positive one.
+
+    Examples
+    --------
+    >>> unresampled_probability([0.5], share=0.1, ratio=0.5).round(4).tolist()
+    [0.1818]
+    """
+    p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)
+    factor = (share / (1 - share)) / ratio
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = p / (1 - p)
+        out = odds * factor / (1 + odds * factor)
+    return np.where(p >= 1, 1.0, out)
 
 
 class ConditionalSampler(SamplerMixin, BaseEstimator):

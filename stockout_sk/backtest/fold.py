@@ -3,7 +3,8 @@
 Each origin ``T`` is an export that ended on day ``T``: the rows whose label had matured by then
 (as-of ``≤ T − N``) and the flows up to ``T``. The product's own steps run on it — windows sized
 from that history, the threshold chosen on purged folds, the refit on every matured row when
-``config.refit`` — and the deployed model scores the morning list of day ``T`` (every
+``config.refit``, under ``threshold_method="expected"`` the cut chosen on day ``T``'s morning
+list without its labels — and the deployed model scores the morning list of day ``T`` (every
 branch×item as of ``T``), whose labels say what happened in the ``N`` days after the export.
 With ``window_days > 1`` it also scores the next days' rows with the same model, as a model that
 is not retrained would: their history stops at ``T`` (stale by up to ``window_days − 1`` days).
@@ -38,6 +39,7 @@ from stockout_sk.training import (
     FittedModel,
     fit_model,
     model_velocity,
+    morning_rows,
     refit_on_all,
     split_dataset,
     split_xy,
@@ -88,6 +90,8 @@ class FoldResult:
         ``model_gated``: the evaluated model before the refit, when there was one).
     fitted : FittedModel
         The model the folds chose a threshold for (before any refit).
+    deployed : FittedModel
+        The model that scored the morning list (the refit, or ``fitted`` itself).
     """
 
     fold: int
@@ -103,6 +107,7 @@ class FoldResult:
     y: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     fitted: FittedModel | None = field(repr=False, default=None)
+    deployed: FittedModel | None = field(repr=False, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the JSON summary."""
@@ -196,10 +201,18 @@ def run_fold(
         f"{prepared.windows.reason}"
     )
     fitted = fit_model(
-        prepared.train, at_origin, config, checkpoint_dir=None, windows=prepared.windows
+        prepared.train,
+        at_origin,
+        config,
+        checkpoint_dir=None,
+        windows=prepared.windows,
+        morning=prepared.morning,
     )
+    # The export's snapshot is the morning list of day T: the scored rows of the origin day.
     deployed = (
-        refit_on_all(fitted, matured, at_origin, checkpoint_dir=None) if config.refit else fitted
+        refit_on_all(fitted, matured, at_origin, checkpoint_dir=None, morning=morning_rows(scored))
+        if config.refit
+        else fitted
     )
     X, y = split_xy(scored)
     scores = {"model": deployed.pipeline.predict_proba(X)[:, 1]}
@@ -213,6 +226,7 @@ def run_fold(
             config,
             windows=prepared.windows,
             final_rows=matured if config.refit else None,
+            morning=morning_rows(scored) if config.refit else prepared.morning,
         )
         scores["plain"] = plain_model.predict_proba(X)
         thresholds["plain"] = plain_model.threshold
@@ -241,6 +255,7 @@ def run_fold(
         y=y,
         scores=scores,
         fitted=fitted,
+        deployed=deployed,
     )
     say(
         f"fold {number}: scored {result.rows:,} rows {result.scored[0].date()}.."

@@ -8,7 +8,8 @@ days, days since the last inflow, days of cover and the weekday. The features co
 :class:`~stockout_sk.features.history.HistoryFeatures` (``windows=(7, 28)``) and
 :class:`~stockout_sk.features.calendar.CalendarFeatures`, fitted with the same flows the pipeline
 reads, so both models see the same history, point in time. Its threshold is chosen the way the
-pipeline's is: on the same purged rolling-origin folds, by the same method.
+pipeline's is: on the same purged rolling-origin folds, by the same method, and under
+``"expected"`` on the same morning list.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import pandas as pd
 from lightgbm import LGBMClassifier
 
 from stockout_sk.config import ModelConfig
-from stockout_sk.evaluate import WindowPlan, fold_threshold, rolling_folds
+from stockout_sk.evaluate import WindowPlan, expected_f1_threshold, fold_threshold, rolling_folds
 from stockout_sk.features.calendar import CalendarFeatures
 from stockout_sk.features.history import HistoryFeatures
-from stockout_sk.training import split_xy
+from stockout_sk.training import EXPECTED, fold_method, split_xy
 
 __all__ = ["PLAIN_FEATURES", "PlainModel", "fit_plain"]
 
@@ -75,8 +76,13 @@ def fit_plain(
     *,
     windows: WindowPlan,
     final_rows: pd.DataFrame | None = None,
+    morning: pd.DataFrame | None = None,
 ) -> PlainModel:
     """Fit the plain model: threshold on the pipeline's folds, then the final fit.
+
+    Under ``threshold_method="expected"`` the cut is then chosen as the pipeline's is: the
+    expected-F1 cut of the final model's probabilities on ``morning`` (no label read; the plain
+    model never resamples, its probabilities are on the rows' own scale).
 
     Parameters
     ----------
@@ -91,6 +97,9 @@ def fit_plain(
     final_rows : DataFrame, optional
         The rows of the final fit (default ``train``); the deployed pipeline's rows when it was
         refitted on every matured row.
+    morning : DataFrame, optional
+        The morning list the deployed pipeline's cut was chosen on (``"expected"`` only;
+        without it the folds' pooled cut is kept).
     """
     X, y = split_xy(train)
     dates = train["Date"].reset_index(drop=True)
@@ -118,12 +127,15 @@ def fit_plain(
         labels.append(y[valid])
         scores.append(model.predict_proba(X[valid]))
         spans.append((str(fold.holdout_start.date()), str(cutoff.date())))
-    choice = fold_threshold(labels, scores, method=config.threshold_method, windows=spans)
+    choice = fold_threshold(labels, scores, method=fold_method(config), windows=spans)
     final = train if final_rows is None else final_rows
     X_final, y_final = split_xy(final)
     model = _fit(X_final, y_final, flows, transfers, config)
     model.threshold = choice.threshold
     model.validation = choice.to_dict()
+    if config.threshold_method == EXPECTED and morning is not None and len(morning):
+        model.threshold, expected = expected_f1_threshold(model.predict_proba(morning))
+        model.validation.update(method=EXPECTED, threshold=model.threshold, expected_f1=expected)
     return model
 
 

@@ -30,6 +30,7 @@ def _model_config(args: argparse.Namespace):
         "horizon": getattr(args, "horizon", None),
         "holdout_days": getattr(args, "holdout_days", None),
         "validation_days": getattr(args, "validation_days", None),
+        "threshold_method": getattr(args, "threshold_method", None),
     }
     if getattr(args, "n_estimators", None):
         overrides["n_estimators"] = args.n_estimators
@@ -304,7 +305,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         dask=getattr(args, "dask", None),
         model_overrides={
             key: value
-            for key, value in (("n_jobs", args.n_jobs), ("asof_stride", stride))
+            for key, value in (
+                ("n_jobs", args.n_jobs),
+                ("asof_stride", stride),
+                ("threshold_method", getattr(args, "threshold_method", None)),
+            )
             if value is not None
         }
         or None,

@@ -18,6 +18,10 @@ from stockout_sk.cli.commands import (
 )
 from stockout_sk.cli.operate import cmd_monitor, cmd_registry, cmd_score, cmd_serve
 
+#: ``ModelConfig.threshold_method``'s values, spelled here so ``--help`` imports no numpy
+#: (a test holds them equal to :data:`stockout_sk.config.THRESHOLD_METHODS`).
+THRESHOLD_CHOICES = ("expected", "pooled", "median", "last")
+
 _DESCRIPTION = (
     "Predict which items at which branches will fall below their safety stock in the next N "
     "days: ingest six CSV exports, train and register a model, serve it, watch it."
@@ -115,8 +119,16 @@ def _window_args(p: argparse.ArgumentParser) -> None:
         "--validation-days",
         type=whole_number(1),
         default=None,
-        help="as-of days of each fold the threshold is chosen on (default: "
+        help="as-of days of each threshold fold (default: "
         "$STOCKOUT_VALIDATION_DAYS, else sized from the history: 14, never below 7)",
+    )
+    p.add_argument(
+        "--threshold-method",
+        choices=THRESHOLD_CHOICES,
+        default=None,
+        help="how the decision threshold is chosen (default: $STOCKOUT_THRESHOLD_METHOD, else "
+        "'expected': the cut the model's own probabilities expect to be F1-best on the first "
+        "morning list it scores; 'pooled', 'median', 'last': chosen on the threshold folds)",
     )
 
 

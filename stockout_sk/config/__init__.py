@@ -14,7 +14,13 @@ configuration table.
 """
 
 from stockout_sk.config.csv_format import CsvFormat, load_csv_format
-from stockout_sk.config.model import WINDOW_ENV, ModelConfig, load_model_config
+from stockout_sk.config.model import (
+    THRESHOLD_METHOD_ENV,
+    THRESHOLD_METHODS,
+    WINDOW_ENV,
+    ModelConfig,
+    load_model_config,
+)
 from stockout_sk.config.monitoring import MonitoringConfig
 from stockout_sk.config.settings import (
     DEFAULT_EXPERIMENT,
@@ -33,6 +39,8 @@ __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_MODEL_NAME",
     "MONITORING_EXPERIMENT",
+    "THRESHOLD_METHODS",
+    "THRESHOLD_METHOD_ENV",
     "WINDOW_ENV",
     "CsvFormat",
     "ModelConfig",

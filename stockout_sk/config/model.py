@@ -16,8 +16,13 @@ WINDOW_ENV: Mapping[str, str] = {
     "holdout_days": "STOCKOUT_HOLDOUT_DAYS",
     "validation_days": "STOCKOUT_VALIDATION_DAYS",
 }
-#: How the decision threshold is chosen from the folds (:mod:`stockout_sk.evaluate.thresholds`).
-THRESHOLD_METHODS: tuple[str, ...] = ("pooled", "median", "last")
+#: Environment variable of ``threshold_method`` (unset: ``"expected"``).
+THRESHOLD_METHOD_ENV = "STOCKOUT_THRESHOLD_METHOD"
+#: How the folds choose a decision threshold (:mod:`stockout_sk.evaluate.thresholds`).
+FOLD_METHODS: tuple[str, ...] = ("pooled", "median", "last")
+#: How the decision threshold is chosen: by the folds, or on the first morning list the model
+#: scores (``"expected"``, :mod:`stockout_sk.training.morning`).
+THRESHOLD_METHODS: tuple[str, ...] = ("expected", *FOLD_METHODS)
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,14 @@ class ModelConfig:
     threshold_folds : int
         Most rolling-origin folds the decision threshold is chosen on (fewer when the history is
         short).
-    threshold_method : {"pooled", "median", "last"}
-        How the folds choose it: the F1-best cut of their rows pooled, the median of their own
-        cuts, or the latest fold alone (one window, as before the folds); see
-        :mod:`stockout_sk.evaluate.thresholds`.
+    threshold_method : {"expected", "pooled", "median", "last"}
+        ``"expected"`` (the default): the cut that maximises the F1 the model's own
+        probabilities expect on the first morning list it scores — no label needed, so it
+        follows the share of stock-outs of the days the model serves
+        (:mod:`stockout_sk.training.morning`). The others are chosen by the folds: the F1-best
+        cut of their rows pooled, the median of their own cuts, or the latest fold alone (one
+        window, as before the folds); see :mod:`stockout_sk.evaluate.thresholds`. The folds
+        run whatever the method: their cuts and spread are recorded on every run.
     refit : bool
         Once the holdout has judged the model, fit the same settings (and threshold) on every
         matured row, holdout and purge weeks included, and register that: the freshest weeks
@@ -100,7 +109,7 @@ class ModelConfig:
     holdout_days: int | None = None
     validation_days: int | None = None
     threshold_folds: int = 3
-    threshold_method: str = "pooled"
+    threshold_method: str = "expected"
     refit: bool = True
     censored_demand: bool = True
     n_estimators: int = 150
@@ -212,19 +221,26 @@ def load_model_config(environ: Mapping[str, str] | None = None, **overrides: Any
     ----------
     environ : mapping, optional
         Defaults to ``os.environ``: ``STOCKOUT_HOLDOUT_DAYS`` and ``STOCKOUT_VALIDATION_DAYS``
-        (whole numbers ≥ 1; unset or blank: sized from the history).
+        (whole numbers ≥ 1; unset or blank: sized from the history), ``STOCKOUT_THRESHOLD_METHOD``
+        (one of :data:`THRESHOLD_METHODS`; unset or blank: ``"expected"``).
     **overrides
         Fields to set on top (``None`` keeps the environment's value), e.g. the command line's.
 
     Raises
     ------
     ValueError
-        A variable is not a whole number ≥ 1 (the message names it and its value), or an
-        override names no field.
+        A variable is not a whole number ≥ 1 or not a known method (the message names it and
+        its value), or an override names no field.
     """
     env = os.environ if environ is None else environ
-    from_env = {
+    from_env: dict[str, Any] = {
         name: _env.integer(env, variable, 0, minimum=1) if _env.text(env, variable) else None
         for name, variable in WINDOW_ENV.items()
     }
+    method = _env.text(env, THRESHOLD_METHOD_ENV)
+    if method is not None and method not in THRESHOLD_METHODS:
+        raise ValueError(
+            f"{THRESHOLD_METHOD_ENV} must be one of {', '.join(THRESHOLD_METHODS)}, got {method!r}."
+        )
+    from_env["threshold_method"] = method
     return ModelConfig().with_overrides(**from_env).with_overrides(**overrides)

@@ -36,12 +36,15 @@ from stockout_sk.distributed.matrix import (
 )
 from stockout_sk.evaluate import check_activity, plan_windows, rolling_folds
 from stockout_sk.ingest import ChainData
+from stockout_sk.labels import snapshot_rows
 from stockout_sk.pipeline import build_pipeline, matrix_feature_names
 from stockout_sk.sampling import resampling_applies
 from stockout_sk.training import (
     FittedModel,
     Prepared,
     fit_rows,
+    fold_method,
+    morning_threshold,
     sampling_pinned,
     thin_asof_days,
     threshold_from_folds,
@@ -150,7 +153,7 @@ def fit_on_cluster(
             f"every threshold fold's fitting rows hold a single class ({len(folds)} fold(s)); "
             "use a longer history or check the labels"
         )
-    choice, validation = threshold_from_folds(scored, spans, config.threshold_method)
+    choice, validation = threshold_from_folds(scored, spans, fold_method(config))
     logger.info("%s", choice.describe())
     pipeline = _final_fit(
         client,
@@ -163,7 +166,7 @@ def fit_on_cluster(
         time_out_minutes,
         timings,
     )
-    return FittedModel(
+    fitted = FittedModel(
         pipeline=pipeline,
         threshold=choice.threshold,
         config=config,
@@ -173,6 +176,8 @@ def fit_on_cluster(
         fit_rows=fit_rows(train[DATE], refit=False),
         fold_scores=scored,
     )
+    # The morning list is scored here, in this process: the pipeline is already local.
+    return morning_threshold(fitted, prepared.morning)
 
 
 def refit_on_cluster(
@@ -185,7 +190,8 @@ def refit_on_cluster(
     time_out_minutes: int = 10,
     timings: dict[str, float] | None = None,
 ) -> FittedModel:
-    """:func:`stockout_sk.training.refit_on_all` on the cluster: every matured row, same cut."""
+    """:func:`stockout_sk.training.refit_on_all` on the cluster: every matured row, the same
+    cut (or, under ``threshold_method="expected"``, the cut of the snapshot's morning list)."""
     frame = prepared.dataset.frame
     stride = fitted.config.asof_stride
     if stride > 1:
@@ -208,7 +214,7 @@ def refit_on_cluster(
     )
     rows = fit_rows(frame[DATE], refit=True)
     logger.info("refitted on the cluster on every matured row: %d rows", rows["rows"])
-    return FittedModel(
+    refitted = FittedModel(
         pipeline=pipeline,
         threshold=fitted.threshold,
         config=fitted.config,
@@ -216,7 +222,9 @@ def refit_on_cluster(
         validation=fitted.validation,
         windows=fitted.windows,
         fit_rows=rows,
+        fold_scores=fitted.fold_scores,
     )
+    return morning_threshold(refitted, snapshot_rows(chain))
 
 
 def _final_fit(

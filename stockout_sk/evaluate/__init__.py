@@ -34,7 +34,13 @@ from stockout_sk.evaluate.metrics import (
     recall_at_top,
 )
 from stockout_sk.evaluate.splits import TimeSplit, rolling_folds, time_split, validation_split
-from stockout_sk.evaluate.thresholds import THRESHOLD_METHODS, FoldThreshold, fold_threshold
+from stockout_sk.evaluate.thresholds import (
+    FOLD_METHODS,
+    THRESHOLD_METHODS,
+    FoldThreshold,
+    expected_f1_threshold,
+    fold_threshold,
+)
 from stockout_sk.evaluate.windows import (
     FLOOR,
     FULL_SIZE,
@@ -49,6 +55,7 @@ __all__ = [
     "DEFAULT_THRESHOLD_SOURCE",
     "FALLBACK_THRESHOLD",
     "FLOOR",
+    "FOLD_METHODS",
     "FULL_SIZE",
     "METRIC_KEYS",
     "THRESHOLD_METHODS",
@@ -65,6 +72,7 @@ __all__ = [
     "choose_threshold",
     "classification_metrics",
     "evaluate_holdout",
+    "expected_f1_threshold",
     "fold_threshold",
     "plan_windows",
     "recall_at_top",

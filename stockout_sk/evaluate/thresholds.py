@@ -4,7 +4,7 @@ One short validation window is a noisy place to choose a threshold: the F1-best 
 weeks can be far from the best cut of the week after. :func:`fold_threshold` takes the
 validation labels and scores of every fold (each fold fitted on the as-of days before its own
 window, purged; :func:`~stockout_sk.evaluate.splits.rolling_folds`) and chooses one threshold by
-one of :data:`THRESHOLD_METHODS`:
+one of :data:`FOLD_METHODS`:
 
 * ``"pooled"`` — the F1-maximising cut of all folds' rows together;
 * ``"median"`` — the median of the folds' own F1-maximising cuts;
@@ -12,6 +12,10 @@ one of :data:`THRESHOLD_METHODS`:
 
 Whichever is chosen, every fold's own threshold and their spread are reported, so a run shows
 how stable the choice was.
+
+:func:`expected_f1_threshold` needs no label: the cut that maximises the F1 a set of
+probabilities expects of itself. The default ``threshold_method="expected"`` takes it on the
+first morning list a model scores (:mod:`stockout_sk.training.morning`).
 """
 
 from __future__ import annotations
@@ -24,12 +28,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from stockout_sk.config.model import THRESHOLD_METHODS
-from stockout_sk.evaluate._inputs import as_labels, as_scores
+from stockout_sk.config.model import FOLD_METHODS, THRESHOLD_METHODS
+from stockout_sk.evaluate._inputs import as_labels, as_scores, float_array
 from stockout_sk.evaluate.metrics import EvaluationWarning, choose_threshold, classification_metrics
 from stockout_sk.jsonable import jsonable
 
-__all__ = ["THRESHOLD_METHODS", "FoldThreshold", "fold_threshold"]
+__all__ = [
+    "FOLD_METHODS",
+    "THRESHOLD_METHODS",
+    "FoldThreshold",
+    "expected_f1_threshold",
+    "fold_threshold",
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class FoldThreshold:
     Attributes
     ----------
     method : str
-        One of :data:`THRESHOLD_METHODS`.
+        One of :data:`FOLD_METHODS`.
     threshold : float
         The chosen threshold.
     candidates : dict of str to float
@@ -100,7 +110,7 @@ def fold_threshold(
         Per fold, oldest first: the validation labels (0/1) and the predicted probabilities of
         the model fitted before that fold's window.
     method : {"pooled", "median", "last"}, default "pooled"
-        See :data:`THRESHOLD_METHODS`.
+        See :data:`FOLD_METHODS`.
     windows : sequence of (str, str), optional
         Each fold's first and last as-of day, for the report.
 
@@ -120,9 +130,9 @@ def fold_threshold(
     (0.45, [0.4, 0.5])
     """
     caller = "fold_threshold"
-    if method not in THRESHOLD_METHODS:
+    if method not in FOLD_METHODS:
         raise ValueError(
-            f"{caller}: method must be one of {THRESHOLD_METHODS}, got {method!r} "
+            f"{caller}: method must be one of {FOLD_METHODS}, got {method!r} "
             "(ModelConfig.threshold_method)."
         )
     if len(labels) != len(scores) or not len(labels):
@@ -186,3 +196,48 @@ def fold_threshold(
         folds=folds,
         spread=spread,
     )
+
+
+def expected_f1_threshold(probabilities: ArrayLike) -> tuple[float, float]:
+    """The cut that maximises the F1 the probabilities themselves expect, and that F1.
+
+    No label is needed: if each row is positive with its probability ``p``, flagging the rows
+    with ``p ≥ t`` is expected to find ``Σ_{p≥t} p`` true positives out of ``Σ p`` positives, an
+    F1 of about ``2·Σ_{p≥t} p / (#{p ≥ t} + Σ p)``. The cut follows the rows being scored: on a
+    morning whose scores run high it rises, on one whose scores run low it falls. It is only as
+    good as the probabilities' calibration (undo any resampling first:
+    :func:`stockout_sk.sampling.unresampled_probability`).
+
+    Parameters
+    ----------
+    probabilities : array-like of shape (n,)
+        One probability per row, in [0, 1].
+
+    Returns
+    -------
+    (float, float)
+        The threshold (flag ``p ≥ threshold``) and the expected F1 there. With no probability
+        above zero nothing can be expected: ``(1.0, 0.0)``.
+
+    Examples
+    --------
+    >>> t, f1 = expected_f1_threshold([0.9, 0.8, 0.3, 0.1, 0.05])
+    >>> round(t, 2), round(f1, 3)
+    (0.8, 0.819)
+    """
+    caller = "expected_f1_threshold"
+    p = float_array(probabilities, caller, "probabilities")
+    p = as_scores(p, caller, "probabilities", len(p))
+    if not len(p):
+        raise ValueError(f"{caller}: no probabilities to choose a threshold from.")
+    total = float(p.sum())
+    if total <= 0:
+        return 1.0, 0.0
+    ordered = np.sort(p)[::-1]
+    caught = np.cumsum(ordered)
+    flagged = np.arange(1, len(ordered) + 1)
+    # Only the last of equal scores is a cut: p ≥ t flags all of them together.
+    last_of_ties = np.r_[ordered[1:] != ordered[:-1], True]
+    expected = np.where(last_of_ties, 2 * caught / (flagged + total), -1.0)
+    best = int(np.argmax(expected))
+    return float(ordered[best]), float(expected[best])

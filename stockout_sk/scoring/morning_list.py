@@ -18,6 +18,7 @@ from stockout_sk.contract import (
     SAFETY_STOCK_LEVEL,
 )
 from stockout_sk.features.phrases import format_value
+from stockout_sk.labels import snapshot_rows
 from stockout_sk.pipeline import features_of
 from stockout_sk.scoring.items import name_items
 from stockout_sk.scoring.unscored import UNSCORED_COLUMNS, unscored_items
@@ -167,17 +168,9 @@ def build_morning_list(
         baseline, which has no sales rate, except 0 days for a row already below).
     """
     current = chain.stock_current.reset_index(drop=True)
-    as_of = pd.to_datetime(current["LastUpdatedAt"]).dt.strftime("%Y-%m-%d")
-    X = pd.DataFrame(
-        {
-            BRANCH_ID: current[BRANCH_ID].astype(str),
-            ITEM_CODE: current[ITEM_CODE].astype(str),
-            DATE: as_of,
-            CURRENT_QUANTITY: current[CURRENT_QUANTITY].astype(np.float64),
-            RESERVED_QUANTITY: current[RESERVED_QUANTITY].astype(np.float64),
-            SAFETY_STOCK_LEVEL: current[SAFETY_STOCK_LEVEL].astype(np.float64),
-        }
-    )[list(snapshot.fields)]
+    rows = snapshot_rows(chain)
+    as_of = rows[DATE]
+    X = rows[list(snapshot.fields)]
     # Explaining is most of the cost on a large chain (TreeSHAP): none asked, none computed.
     scored, explanations = score_rows(snapshot, X, explain_top=top_reasons or None)
     available = X[CURRENT_QUANTITY] - X[RESERVED_QUANTITY]

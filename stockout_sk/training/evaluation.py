@@ -13,6 +13,7 @@ import pandas as pd
 
 from stockout_sk.config import ModelConfig
 from stockout_sk.evaluate import EvaluationReport, evaluate_holdout
+from stockout_sk.labels import snapshot_rows
 from stockout_sk.pipeline import features_of
 from stockout_sk.training.fit import fit_model, refit_on_all
 from stockout_sk.training.fitted import FittedModel, split_xy
@@ -46,7 +47,7 @@ class TrainingResult:
             "windows": None if windows is None else windows.to_dict(),
             "threshold_folds": {
                 key: self.fitted.validation.get(key)
-                for key in ("method", "threshold", "candidates", "spread", "folds")
+                for key in ("method", "threshold", "candidates", "morning", "spread", "folds")
             },
         }
 
@@ -115,7 +116,9 @@ def train_and_evaluate(
     prepared = prepare(chain, config)
     timings["prepare"] = time.perf_counter() - start
     start = time.perf_counter()
-    fitted = fit_model(prepared.train, chain, config, checkpoint_dir=checkpoint_dir)
+    fitted = fit_model(
+        prepared.train, chain, config, checkpoint_dir=checkpoint_dir, morning=prepared.morning
+    )
     timings["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     report = evaluate_fitted(fitted, prepared, out_dir=out_dir)
@@ -133,7 +136,13 @@ def train_and_evaluate(
     if deploy:
         start = time.perf_counter()
         deployed = (
-            refit_on_all(fitted, prepared.dataset.frame, chain, checkpoint_dir=checkpoint_dir)
+            refit_on_all(
+                fitted,
+                prepared.dataset.frame,
+                chain,
+                checkpoint_dir=checkpoint_dir,
+                morning=snapshot_rows(chain),
+            )
             if config.refit
             else fitted
         )

@@ -20,9 +20,16 @@ from stockout_sk.evaluate import (
 from stockout_sk.pipeline import build_pipeline
 from stockout_sk.sampling import minority_threshold_for, resampling_applies
 from stockout_sk.training.fitted import FittedModel, fit_rows, split_xy
+from stockout_sk.training.morning import EXPECTED, morning_threshold
 from stockout_sk.training.prepare import thin_asof_days
 
-__all__ = ["fit_model", "refit_on_all", "sampling_pinned", "threshold_from_folds"]
+__all__ = [
+    "fit_model",
+    "fold_method",
+    "refit_on_all",
+    "sampling_pinned",
+    "threshold_from_folds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,7 @@ def fit_model(
     *,
     checkpoint_dir: str | None = "config",
     windows: WindowPlan | None = None,
+    morning: pd.DataFrame | None = None,
 ) -> FittedModel:
     """Fit the pipeline on training rows and choose its threshold on purged rolling-origin folds.
 
@@ -47,6 +55,9 @@ def fit_model(
        (:func:`~stockout_sk.evaluate.fold_threshold`); every fold's own cut is kept.
     3. The final pipeline is fitted on all of ``train`` with all flows (features stay point in
        time: a row dated t only reads flows of days ≤ t) and carries the chosen threshold.
+    4. With ``threshold_method="expected"`` (the default) the cut is then chosen on ``morning``,
+       the first morning list the model scores, and the folds' cut is kept on the record
+       (:func:`~stockout_sk.training.morning.morning_threshold`).
 
     Parameters
     ----------
@@ -60,6 +71,10 @@ def fit_model(
     windows : WindowPlan, optional
         The folds' sizes (:attr:`Prepared.windows`); by default planned from ``train``'s own
         as-of days (:func:`~stockout_sk.evaluate.plan_windows` without a holdout).
+    morning : DataFrame, optional
+        Raw rows of the morning list the model scores first (:attr:`Prepared.morning`: the
+        holdout's first day). Without them ``"expected"`` keeps the folds' pooled cut and says
+        so.
 
     Raises
     ------
@@ -137,12 +152,12 @@ def fit_model(
             f"every threshold fold's fitting rows hold a single class ({len(folds)} fold(s) "
             f"before {dates.max().date()}); use a longer history or check the labels"
         )
-    choice, validation = threshold_from_folds(scored, spans, config.threshold_method)
+    choice, validation = threshold_from_folds(scored, spans, fold_method(config))
     logger.info("%s", choice.describe())
 
     pipeline = build_pipeline(config, threshold=choice.threshold, checkpoint_dir=checkpoint_dir)
     pipeline.fit(X, y, history__flows=flows, history__transfers=transfers)
-    return FittedModel(
+    fitted = FittedModel(
         pipeline=pipeline,
         threshold=choice.threshold,
         config=config,
@@ -152,6 +167,7 @@ def fit_model(
         fit_rows=fit_rows(dates, refit=False),
         fold_scores=scored,
     )
+    return morning_threshold(fitted, morning)
 
 
 def refit_on_all(
@@ -160,6 +176,7 @@ def refit_on_all(
     chain,
     *,
     checkpoint_dir: str | None = "config",
+    morning: pd.DataFrame | None = None,
 ) -> FittedModel:
     """The same pipeline fitted on every matured row, with the threshold the folds chose.
 
@@ -167,7 +184,9 @@ def refit_on_all(
     the freshest a chain has, and the gated model never saw them. Same settings, same
     threshold (chosen on the folds, never on the holdout) and the same sampling decision (the
     threshold is a cut on that model's probability scale; :func:`sampling_pinned`); only the
-    rows differ.
+    rows differ. With ``threshold_method="expected"`` the cut is chosen afresh on ``morning``
+    (the morning list it is deployed for, :func:`stockout_sk.labels.snapshot_rows`), never on
+    a label.
 
     Parameters
     ----------
@@ -178,11 +197,14 @@ def refit_on_all(
     chain : ChainData
     checkpoint_dir : str or None
         Overrides ``config.checkpoint_dir``.
+    morning : DataFrame, optional
+        Raw rows of the morning list the refit scores first (``"expected"`` only).
 
     Returns
     -------
     FittedModel
-        ``fit_rows["refit"]`` is true; ``validation`` and ``windows`` are ``fitted``'s.
+        ``fit_rows["refit"]`` is true; ``validation`` and ``windows`` are ``fitted``'s (with the
+        morning's cut, for ``"expected"``).
     """
     if fitted.config.asof_stride > 1:
         frame = frame[thin_asof_days(frame, fitted.config.asof_stride)]
@@ -203,7 +225,7 @@ def refit_on_all(
         rows["end"],
         fitted.threshold,
     )
-    return FittedModel(
+    refitted = FittedModel(
         pipeline=pipeline,
         threshold=fitted.threshold,
         config=fitted.config,
@@ -211,7 +233,9 @@ def refit_on_all(
         validation=fitted.validation,
         windows=fitted.windows,
         fit_rows=rows,
+        fold_scores=fitted.fold_scores,
     )
+    return morning_threshold(refitted, morning)
 
 
 def threshold_from_folds(
@@ -248,6 +272,13 @@ def threshold_from_folds(
         "description": choice.describe(),
     }
     return choice, validation
+
+
+def fold_method(config: ModelConfig) -> str:
+    """How the folds choose their cut: ``config.threshold_method``, or ``"pooled"`` under
+    ``"expected"`` (the cut kept when no morning list is given, and recorded either way)."""
+    method = config.threshold_method
+    return "pooled" if method == EXPECTED else method
 
 
 def sampling_pinned(config: ModelConfig, y, applies: bool, *, name: str = "a fit") -> ModelConfig:

@@ -59,7 +59,7 @@ class FittedModel:
         return pd.Series(gain, index=self.feature_names()).sort_values(ascending=False)
 
     def threshold_choice(self, method: str) -> float:
-        """The threshold another :data:`~stockout_sk.evaluate.THRESHOLD_METHODS` entry picks.
+        """The threshold another :data:`~stockout_sk.evaluate.FOLD_METHODS` entry picks.
 
         Computed from the folds' validation scores this fit kept in memory (for benchmarks
         comparing the methods on the same fits).

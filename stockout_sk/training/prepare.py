@@ -13,6 +13,7 @@ from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE
 from stockout_sk.evaluate import TimeSplit, WindowPlan, check_activity, plan_windows, time_split
 from stockout_sk.labels import LabelledDataset, build_dataset
 from stockout_sk.params import check_int
+from stockout_sk.training.morning import morning_rows
 
 __all__ = ["Prepared", "prepare", "split_dataset", "thin_asof_days"]
 
@@ -34,6 +35,11 @@ class Prepared:
     @property
     def holdout(self) -> pd.DataFrame:
         return self.dataset.frame[np.asarray(self.split.holdout)]
+
+    @property
+    def morning(self) -> pd.DataFrame:
+        """The evaluated model's first morning list: the holdout's first day, without labels."""
+        return morning_rows(self.holdout)
 
 
 def prepare(chain, config: ModelConfig) -> Prepared:

@@ -72,3 +72,25 @@ def test_validate_asks_evaluate_for_the_shortest_history_it_can_train_on():
 def test_validate_takes_the_window_options_train_takes():
     args = build_parser().parse_args(["validate", "--data", "d", "--holdout-days", "30"])
     assert _min_history_days(_model_config(args)) > _min_history_days(ModelConfig())
+
+
+def test_the_threshold_method_comes_from_the_option_then_the_environment(monkeypatch):
+    from stockout_sk.cli.parser import THRESHOLD_CHOICES
+    from stockout_sk.config import THRESHOLD_METHODS
+
+    assert THRESHOLD_CHOICES == THRESHOLD_METHODS  # spelled twice: --help imports no numpy
+    for command in ("train", "evaluate", "run", "backtest"):
+        args = build_parser().parse_args([command, "--data", "d"])
+        assert _model_config(args).threshold_method == "expected", command
+        args = build_parser().parse_args([command, "--data", "d", "--threshold-method", "last"])
+        assert _model_config(args).threshold_method == "last", command
+    monkeypatch.setenv("STOCKOUT_THRESHOLD_METHOD", "median")
+    args = build_parser().parse_args(["evaluate", "--data", "d"])
+    assert _model_config(args).threshold_method == "median"
+    args = build_parser().parse_args(["evaluate", "--data", "d", "--threshold-method", "pooled"])
+    assert _model_config(args).threshold_method == "pooled"
+    monkeypatch.setenv("STOCKOUT_THRESHOLD_METHOD", "mean")
+    with pytest.raises(ValueError, match=r"STOCKOUT_THRESHOLD_METHOD must be one of .*'mean'"):
+        _model_config(args)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["evaluate", "--data", "d", "--threshold-method", "mean"])

@@ -233,7 +233,8 @@ def test_any_export_of_eight_weeks_or_more_trains_with_the_defaults(exports, day
     assert payload["windows"]["holdout_days"] == windows.holdout_days
     assert payload["windows"]["reason"] == windows.reason
     assert len(payload["threshold_folds"]["folds"]) == windows.folds
-    # The deployed model is the refit on every matured row, with the folds' threshold.
+    # The deployed model is the refit on every matured row; each model's cut is chosen on the
+    # morning list it scores first (the default "expected"), the folds' pooled cut kept beside.
     deployed = result.deployed
     frame = result.prepared.dataset.frame
     assert deployed.fit_rows == {
@@ -242,7 +243,16 @@ def test_any_export_of_eight_weeks_or_more_trains_with_the_defaults(exports, day
         "end": str(frame["Date"].max().date()),
         "refit": True,
     }
-    assert deployed.threshold == result.fitted.threshold == deployed.pipeline[-1].threshold
+    assert deployed.threshold == deployed.pipeline[-1].threshold
+    assert result.fitted.threshold == result.fitted.pipeline[-1].threshold
+    gated_morning = result.fitted.validation["morning"]
+    assert gated_morning["as_of"] == str(holdout["Date"].min().date())
+    assert deployed.validation["morning"]["as_of"] == str(chain.history_end.date())
+    assert deployed.validation["morning"]["rows"] == len(chain.stock_current)
+    assert (
+        deployed.validation["candidates"]["pooled"]
+        == result.fitted.validation["candidates"]["pooled"]
+    )
     assert result.fitted.fit_rows["end"] == str(train["Date"].max().date())
     if days == 365:
         assert windows.scale == 1.0
