@@ -216,14 +216,17 @@ def expected_f1_threshold(probabilities: ArrayLike) -> tuple[float, float]:
     Returns
     -------
     (float, float)
-        The threshold (flag ``p ≥ threshold``) and the expected F1 there. With no probability
-        above zero nothing can be expected: ``(1.0, 0.0)``.
+        The threshold (flag ``p ≥ threshold``) and the expected F1 there. As
+        :func:`~stockout_sk.evaluate.choose_threshold` does, the threshold sits halfway between
+        the lowest score flagged and the highest one not (0 below the lowest score): on a short
+        list the gap can be wide, and other days' rows fall into it. With no probability above
+        zero nothing can be expected: ``(1.0, 0.0)``.
 
     Examples
     --------
     >>> t, f1 = expected_f1_threshold([0.9, 0.8, 0.3, 0.1, 0.05])
     >>> round(t, 2), round(f1, 3)
-    (0.8, 0.819)
+    (0.55, 0.819)
     """
     caller = "expected_f1_threshold"
     p = float_array(probabilities, caller, "probabilities")
@@ -240,4 +243,6 @@ def expected_f1_threshold(probabilities: ArrayLike) -> tuple[float, float]:
     last_of_ties = np.r_[ordered[1:] != ordered[:-1], True]
     expected = np.where(last_of_ties, 2 * caught / (flagged + total), -1.0)
     best = int(np.argmax(expected))
-    return float(ordered[best]), float(expected[best])
+    below = ordered[best + 1 :]
+    below = below[below < ordered[best]]
+    return float((ordered[best] + (below[0] if len(below) else 0.0)) / 2.0), float(expected[best])

@@ -2,11 +2,13 @@
 
 The evaluated version never saw the holdout and purge weeks — the freshest a chain has. Once the
 gate has judged it, :func:`register_refit` logs the same pipeline fitted on every matured row
-(:func:`stockout_sk.training.refit_on_all`: same settings, the threshold the folds chose) in the
+(:func:`stockout_sk.training.refit_on_all`: same settings; its threshold chosen on the
+snapshot's morning list under the default ``threshold_method="expected"``, else the folds') in the
 same run, registers it as the next version and moves ``production`` to it. The run's holdout
 metrics stay those of the evaluated version (the refit has no holdout of its own: it trained on
-it); the refit version says which rows it was fitted on and which version it refits
-(``stockout.refit_of``), and the evaluated version points to it (``stockout.refit_version``).
+it); the refit version says which rows it was fitted on, how its cut was chosen (its reason,
+``stockout.threshold_method`` and ``model-refit/threshold_validation.json``) and which version it
+refits (``stockout.refit_of``), and the evaluated version points to it (``stockout.refit_version``).
 
 A refit is scored in-sample on a later holdout that overlaps its rows, so the gate compares a new
 candidate with production's *evaluated* version (:func:`evaluated_version`), never with a refit.
@@ -23,6 +25,7 @@ from mlflow import MlflowClient
 
 from stockout_sk.clock import utc_now
 from stockout_sk.config import Settings
+from stockout_sk.jsonable import jsonable
 from stockout_sk.registry.history import actor, record_move
 from stockout_sk.registry.packaging import MODEL_ARTIFACT, input_example
 from stockout_sk.registry.state import (
@@ -129,11 +132,15 @@ def register_refit(
     with mlflow.start_run(run_id=logged.run_id):
         version = _log_model(refitted, name, input_example(X), trained_at, name=REFIT_ARTIFACT)
         mlflow.set_tag(Tag.REFIT_VERSION, version)
+        # How its own cut was chosen (the run's threshold_validation is the evaluated one's).
+        mlflow.log_dict(
+            jsonable(refitted.validation), f"{REFIT_ARTIFACT}/threshold_validation.json"
+        )
     report = result.report
     reason = (
         f"refit of version {evaluated} on every matured row ({rows['rows']:,} rows, as-of "
-        f"{rows['start']}..{rows['end']}, threshold {refitted.threshold:.4f} kept from the "
-        f"folds) after version {evaluated} passed the gate: {decision.reason}"
+        f"{rows['start']}..{rows['end']}, {_cut_text(refitted)}) after version {evaluated} "
+        f"passed the gate: {decision.reason}"
     )
     tag_version(
         client,
@@ -143,6 +150,7 @@ def register_refit(
             Tag.TRAINED_AT: trained_at,
             Tag.HORIZON: str(refitted.config.horizon),
             Tag.THRESHOLD: tag_number(refitted.threshold),
+            Tag.THRESHOLD_METHOD: str(refitted.validation.get("method", "")),
             Tag.DATA_DIR: data_dir,
             Tag.FIT_ROWS: str(rows["rows"]),
             Tag.FIT_START: str(rows["start"]),
@@ -210,3 +218,15 @@ def evaluated_version(client: MlflowClient, name: str, version: str) -> str:
     """
     tags = client.get_model_version(name, version).tags
     return tags.get(Tag.REFIT_OF) or version
+
+
+def _cut_text(refitted: FittedModel) -> str:
+    """How the refit's threshold was chosen, for the version's reason."""
+    morning = refitted.validation.get("morning")
+    if not morning:
+        return f"threshold {refitted.threshold:.4f} kept from the folds"
+    return (
+        f"threshold {refitted.threshold:.4f} chosen on the morning list of {morning['as_of']}: "
+        f"expected F1 {morning['expected_f1']:.3f}, {morning['flagged']:,} of "
+        f"{morning['rows']:,} rows flagged"
+    )

@@ -101,9 +101,14 @@ def morning_threshold(model: FittedModel, rows: pd.DataFrame | None) -> FittedMo
     )
     cut, expected_f1 = expected_f1_threshold(probability)
     flagged = probability >= cut
-    # The same rows on the model's own scale: the lowest raw score among those flagged (the
-    # scale change is monotone, so this flags exactly the same rows).
-    threshold = float(raw[flagged].min()) if flagged.any() else 1.0
+    # The same rows on the model's own scale (the scale change is monotone): halfway between
+    # the lowest raw score flagged and the highest one not.
+    if flagged.any():
+        unflagged = raw[~flagged]
+        highest_below = float(unflagged.max()) if len(unflagged) else 0.0
+        threshold = (float(raw[flagged].min()) + highest_below) / 2.0
+    else:
+        threshold = 1.0
     model.pipeline.named_steps["classifier"].threshold = threshold
     days = pd.to_datetime(rows[DATE])
     record = {

@@ -90,7 +90,8 @@ def test_the_refit_of_a_promoted_version_takes_production(runs, client) -> None:
     assert run.data.metrics["model_f1"] == pytest.approx(first["metrics"]["f1"])
     assert refit["stockout.holdout.f1"] == evaluated["stockout.holdout.f1"]
     assert run.data.tags["stockout.refit_version"] == "2"
-    # Both pipelines are logged under the one run; the refit keeps the folds' threshold.
+    # Both pipelines are logged under the one run; each carries the cut chosen on its own first
+    # morning list (the evaluated one: the holdout's first day; the refit: the snapshot).
     models = mlflow.search_logged_models(
         experiment_ids=[run.info.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}'",
@@ -98,7 +99,17 @@ def test_the_refit_of_a_promoted_version_takes_production(runs, client) -> None:
     )
     assert sorted(m.name for m in models) == ["model", "model-refit"]
     pipelines = {v: mlflow.sklearn.load_model(f"models:/{MODEL}/{v}") for v in ("1", "2")}
-    assert pipelines["2"][-1].threshold == pipelines["1"][-1].threshold
+    assert pipelines["1"][-1].threshold == pytest.approx(float(evaluated["stockout.threshold"]))
+    assert pipelines["2"][-1].threshold == pytest.approx(float(refit["stockout.threshold"]))
+    assert refit["stockout.threshold_method"] == "expected"
+    assert "chosen on the morning list of" in refit["stockout.reason"]
+    record = mlflow.artifacts.load_dict(
+        f"{run.info.artifact_uri}/model-refit/threshold_validation.json"
+    )
+    assert record["threshold"] == pytest.approx(pipelines["2"][-1].threshold)
+    # The snapshot's day: the export's last, a horizon after the last matured row.
+    assert record["morning"]["as_of"] > rows["end"]
+    assert f"morning list of {record['morning']['as_of']}" in refit["stockout.reason"]
 
 
 def test_the_gate_rescores_production_s_evaluated_version_not_its_refit(runs, client) -> None:

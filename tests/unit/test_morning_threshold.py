@@ -42,8 +42,10 @@ def test_the_expected_f1_cut_is_the_best_cut_by_its_definition(seed):
     p = np.round(rng.beta(0.8, 3.0, size=400), 2)
     cut, expected = expected_f1_threshold(p)
     want_cut, want_expected = _brute_force(p)
-    assert cut == pytest.approx(want_cut)
+    assert np.array_equal(p >= cut, p >= want_cut)  # the same rows flagged
     assert expected == pytest.approx(want_expected)
+    # Halfway between the lowest score flagged and the highest one not.
+    assert cut == pytest.approx((want_cut + p[p < want_cut].max()) / 2)
 
 
 def test_on_calibrated_probabilities_the_expected_f1_is_what_the_labels_give():
