@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
+from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _exact_sums, _stable_order, _sum_by_key
 
 _STR = "str"
 _F64 = "float64"
@@ -31,9 +32,9 @@ _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), str
 _SOLD_DTYPES = {BRANCH_ID: _STR, ITEM_CODE: _STR, DATE: _DT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
-#: Bits a packed key may use (an int64, its sign left alone).
-_KEY_BITS = 63
-_KEY, _SEQ = "_key", "_seq"
+#: Bits a key column gets beyond those it needs when it widens (:meth:`_KeyCodes.widen`).
+_HEADROOM = 3
+_SEQ = "_seq"
 
 
 def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
@@ -81,15 +82,20 @@ class _KeyCodes:
     def widen(self, limit: int = _KEY_BITS) -> bool | None:
         """Make room for every number seen so far: ``None`` if there was room, True if the
         packing widened (keys packed before must be packed again), False if a key would need
-        more than ``limit`` bits (the packing is left as it was)."""
-        bits = [
-            max(b, (len(v) - 1).bit_length()) for v, b in zip(self._values, self.bits, strict=True)
-        ]
-        if bits == self.bits:
+        more than ``limit`` bits (the packing is left as it was).
+
+        A column that widens gets :data:`_HEADROOM` bits more than it needs where they fit: a
+        column whose values keep coming (the days of a file in date order) widens a few
+        times, not once per doubling, and every widening packs the keys held again.
+        """
+        required = [max(1, (len(v) - 1).bit_length()) for v in self._values]
+        if all(r <= b for r, b in zip(required, self.bits, strict=True)):
             return None
-        if sum(bits) > limit:
+        if sum(required) > limit:
             return False
-        self.bits = bits
+        roomy = [r + _HEADROOM if r > b else b for r, b in zip(required, self.bits, strict=True)]
+        tight = [max(r, b) for r, b in zip(required, self.bits, strict=True)]
+        self.bits = next(bits for bits in (roomy, tight, required) if sum(bits) <= limit)
         return True
 
     def pack(self, numbers: list[np.ndarray], bits: list[int] | None = None) -> np.ndarray:
@@ -107,6 +113,10 @@ class _KeyCodes:
             numbers.append(key & ((1 << b) - 1))
             key = key >> b
         return numbers[::-1]
+
+    def column(self, key: np.ndarray, j: int) -> np.ndarray:
+        """Key column ``j``'s numbers of packed keys (:meth:`unpack`'s ``j``-th, alone)."""
+        return (key >> sum(self.bits[j + 1 :])) & ((1 << self.bits[j]) - 1)
 
     def values(
         self, key: np.ndarray, dtypes: dict[str, Any], *, ranked: bool = False
@@ -186,7 +196,7 @@ class _Aggregator:
                 part = part.groupby(self._keys, sort=False, as_index=False)[self._values].sum()
         else:
             if rows:
-                part = part.groupby(_KEY, sort=False, as_index=False)[self._values].sum()
+                part = _sum_by_key(part, self._values)
             part[_SEQ] = np.arange(self._seq, self._seq + len(part))
             self._seq += len(part)
         self._parts.append(part)
@@ -223,7 +233,7 @@ class _Aggregator:
         """The day (its number) of packed keys; 0 without a ``Date`` key."""
         if self._day is None or self._codes is None:
             return np.zeros(len(key), dtype=np.int64)
-        return self._codes.unpack(key)[self._day]
+        return self._codes.column(key, self._day)
 
     def _compact(self) -> None:
         if self._codes is None:
@@ -241,11 +251,9 @@ class _Aggregator:
         touched = [int(d) for d in pd.unique(self._days(pending[_KEY].to_numpy()))]
         done = [self._done.pop(d) for d in touched if d in self._done]
         merged = pd.concat([*done, pending], ignore_index=True)  # a key's sum before its rows
-        merged = merged.groupby(_KEY, sort=False, as_index=False).agg(
-            **{v: (v, "sum") for v in self._values}, **{_SEQ: (_SEQ, "first")}
-        )
+        merged = _sum_by_key(merged, self._values, first=_SEQ)
         days = self._days(merged[_KEY].to_numpy())
-        order = np.argsort(days, kind="stable")
+        order = _stable_order(days, self._codes.bits[self._day] if self._day is not None else 1)
         for rows in np.split(order, np.flatnonzero(np.diff(days[order])) + 1):
             if len(rows):
                 self._done[int(days[rows[0]])] = merged.take(rows).reset_index(drop=True)
@@ -304,7 +312,7 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
         del numbers, key, amount
     key = np.concatenate(keys)
     del keys
-    order = np.argsort(key, kind="stable")  # a key's rows stay in stacking order
+    order = _stable_order(key, sum(codes.bits))  # a key's rows stay in stacking order
     key = key[order]
     value, side_of = np.concatenate(values)[order], np.concatenate(side)[order]
     del values, side, order
@@ -329,9 +337,12 @@ def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
 def _side_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``value`` per ``group`` (sorted, 0 … n-1), as pandas' grouped sum gives it.
 
-    A group of one value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of
-    several is left to pandas, whose compensated sum in row order a plain sum would not match.
+    Whole numbers (:func:`_exact_sums`) are summed by ``np.bincount``. Otherwise a group of one
+    value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of several is left
+    to pandas, whose compensated sum in row order a plain sum would not match.
     """
+    if _exact_sums(value):
+        return np.bincount(group, weights=value, minlength=n)
     out = np.zeros(n)
     repeated = np.zeros(len(group), dtype=bool)
     same = group[1:] == group[:-1]

@@ -8,8 +8,8 @@ import numpy as np
 class _SeenKeys:
     """Sorted ``uint64`` hashes of keys already accepted, with a hash of their content.
 
-    8 + 8 bytes per distinct key instead of a Python string per key; merging a chunk is a stable
-    sort of two sorted runs (linear).
+    8 + 8 bytes per distinct key instead of a Python string per key; a chunk's new keys are
+    sorted and inserted where they belong (linear in the keys held).
     """
 
     def __init__(self) -> None:
@@ -34,9 +34,10 @@ class _SeenKeys:
             reference = np.where(found, self._content[pos], reference)
         duplicate = found | (np.arange(n) != first_of_row)
         conflicting = int((duplicate & (content != reference)).sum())
+        # The new keys are distinct and none is held: merged in, not the whole array sorted.
         new_keys, new_content = keys[~duplicate], content[~duplicate]
-        all_keys = np.concatenate([self._keys, new_keys])
-        all_content = np.concatenate([self._content, new_content])
-        order = np.argsort(all_keys, kind="stable")
-        self._keys, self._content = all_keys[order], all_content[order]
+        order = np.argsort(new_keys)
+        at = np.searchsorted(self._keys, new_keys[order])
+        self._keys = np.insert(self._keys, at, new_keys[order])
+        self._content = np.insert(self._content, at, new_content[order])
         return duplicate, conflicting

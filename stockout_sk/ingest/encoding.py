@@ -12,9 +12,12 @@
 from __future__ import annotations
 
 import codecs
+import mmap
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 #: Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
 _BOMS = (
@@ -28,6 +31,8 @@ _BOMS = (
 _NUL_SHARE = 0.4
 #: Bytes of the head inspected for the NUL pattern.
 _NUL_PROBE = 4096
+#: Bytes of a file mapped at a time by :func:`_all_utf8` (a multiple of any page size).
+_MAP_BYTES = 1 << 26
 #: Arabic letters as cp1256 encodes them (0xC1–0xFE minus the few Latin letters it keeps).
 _CP1256_ARABIC = frozenset(
     b for b in range(0xC1, 0xFF) if 0x0600 <= ord(bytes([b]).decode("cp1256")) <= 0x06FF
@@ -147,6 +152,55 @@ def _undecodable(data: bytes, limit: int) -> list[tuple[int, int]]:
             next_line = data.find(b"\n", pos + exc.start)
             pos = len(data) if next_line < 0 else next_line + 1
     return spans
+
+
+def _all_utf8(path: Path) -> bool:
+    """Whether every byte of the file is valid UTF-8, checked without reading it into memory.
+
+    Arrow validates the bytes where the file is mapped, one window at a time (unmapped after
+    it, so that the resident pages do not add up over a large file). A sequence cut by a
+    window's end is checked again with the next window.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        start = 0
+        while start < size:
+            origin = start - start % mmap.ALLOCATIONGRANULARITY  # where a map may begin
+            length = min(_MAP_BYTES, size - origin)
+            with mmap.mmap(f.fileno(), length, offset=origin, access=mmap.ACCESS_READ) as window:
+                stop = length if origin + length == size else _last_boundary(window, length)
+                valid = _valid_utf8(window, start - origin, stop)
+            if not valid:
+                return False
+            start = origin + stop
+    return True
+
+
+def _last_boundary(window: mmap.mmap, length: int) -> int:
+    """The offset of the last byte of ``window`` that starts a UTF-8 sequence (the window's
+    length when it ends with ASCII): no sequence straddles it."""
+    for back in range(1, min(4, length) + 1):
+        byte = window[length - back]
+        if byte < 0x80:
+            return length - back + 1
+        if byte >= 0xC0:
+            return length - back
+    return length - 4  # no lead byte: invalid, found when these bytes are checked
+
+
+def _valid_utf8(window: mmap.mmap, start: int, stop: int) -> bool:
+    """Whether bytes ``[start, stop)`` of ``window`` are valid UTF-8 (Arrow checks them in
+    place; every view of the window is released before it is unmapped)."""
+    with memoryview(window) as whole, whole[start:stop] as view:
+        offsets = pa.py_buffer(np.array([0, stop - start], dtype=np.int64))
+        text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(view)])
+        try:
+            text.validate(full=True)
+            return True
+        except pa.ArrowInvalid:
+            return False
+        finally:
+            del text
 
 
 def _guess_encoding(sample: bytes) -> tuple[str, str]:

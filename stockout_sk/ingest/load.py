@@ -189,6 +189,8 @@ def _load_chain(
             )
         chain = _load(scans, report, horizon, min_history_days, flow_reader)
     except DataContractError as exc:
+        for scan in scans.values():
+            scan.settle_dates()  # the decisions reading the dates up front would have reported
         exc.report = report
         report.error = str(exc)
         report.files = {s.schema.filename: s.report for s in scans.values()}

@@ -70,6 +70,9 @@ class _Reader:
     span : _Span, optional
         Read only these bytes. The records begun before ``stop`` are read; a quoted field still
         open at ``stop`` leaves its record to the next span, which starts at :attr:`end`.
+    valid_utf8 : bool, default=False
+        Every byte of the file is known to be valid UTF-8: no block is searched for bytes
+        that do not decode.
 
     Attributes
     ----------
@@ -89,6 +92,7 @@ class _Reader:
         block_bytes: int,
         clean: dict[int, int] | None = None,
         span: _Span | None = None,
+        valid_utf8: bool = False,
     ) -> None:
         self.path = path
         self.filename = filename
@@ -99,6 +103,7 @@ class _Reader:
         self.lines = header_lines if span is None else span.first_line - 1
         self.clean = {} if clean is None else clean
         self.span = span
+        self.valid_utf8 = valid_utf8
         self.end: int | None = None
         self._undecodable = 0
 
@@ -134,7 +139,7 @@ class _Reader:
                 if body:
                     known = self.clean.get(block)
                     spans = ()
-                    if decoder is None and known is None:
+                    if decoder is None and known is None and not self.valid_utf8:
                         spans = self._undecodable_spans(body, offset)
                     parsed, carry = _parse_block(
                         body,

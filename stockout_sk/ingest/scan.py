@@ -1,9 +1,12 @@
 """One file, chunk by chunk: date evidence, validation, quarantine, reconciliation counts.
 
-:class:`_FileScan` reads a file twice: a cheap first pass over its date columns only, to decide
-day-first or month-first from the evidence of the *whole* column
-(:func:`stockout_sk.dates.dayfirst_evidence`), then the main pass that types every chunk with
-that one decision and hands the valid rows on. Every record is accepted or rejected with a
+:class:`_FileScan` types every chunk of a file with one day-first or month-first decision per
+date column, taken from the evidence of the *whole* column
+(:func:`stockout_sk.dates.dayfirst_evidence`), and hands the valid rows on (validation itself:
+:mod:`~stockout_sk.ingest.validate`). The evidence is read by a first pass over the date columns
+only — up front, or, when that pass cannot fail, only once the main pass meets the first slashed
+day-month-year date (the one kind of date the decision changes): a file without any is read
+once. Every record is accepted or rejected with a
 reason; lines that cannot be split into the header's columns (the wrong number of fields, an
 unbalanced quote, bytes that do not decode) are rejected by the reader
 (:mod:`~stockout_sk.ingest.records`) with their text, a header repeated mid-file is rejected
@@ -20,21 +23,20 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stockout_sk.config import CsvFormat
-from stockout_sk.dates import DayfirstEvidence, dayfirst_evidence, parse_dates
-from stockout_sk.ingest.header import _Header, _read_header
-from stockout_sk.ingest.quantities import (
-    _QTY_ARABIC_DIGITS,
-    _QTY_MISSING,
-    _QTY_NON_NUMERIC,
-    _QTY_THOUSANDS,
-    _parse_quantities,
+from stockout_sk.dates import (
+    DEFAULT_DAYFIRST,
+    DateParseResult,
+    DayfirstEvidence,
+    dayfirst_evidence,
+    parse_dates,
 )
+from stockout_sk.ingest.encoding import _all_utf8
+from stockout_sk.ingest.header import _Header, _read_header
 from stockout_sk.ingest.reader import _read_ahead, _Reader, _Span
 from stockout_sk.ingest.records import _Parsed, _Shape
 from stockout_sk.ingest.report import (
@@ -45,6 +47,7 @@ from stockout_sk.ingest.report import (
     Finding,
 )
 from stockout_sk.ingest.scan_findings import _line_findings, _LineEvents
+from stockout_sk.ingest.validate import _validate
 from stockout_sk.schemas import FileSchema
 
 logger = logging.getLogger(__name__)
@@ -116,6 +119,9 @@ class _FileScan:
         self.span: _Span | None = None
         self.consumed: tuple[int, int] | None = None
         self._clean_blocks: dict[int, int] = {}  # found by the first pass, skipped by the next
+        self._pending_dates: list[str] = []  # date columns not decided yet (decide_dates)
+        self._decisions_at = 0  # where their findings go
+        self._valid_utf8 = False  # every byte of the file found valid UTF-8
         self._chunks = 0
         self._counts: Counter[tuple[str, str]] = Counter()
 
@@ -157,6 +163,7 @@ class _FileScan:
             block,
             self._clean_blocks,
             self.span,
+            valid_utf8=self._valid_utf8,
         )
         yield from _read_ahead(iter(reader), self.schema.filename)
         self.consumed = (reader.lines, reader.end)
@@ -177,27 +184,62 @@ class _FileScan:
 
     def decide_dates(self, evidence: dict[str, DayfirstEvidence] | None = None) -> None:
         """Decide each date column once, from the evidence of the whole column (``None``: read
-        it; else the evidence summed over the spans of the file)."""
+        it; else the evidence summed over the spans of the file).
+
+        Without evidence, a file that cannot fail to read (every byte valid UTF-8) is not read
+        for it up front: the main pass parses every chunk with no order until it meets a
+        slashed day-month-year date, the only kind the order changes, and only then reads the
+        evidence and decides (:meth:`settle_dates`). A file with none is read once, and every
+        row, count and finding is what deciding first gives.
+        """
+        if evidence is None and self._can_defer():
+            self._pending_dates = [c for c in self.schema.date_columns if c in self.colmap]
+            self._decisions_at = len(self.findings)
+            for c in self._pending_dates:
+                self._record_decision(c, DayfirstEvidence())
+            return
         evidence = self.date_evidence() if evidence is None else evidence
         for c in evidence:
-            decision = evidence[c].decide(column=c)
-            self.dayfirst[c] = decision.dayfirst
-            self.report.dates[c] = {
-                "dayfirst": decision.dayfirst,
-                "note": decision.note,
-                "formats": Counter(),
-                "offset_dropped": 0,
-            }
-            if decision.note:
-                self.findings.append(
-                    Finding(
-                        "dayfirst",
-                        decision.note,
-                        severity="warning" if decision.is_warning else "info",
-                        file=self.schema.filename,
-                        count=evidence[c].n_day_month_year,
-                    )
-                )
+            self._record_decision(c, evidence[c])
+
+    def settle_dates(self) -> None:
+        """Decide the date columns whose decision was deferred, as reading up front would."""
+        if not self._pending_dates:
+            return
+        evidence = self.date_evidence()
+        at = self._decisions_at
+        self._pending_dates = []
+        for c in evidence:
+            at += self._record_decision(c, evidence[c], at=at)
+
+    def _can_defer(self) -> bool:
+        """Reading the date columns up front can raise nothing: a UTF-8 file, all of it valid."""
+        if self.span is None and self.header.encoding.is_utf8:
+            self._valid_utf8 = _all_utf8(self.path)
+        return self._valid_utf8
+
+    def _record_decision(self, c: str, evidence: DayfirstEvidence, at: int | None = None) -> int:
+        """Decide column ``c`` from ``evidence``; its finding appended, or inserted at ``at``.
+        Returns the findings added."""
+        decision = evidence.decide(column=c)
+        self.dayfirst[c] = decision.dayfirst
+        self.report.dates[c] = {
+            "dayfirst": decision.dayfirst,
+            "note": decision.note,
+            "formats": Counter(),
+            "offset_dropped": 0,
+        }
+        if not decision.note:
+            return 0
+        finding = Finding(
+            "dayfirst",
+            decision.note,
+            severity="warning" if decision.is_warning else "info",
+            file=self.schema.filename,
+            count=evidence.n_day_month_year,
+        )
+        self.findings.insert(len(self.findings) if at is None else at, finding)
+        return 1
 
     # main pass ---------------------------------------------------------------------------------
     def chunks(self) -> Iterator[_Chunk]:
@@ -244,7 +286,9 @@ class _FileScan:
         blank = self._blank(raw, first)
         if blank.any():
             raw, lines, first = raw[~blank].reset_index(drop=True), lines[~blank], first[~blank]
-        typed, reason, counts = self._validate(raw)
+        typed, reason, counts = _validate(
+            raw, self.schema, self.colmap, self.latest_day, self._parse_dates
+        )
         repeated = self._repeated_header(raw, first)
         if repeated.any():
             reason = reason.copy()
@@ -290,68 +334,16 @@ class _FileScan:
             same = same & raw.iloc[:, j].str.strip().eq(fields[j]).to_numpy(dtype=bool)
         return same
 
-    def _validate(
-        self, raw: pd.DataFrame
-    ) -> tuple[pd.DataFrame, np.ndarray, Counter[tuple[str, str]]]:
-        """Typed columns in contract order, the first reason each row is unusable ("" = ok), and
-        what was counted on the way (``(what, column) → rows``)."""
-        schema = self.schema
-        n = len(raw)
-        # The first reason of each row, as an index into ``texts`` (0: none), made strings once.
-        code = np.zeros(n, dtype=np.int16)
-        texts = [""]
-        counts: Counter[tuple[str, str]] = Counter()
-
-        def flag(condition: np.ndarray, text: str) -> None:
-            hit = condition & (code == 0)
-            if hit.any():
-                texts.append(text)
-                code[hit] = len(texts) - 1
-
-        required = set(schema.value_required)
-        typed: dict[str, Any] = {}
-        for col in schema.columns:
-            source = self.colmap.get(col)
-            if col in schema.date_columns:
-                if source is None:
-                    typed[col] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-                    continue
-                parsed = parse_dates(raw[source], column=col, dayfirst=self.dayfirst.get(col))
-                typed[col] = parsed.values
-                counts.update({("format:" + f, col): k for f, k in parsed.formats.items()})
-                counts[("offset_dropped", col)] += parsed.n_offset_dropped
-                if col in required:
-                    flag(parsed.missing.to_numpy(), f"missing {col}")
-                flag(parsed.unparseable.to_numpy(), f"unparseable {col}")
-                if col in schema.past_dates and self.latest_day is not None:
-                    today = (self.latest_day - pd.Timedelta(days=1)).date()
-                    next_day = self.latest_day + pd.Timedelta(days=1)
-                    after = (parsed.values >= next_day).to_numpy(dtype=bool)
-                    flag(after, f"{col} after today ({today}): a typo in the year?")
-                    counts[(f"future:{today}", col)] += int(after.sum())
-            elif col in schema.quantity_columns:
-                if source is None:
-                    typed[col] = np.full(n, np.nan)
-                    continue
-                values, status = _parse_quantities(raw[source])
-                typed[col] = values
-                counts[("thousands", col)] += int((status == _QTY_THOUSANDS).sum())
-                counts[("arabic_digits", col)] += int((status == _QTY_ARABIC_DIGITS).sum())
-                if col in required:
-                    flag(status == _QTY_MISSING, f"missing {col}")
-                flag(status == _QTY_NON_NUMERIC, f"non-numeric {col}")
-                if col in schema.nonnegative:
-                    flag(values < 0, f"negative {col}")
-            else:
-                if source is None:
-                    typed[col] = pd.Series("", index=raw.index, dtype="str")
-                    continue
-                stripped = raw[source].str.strip()
-                typed[col] = stripped
-                if col in required:
-                    flag(stripped.eq("").to_numpy(dtype=bool), f"missing {col}")
-        reason = np.array(texts, dtype=object)[code]
-        return pd.DataFrame(typed, index=raw.index), reason, counts
+    def _parse_dates(self, values: pd.Series, col: str) -> DateParseResult:
+        """``values`` parsed with the column's order; while it is deferred, with any order if
+        no value is a slashed day-month-year date (the order does not change the others)."""
+        if col not in self._pending_dates:
+            return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col))
+        parsed = parse_dates(values, column=col, dayfirst=DEFAULT_DAYFIRST)
+        if not parsed.evidence.n_day_month_year:
+            return parsed
+        self.settle_dates()
+        return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col))
 
     # bookkeeping -------------------------------------------------------------------------------
     def reject(

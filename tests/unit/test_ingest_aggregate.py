@@ -12,11 +12,14 @@ import pandas as pd
 import pytest
 
 from stockout_sk.ingest.aggregate import (
+    _HEADROOM,
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
     _build_flows,
     _build_flows_by_columns,
+    _KeyCodes,
+    _side_sums,
 )
 
 pytestmark = pytest.mark.unit
@@ -121,3 +124,54 @@ def test_flows_match_grouping_by_the_key_columns() -> None:
         expected = _build_flows_by_columns(t, s)
         pd.testing.assert_frame_equal(_build_flows(t, s), expected, check_exact=True)
     assert _build_flows(transfers[:0], sold[:0]).empty
+
+
+def see(codes: _KeyCodes, a: int, b: int) -> None:
+    """Number ``a`` distinct values of the first column and ``b`` of the second."""
+    n = max(a, b)
+    codes.number([pd.Series(np.arange(n) % a), pd.Series(np.arange(n) % b)])
+
+
+def test_a_key_column_widens_with_headroom_and_refuses_only_when_it_must() -> None:
+    codes = _KeyCodes(["a", "b"])
+    see(codes, 5, 2)
+    assert codes.widen(limit=20) is True
+    assert codes.bits == [3 + _HEADROOM, 1]  # five values need 3 bits
+    see(codes, 40, 2)
+    assert codes.widen(limit=20) is None  # 40 values fit in the 6 bits held
+    see(codes, 40, 300)
+    assert codes.widen(limit=20) is True
+    assert codes.bits == [6, 9 + _HEADROOM]
+    see(codes, 40, 5000)
+    assert codes.widen(limit=19) is True  # 6 + 13 bits fit, the headroom does not
+    assert codes.bits == [6, 13]
+    see(codes, 70, 2)
+    assert codes.widen(limit=19) is False  # 7 + 13 bits are needed: the packing is refused
+    assert codes.bits == [6, 13]
+    # Only the bits the values need count against the limit, not the headroom held.
+    roomy = _KeyCodes(["a", "b"])
+    see(roomy, 5, 2)
+    roomy.widen(limit=20)
+    see(roomy, 5, 2**13)
+    assert roomy.widen(limit=16) is True
+    assert roomy.bits == [3, 13]
+
+
+@pytest.mark.parametrize("kind", ["whole", "negative zero", "fractional", "missing"])
+def test_side_sums_of_whole_numbers_are_the_value_by_value_sums_to_the_bit(kind, monkeypatch):
+    """One side of the flows summed per (sorted) group: whole numbers by ``np.bincount``, as
+    the sums value by value and by pandas give them (-0.0 included); empty groups are 0.0."""
+    rng = np.random.default_rng(11)
+    n, groups = 2000, 700
+    value = rng.integers(-20, 30, n).astype(np.float64)
+    if kind == "negative zero":
+        value[rng.random(n) < 0.4] = -0.0
+    elif kind == "fractional":
+        value = value / rng.choice([1, 3, 7], n)
+    elif kind == "missing":
+        value[rng.random(n) < 0.1] = np.nan
+    group = np.sort(rng.integers(0, groups, n))
+    got = _side_sums(group, value, groups)
+    monkeypatch.setattr("stockout_sk.ingest.aggregate._exact_sums", lambda value: False)
+    want = _side_sums(group, value, groups)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))

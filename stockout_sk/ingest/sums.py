@@ -1,0 +1,70 @@
+"""Packed integer keys summed and ordered by numpy where that gives pandas' results to the bit.
+
+* :func:`_sum_by_key`: ``groupby(_KEY, sort=False)`` sums; whole numbers (:func:`_exact_sums`)
+  by ``np.bincount``, whose partial sums are then exact whatever the order of the additions;
+* :func:`_stable_order`: ``np.argsort(kind="stable")`` of non-negative keys of known width, by
+  radix sort or by a plain sort of keys made distinct by their position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Sums of whole numbers below this are exact in float64 whatever the order of the additions.
+_EXACT = 2.0**53
+#: Bits a packed key may use (an int64, its sign left alone).
+_KEY_BITS = 63
+_KEY = "_key"
+
+
+def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None) -> pd.DataFrame:
+    """``frame`` grouped by ``_KEY`` in order of first appearance: ``values`` summed, ``first``
+    (a column without missing values) the group's first.
+
+    What ``groupby(_KEY, sort=False)`` gives; a column whose sums are exact whatever the order
+    of the additions (:func:`_exact_sums`) is summed by ``np.bincount``.
+    """
+    codes, uniques = pd.factorize(frame[_KEY].to_numpy(), sort=False)
+    out = {_KEY: uniques}
+    for v in values:
+        value = frame[v].to_numpy(dtype=np.float64)
+        if _exact_sums(value):
+            out[v] = np.bincount(codes, weights=value, minlength=len(uniques))
+        else:
+            out[v] = frame[v].groupby(codes, sort=False).sum().to_numpy()
+    if first is not None:
+        # The codes number the groups as they first appear: a first row raises their maximum.
+        rise = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0
+        out[first] = frame[first].to_numpy()[rise]
+    return pd.DataFrame(out)
+
+
+def _stable_order(key: np.ndarray, bits: int) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative keys below ``2**bits``, sooner.
+
+    Keys of 16 bits or fewer are sorted as ``uint16`` (numpy's radix sort). Wider ones get
+    their position appended in the low bits where both fit in 63: the keys become distinct,
+    ordered by key then position, and plain ``np.sort`` of them (SIMD, not merging) gives
+    the stable order in those low bits.
+    """
+    n = len(key)
+    if bits <= 16:
+        return np.argsort(key.astype(np.uint16), kind="stable")
+    position_bits = max(1, (n - 1).bit_length())
+    if bits + position_bits > _KEY_BITS:
+        return np.argsort(key, kind="stable")
+    tagged = np.sort((key << position_bits) | np.arange(n, dtype=np.int64))
+    return tagged & ((1 << position_bits) - 1)
+
+
+def _exact_sums(value: np.ndarray) -> bool:
+    """Whole numbers whose absolute values add up to less than 2**53, none of them ``-0.0``:
+    every partial sum of them is exact, so any order or compensation of the additions gives
+    the same sums, never ``-0.0`` (which pandas gives for some groups of ``-0.0`` and not
+    others); a missing or infinite value, which pandas treats apart, is never one of them."""
+    return (
+        bool(np.abs(value).sum() < _EXACT)
+        and bool((value == np.round(value)).all())
+        and not bool(np.signbit(value[value == 0]).any())
+    )

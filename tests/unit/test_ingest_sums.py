@@ -1,0 +1,59 @@
+"""Unit tests of the numpy fast paths for packed keys (:mod:`stockout_sk.ingest.sums`, #14.4).
+
+Each is held to what pandas or numpy's stable sort gives, to the bit: the sums (signed zeros
+included) and the orders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockout_sk.ingest.aggregate import _SEQ
+from stockout_sk.ingest.sums import _KEY, _stable_order, _sum_by_key
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("in_order", [False, True])
+@pytest.mark.parametrize(
+    "kind", ["whole", "negative zero", "fractional", "missing", "infinite", "beyond 2**53"]
+)
+def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str, in_order: bool) -> None:
+    """Whole numbers go through ``np.bincount``, anything else through pandas; both give
+    ``groupby(sort=False)``'s keys, sums (bit for bit, the sign of a zero too) and firsts."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    value = rng.integers(-40, 60, n).astype(np.float64)
+    if kind == "negative zero":
+        value[rng.random(n) < 0.3] = -0.0
+    elif kind == "fractional":
+        value = value / rng.choice([1, 3, 7, 10], n)
+    elif kind == "missing":
+        value[rng.random(n) < 0.1] = np.nan
+    elif kind == "infinite":
+        value[[5, 900]] = [np.inf, -np.inf]
+    elif kind == "beyond 2**53":
+        value[::97] = 2.0**53 + 2
+    key = rng.integers(0, 400, n) * 7919
+    # Keys in order: pandas adds each group's values without compensation (-0.0 stays).
+    frame = pd.DataFrame({_KEY: np.sort(key) if in_order else key, "v": value, _SEQ: np.arange(n)})
+    got = _sum_by_key(frame, ["v"], first=_SEQ)
+    want = frame.groupby(_KEY, sort=False, as_index=False).agg(
+        v=("v", "sum"), **{_SEQ: (_SEQ, "first")}
+    )
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert np.array_equal(got["v"].to_numpy().view(np.int64), want["v"].to_numpy().view(np.int64))
+
+
+@pytest.mark.parametrize("bits", [1, 9, 16, 17, 30, 45, 62])
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_stable_order_is_the_stable_argsort(bits: int, n: int) -> None:
+    """Radix (16 bits), position-tagged sort, or (no room for the tags) the merge sort: the
+    order of ``np.argsort(kind="stable")``, ties kept in row order."""
+    rng = np.random.default_rng(bits * 100 + n)
+    key = rng.integers(0, min(2**bits, 40), n) * (2**bits // 40 or 1)  # many ties, wide values
+    assert key.max(initial=0) < 2**bits
+    got = _stable_order(key, bits)
+    assert np.array_equal(got, np.argsort(key, kind="stable"))
