@@ -16,7 +16,7 @@ configuration table.
 """
 
 from stockout_sk.config.csv_format import CsvFormat, load_csv_format
-from stockout_sk.config.ingest import INGEST_WORKERS_ENV, load_ingest_workers
+from stockout_sk.config.ingest import INGEST_WORKERS_ENV, MAX_INGEST_WORKERS, load_ingest_workers
 from stockout_sk.config.model import (
     THRESHOLD_METHOD_ENV,
     THRESHOLD_METHODS,
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_MODEL_NAME",
     "INGEST_WORKERS_ENV",
+    "MAX_INGEST_WORKERS",
     "MONITORING_EXPERIMENT",
     "THRESHOLD_METHODS",
     "THRESHOLD_METHOD_ENV",
