@@ -39,11 +39,15 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
+from stockout_sk.config import INGEST_WORKERS_ENV
 from stockout_sk.ingest.aggregate import _SOLD, _SOLD_DTYPES
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
@@ -78,6 +82,19 @@ def _movements_whole(
 def _adopt(scan: _FileScan, read: _FileScan) -> None:
     """Make ``scan`` the scan a worker ran on its copy of it (counts, findings, decisions)."""
     vars(scan).update(vars(read))
+
+
+@contextmanager
+def _worker_deaths(scan: _FileScan) -> Iterator[None]:
+    """A worker process that died (killed for memory, most likely) said in plain words."""
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            f"an ingestion worker process died while reading {scan.path.parent} (killed for "
+            "lack of memory?); read the exports in one process with --ingest-workers 1 "
+            f"(or {INGEST_WORKERS_ENV}=1), or give the machine more memory"
+        ) from exc
 
 
 def _may_fork() -> bool:
@@ -124,9 +141,10 @@ class _PoolFlows(_FlowReader):
         if not self._splits(sales):
             return super().flows(movements, sales, min_rows)
         pool = self._executor()
-        moved = pool.submit(_movements_whole, movements, min_rows)
-        sold, returns, days = self._sales(pool, sales, min_rows)
-        transfers, stats, read = moved.result()
+        with _worker_deaths(sales):
+            moved = pool.submit(_movements_whole, movements, min_rows)
+            sold, returns, days = self._sales(pool, sales, min_rows)
+            transfers, stats, read = moved.result()
         _adopt(movements, read)
         return transfers, stats, sold, returns, days
 
@@ -199,6 +217,7 @@ class _PoolFlows(_FlowReader):
             for span, days in zip(self._spans, self._days, strict=True)
             if days.series().index.isin(reasons.index).any()  # only spans holding such rows
         ]
-        for future in futures:
-            result = future.result()
-            _absorb(scan, result.part, result.rejects)
+        with _worker_deaths(scan):
+            for future in futures:
+                result = future.result()
+                _absorb(scan, result.part, result.rejects)

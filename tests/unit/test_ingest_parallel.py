@@ -11,6 +11,7 @@ a few KiB here so that every file has many; one pool of two processes serves the
 
 from __future__ import annotations
 
+import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -235,3 +236,27 @@ def test_load_chain_starts_and_stops_its_own_processes(tmp_path, monkeypatch):
     assert len(started) == 1
     pd.testing.assert_frame_equal(many.flows, one.flows, check_exact=True)
     assert many.report.to_dict() == one.report.to_dict()
+
+
+def _die(*args, **kwargs):
+    os._exit(9)  # a worker killed mid-span, as the kernel's out-of-memory killer does
+
+
+def test_a_worker_that_dies_is_said_plainly(tmp_path, monkeypatch):
+    data = tmp_path / "chain"
+    generate_chain(data, branches=2, items=8, days=60, seed=9)
+    monkeypatch.setattr("stockout_sk.ingest.parallel._sales_span", _die)
+    reader = _PoolFlows(2, span_bytes=SPAN_BYTES)
+    reader._pool = ProcessPoolExecutor(2, mp_context=get_context("fork"))  # the patch inherited
+    with pytest.raises(RuntimeError, match=r"worker process died .* --ingest-workers 1"):
+        _load_chain(
+            data,
+            out_dir=None,
+            chunksize=100_000,
+            csv_format=None,
+            horizon=7,
+            today=TODAY,
+            min_history_days=None,
+            flow_reader=reader,
+        )
+    reader.close()
