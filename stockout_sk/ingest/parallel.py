@@ -3,7 +3,8 @@
 Validating rows is pandas string work that holds Python's global lock, so one process reads at
 most one core's worth (a thread reading movements beside the sales gained nothing, measured).
 With ``workers`` > 1 and a sales file of at least two spans, :func:`~stockout_sk.ingest.load_chain`
-starts that many processes (``spawn``: safe beside the threads of a Prefect task) and
+starts that many processes — copies of this one (``fork``) on Linux when no other thread
+runs here, fresh interpreters (``spawn``) beside the threads of a Prefect task — and
 
 * reads ``stock_movement.csv`` whole in one of them — a ``MovementID`` is kept where it first
   appears, which needs every ID before it — with the single-process code, the file's scan (its
@@ -13,8 +14,9 @@ starts that many processes (``spawn``: safe beside the threads of a Prefect task
   span knows the physical line it starts on), and scans the spans on all the processes with
   the single-process scanner (:func:`~stockout_sk.ingest.span_tasks._sales_span`), the first
   process joining in once the movements are read;
-* adds the spans up in file order (:func:`~stockout_sk.ingest.span_tasks._merge_spans`): their
-  counts, line events, rejects and daily sums.
+* adds the spans up in file order as they come
+  (:class:`~stockout_sk.ingest.span_tasks._SpanMerger`): their counts, line events, rejects and
+  daily sums.
 
 Two things a span cannot know alone are settled here, in file order, by reading a span again:
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -98,8 +101,9 @@ def _worker_deaths(scan: _FileScan) -> Iterator[None]:
 
 
 def _may_fork() -> bool:
-    """Whether worker processes may be copies of this one: a POSIX system and no other thread."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Whether worker processes may be copies of this one: Linux (macOS's system libraries are
+    not safe to copy) and no other thread in this process."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class _PoolFlows(_FlowReader):
