@@ -56,6 +56,12 @@ def outputs(chain_or_error, out: Path) -> dict:
     return found
 
 
+def load_with(reader: _PoolFlows, data: Path, out: Path | None):
+    """``load_chain``'s defaults, the transaction files read by ``reader``."""
+    options = {"chunksize": 100_000, "csv_format": None, "horizon": 7, "min_history_days": None}
+    return _load_chain(data, out_dir=out, today=TODAY, flow_reader=reader, **options)
+
+
 def read_both(data: Path, tmp_path: Path, pool) -> tuple[dict, _PoolFlows]:
     """``load_chain`` in one process and on the pool; asserts they agree, returns the latter's
     outputs and reader."""
@@ -68,25 +74,14 @@ def read_both(data: Path, tmp_path: Path, pool) -> tuple[dict, _PoolFlows]:
     reader = _PoolFlows(2, span_bytes=SPAN_BYTES)
     reader._pool = pool  # the module's processes (close() would stop them)
     try:
-        many = _load_chain(
-            data,
-            out_dir=out,
-            chunksize=100_000,
-            csv_format=None,
-            horizon=7,
-            today=TODAY,
-            min_history_days=None,
-            flow_reader=reader,
-        )
+        many = load_with(reader, data, out)
     except DataContractError as exc:
         many = exc
     got = outputs(many, out)
-    assert got.keys() == want.keys()
-    for key, value in want.items():
-        if isinstance(value, pd.DataFrame):
-            pd.testing.assert_frame_equal(got[key], value, check_exact=True)
-        else:
-            assert got[key] == value, key
+    found = dict(got)
+    for key in [k for k, v in want.items() if isinstance(v, pd.DataFrame)]:
+        pd.testing.assert_frame_equal(found.pop(key), want.pop(key), check_exact=True, obj=key)
+    assert found == want
     return got, reader
 
 
@@ -249,14 +244,5 @@ def test_a_worker_that_dies_is_said_plainly(tmp_path, monkeypatch):
     reader = _PoolFlows(2, span_bytes=SPAN_BYTES)
     reader._pool = ProcessPoolExecutor(2, mp_context=get_context("fork"))  # the patch inherited
     with pytest.raises(RuntimeError, match=r"worker process died .* --ingest-workers 1"):
-        _load_chain(
-            data,
-            out_dir=None,
-            chunksize=100_000,
-            csv_format=None,
-            horizon=7,
-            today=TODAY,
-            min_history_days=None,
-            flow_reader=reader,
-        )
+        load_with(reader, data, None)
     reader.close()
