@@ -105,27 +105,33 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
 
     # Map each flow row to (key index, day index); flows of IDs not in the snapshot (a warehouse,
     # a supplier, an item never stocked) cannot be anchored and are only counted.
-    key_index = pd.MultiIndex.from_frame(keys[["BranchID", "ItemCode"]])
     flows = chain.flows
-    k = key_index.get_indexer(pd.MultiIndex.from_frame(flows[["BranchID", "ItemCode"]]))
-    inside = k >= 0
-    d = ((flows["Date"] - days[0]).dt.days).to_numpy()
-    net_values = (flows["inflow"] - flows["outflow"] - flows["sold"]).to_numpy(dtype=np.float64)
-    net = np.zeros((len(keys), n_days), dtype=np.float64)
-    np.add.at(net, (k[inside], d[inside]), net_values[inside])
-
-    running = np.cumsum(net, axis=1)
-    rows = np.arange(len(keys))
-    # C(L) with C(−1) = 0: the running sum before the first day is zero.
-    before_first = np.zeros((len(keys), 1))
-    at_anchor = np.hstack([before_first, running])[rows, keys["anchor_day"].to_numpy() + 1]
-    stock = (
-        keys["CurrentQuantity"].to_numpy(dtype=np.float64)[:, None] + running - at_anchor[:, None]
+    key = _key_positions(keys, flows)
+    outside = key < 0
+    # Whole days since the first day (datetime64[D] floors, as ``.dt.days`` does), in place.
+    day = flows[DATE].to_numpy().astype("datetime64[D]").view(np.int64)
+    day -= days[0].to_datetime64().astype("datetime64[D]").view(np.int64)
+    inflow, outflow, sold = (
+        flows[name].to_numpy(dtype=np.float64) for name in ("inflow", "outflow", "sold")
     )
+    net = np.subtract(inflow, outflow)
+    net -= sold
+    net = _day_sums(key, day, net, len(keys), n_days)
+
+    # The running sum C, in place; then S = (CurrentQuantity + C) − C(L), also in place.
+    stock = np.cumsum(net, axis=1, out=net)
+    anchor_day = keys["anchor_day"].to_numpy()
+    # C(L) with C(−1) = 0: the running sum before the first day is zero.
+    at_anchor = np.where(
+        anchor_day >= 0, stock[np.arange(len(keys)), np.maximum(anchor_day, 0)], 0.0
+    )
+    np.add(keys["CurrentQuantity"].to_numpy(dtype=np.float64)[:, None], stock, out=stock)
+    np.subtract(stock, at_anchor[:, None], out=stock)
 
     negative = stock < 0
-    negative_cells = int(negative.sum())
-    negative_keys = int(negative.any(axis=1).sum())
+    negative_cells = int(np.count_nonzero(negative))
+    negative_keys = int(np.count_nonzero(negative.any(axis=1)))
+    del negative
     if negative_cells:
         logger.warning(
             "reconstructed stock is negative on %d key-days (%d branch×item keys); clipped at 0 — "
@@ -149,7 +155,7 @@ def reconstruct_stock(chain: ChainData) -> StockPanel:
         stock=stock,
         negative_cells=negative_cells,
         negative_keys=negative_keys,
-        flows_outside_snapshot=int((~inside).sum()),
+        flows_outside_snapshot=int(np.count_nonzero(outside)),
     )
 
 
@@ -166,11 +172,14 @@ def label_panel(panel: StockPanel, *, horizon: int = 7) -> np.ndarray:
             f"the observed history has {n_days} days, which is not longer than the horizon "
             f"{horizon}: no label can mature. Provide more history or a shorter --horizon."
         )
-    future = np.lib.stride_tricks.sliding_window_view(panel.stock[:, 1:], horizon, axis=1)
-    future_min = future.min(axis=2)  # [k, t] = min_{j=1..N} S[k, t+j]
-    reserved = panel.keys["ReservedQuantity"].to_numpy(dtype=np.float64)[:, None]
-    safety = panel.keys["SafetyStockLevel"].to_numpy(dtype=np.float64)[:, None]
-    return (future_min - reserved) < safety
+    # future_min[k, t] = min_{j=1..N} S[k, t+j], one elementwise minimum per j (a window view's
+    # min(axis=2) reads the array N times too, but strided).
+    n_asof = n_days - horizon
+    future_min = panel.stock[:, 1 : n_asof + 1].copy()
+    for j in range(2, horizon + 1):
+        np.minimum(future_min, panel.stock[:, j : n_asof + j], out=future_min)
+    future_min -= panel.keys["ReservedQuantity"].to_numpy(dtype=np.float64)[:, None]
+    return future_min < panel.keys["SafetyStockLevel"].to_numpy(dtype=np.float64)[:, None]
 
 
 def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
@@ -202,30 +211,38 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
     panel = reconstruct_stock(chain)
     labels = label_panel(panel, horizon=horizon)
     n_keys, n_asof = labels.shape
-
-    asof = np.arange(n_asof)
-    usable = asof[None, :] >= panel.keys["first_day"].to_numpy()[:, None]
     keys = panel.keys
-    # Rows in (Date, BranchID, ItemCode) order straight away: keys sorted once, then the
-    # transposed mask walks day by day, instead of a string sort of the whole table.
+    # Rows in (Date, BranchID, ItemCode) order straight away: keys sorted once, then every
+    # keys × days array is read day by day (transposed) through one mask of the usable cells,
+    # instead of a string sort of the whole table.
     order = np.lexsort(
         (keys["ItemCode"].to_numpy().astype(str), keys["BranchID"].to_numpy().astype(str))
     )
-    day_idx, position = np.nonzero(usable[order].T)
-    key_idx = order[position]
+    usable = np.arange(n_asof)[:, None] >= keys["first_day"].to_numpy()[order][None, :]
+    per_day = np.count_nonzero(usable, axis=1)
+    rows = int(per_day.sum())
+    # Each row's position in the sorted keys (int32: half the memory, and Arrow takes it as is).
+    position = np.broadcast_to(np.arange(n_keys, dtype=np.int32), usable.shape)[usable]
 
+    # The three quantities are written straight into the frame's float block: a dict of columns
+    # would be copied into one block once more. Every column below goes in without a copy.
+    quantities = np.empty((3, rows), dtype=np.float64)
+    _day_major(panel.stock, order, usable, out=quantities[0])
+    for row, name in enumerate((RESERVED_QUANTITY, SAFETY_STOCK_LEVEL), start=1):
+        per_key = keys[name].to_numpy(dtype=np.float64)[order]
+        np.take(per_key, position, out=quantities[row], mode="clip")  # "raise" would buffer
     frame = pd.DataFrame(
-        {
-            "BranchID": keys["BranchID"].to_numpy()[key_idx],
-            "ItemCode": keys["ItemCode"].to_numpy()[key_idx],
-            "Date": panel.days[day_idx],
-            "CurrentQuantity": panel.stock[key_idx, day_idx],
-            "ReservedQuantity": keys["ReservedQuantity"].to_numpy(dtype=np.float64)[key_idx],
-            "SafetyStockLevel": keys["SafetyStockLevel"].to_numpy(dtype=np.float64)[key_idx],
-            LABEL: labels[key_idx, day_idx].astype(np.int8),
-        }
+        quantities.T, columns=[CURRENT_QUANTITY, RESERVED_QUANTITY, SAFETY_STOCK_LEVEL], copy=False
     )
-    rows = len(frame)
+    for at, name in enumerate((BRANCH_ID, ITEM_CODE)):
+        # The table's string dtype is inferred once per key, then taken per row.
+        per_key = pd.Series(keys[name].to_numpy()[order]).array
+        frame.insert(at, name, pd.Series(per_key.take(position), copy=False))
+    dates = np.repeat(panel.days.asi8[:n_asof], per_day).view("datetime64[ns]")
+    frame.insert(2, DATE, pd.Series(dates, copy=False))
+    label = np.empty(rows, dtype=bool)
+    _day_major(labels, order, usable, out=label)
+    frame.insert(len(frame.columns), LABEL, pd.Series(label.view(np.int8), copy=False))
     report = {
         "horizon": horizon,
         "rows": rows,
@@ -268,6 +285,69 @@ def snapshot_rows(chain: ChainData) -> pd.DataFrame:
             SAFETY_STOCK_LEVEL: current[SAFETY_STOCK_LEVEL].astype(np.float64),
         }
     )[list(RAW_FIELDS)]
+
+
+def _day_major(values: np.ndarray, order: np.ndarray, usable: np.ndarray, *, out: np.ndarray):
+    """Write the ``usable`` cells of a ``keys × days`` array into ``out``, day by day.
+
+    ``usable`` is ``days × keys`` with the keys in ``order``; ``out`` has one entry per usable
+    cell. Keys already in order (as ingestion writes the snapshot) are not gathered first.
+    """
+    n_asof = usable.shape[0]
+    if np.array_equal(order, np.arange(len(order))):
+        by_day = values[:, :n_asof].T
+    else:
+        by_day = values[order, :n_asof].T
+    if usable.all():
+        out.reshape(by_day.shape)[...] = by_day
+    else:
+        np.compress(usable.ravel(), by_day.ravel(), out=out)
+
+
+def _key_positions(keys: pd.DataFrame, flows: pd.DataFrame) -> np.ndarray:
+    """Row of ``keys`` each flow row belongs to, −1 for IDs not in the snapshot.
+
+    Looked up once per run of consecutive rows of one branch×item (ingestion writes the flows
+    grouped by key, so there are about as many runs as keys); any order is still right.
+    """
+    n = len(flows)
+    changed = np.zeros(n, dtype=bool)
+    changed[:1] = True
+    for name in (BRANCH_ID, ITEM_CODE):
+        values = flows[name].array
+        changed[1:] |= np.asarray(values[1:] != values[:-1], dtype=bool)
+    heads = np.flatnonzero(changed)
+    key_index = pd.MultiIndex.from_frame(keys[[BRANCH_ID, ITEM_CODE]])
+    at_heads = key_index.get_indexer(
+        pd.MultiIndex.from_frame(flows[[BRANCH_ID, ITEM_CODE]].take(heads))
+    )
+    return np.repeat(at_heads, np.diff(np.append(heads, n)))
+
+
+def _day_sums(key: np.ndarray, day: np.ndarray, values: np.ndarray, n_keys: int, n_days: int):
+    """``keys × days`` sums of ``values`` by (key, day), added in row order; ``key`` −1 is skipped.
+
+    The three arrays are overwritten. A skipped row adds ``0.0`` to the first cell rather than
+    being filtered out (three fewer copies of every flow row): every sum starts at ``+0.0``, so
+    it is never ``−0.0`` and adding ``0.0`` leaves it exactly as it was.
+    """
+    skipped = key < 0
+    key[skipped] = 0
+    day[skipped] = 0
+    values[skipped] = 0.0
+    if len(day) and (day.min() < 0 or day.max() >= n_days):
+        raise ValueError(
+            f"flows are dated outside the history's {n_days} days (day offsets {day.min()} .. "
+            f"{day.max()}): the chain's history_start/history_end must cover every flow row, "
+            "as load_chain sets them."
+        )
+    flat = key.astype(np.int64, copy=False)
+    flat *= n_days
+    flat += day
+    # [: n_keys * n_days]: with no key at all, the skipped rows' first cell does not exist.
+    sums = np.bincount(flat, weights=values, minlength=n_keys * n_days)[: n_keys * n_days]
+    # No rows at all gives integer zeros; the sums are float64 like the flows.
+    return sums.astype(np.float64, copy=False).reshape(n_keys, n_days)
 
 
 def _check_horizon(horizon: int) -> None:

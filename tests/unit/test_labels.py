@@ -379,3 +379,117 @@ def test_a_snapshot_outside_the_history_anchors_exactly_at_its_nearest_end():
     by_branch = dict(zip(panel.keys["BranchID"], panel.stock, strict=True))
     for branch, expected in STOCK.items():
         np.testing.assert_array_equal(by_branch[branch], np.asarray(expected, dtype=float))
+
+
+# --- The whole table against its definition, key by key, on chains of every shape ---------------
+
+
+def _reference(chain, horizon: int) -> tuple[pd.DataFrame, dict]:
+    """The labelled table and its data-quality counts by the module docstring's definition: one
+    key at a time, plain loops, rows sorted at the end. Slow; for small chains only."""
+    days = pd.date_range(
+        pd.Timestamp(chain.history_start).normalize(),
+        pd.Timestamp(chain.history_end).normalize(),
+        freq="D",
+        unit="ns",
+    )
+    n_days = len(days)
+    net_by_key = {
+        key: [
+            ((date - days[0]).days, inflow - outflow - sold)
+            for date, inflow, outflow, sold in zip(
+                group["Date"], group["inflow"], group["outflow"], group["sold"], strict=True
+            )
+        ]
+        for key, group in chain.flows.groupby(["BranchID", "ItemCode"], sort=False)
+    }
+    opening = {}
+    if len(chain.branches) and "OpeningDate" in chain.branches:
+        first_rows = chain.branches.drop_duplicates("BranchID")
+        opening = dict(zip(first_rows["BranchID"], first_rows["OpeningDate"], strict=True))
+    rows, counts = [], {"negative_stock_cells": 0, "negative_stock_keys": 0}
+    for snap in chain.stock_current.itertuples(index=False):
+        net = np.zeros(n_days)
+        for day, value in net_by_key.pop((snap.BranchID, snap.ItemCode), []):
+            net[day] += value
+        running = np.cumsum(net)
+        anchor = min(max((snap.LastUpdatedAt.normalize() - days[0]).days, -1), n_days - 1)
+        stock = snap.CurrentQuantity + running - (running[anchor] if anchor >= 0 else 0.0)
+        counts["negative_stock_cells"] += int((stock < 0).sum())
+        counts["negative_stock_keys"] += int((stock < 0).any())
+        stock = np.clip(stock, 0, None)
+        opened = opening.get(snap.BranchID, pd.NaT)
+        first = 0 if pd.isna(opened) else min(max((opened.normalize() - days[0]).days, 0), n_days)
+        for t in range(first, n_days - horizon):
+            below = stock[t + 1 : t + horizon + 1].min() - snap.ReservedQuantity
+            rows.append(
+                (
+                    snap.BranchID,
+                    snap.ItemCode,
+                    days[t],
+                    stock[t],
+                    snap.ReservedQuantity,
+                    snap.SafetyStockLevel,
+                    int(below < snap.SafetyStockLevel),
+                )
+            )
+    counts["flow_rows_outside_snapshot"] = sum(len(flows) for flows in net_by_key.values())
+    frame = pd.DataFrame(rows, columns=[*RAW_FIELDS, LABEL]).astype(
+        {"Date": "datetime64[ns]", LABEL: np.int8}
+    )
+    return frame.sort_values(["Date", "BranchID", "ItemCode"], ignore_index=True), counts
+
+
+@pytest.fixture(scope="module")
+def synth_chains(tmp_path_factory):
+    """Two small simulated chains, loaded as ingestion loads them: clean and messy exports."""
+    from stockout_sk.ingest import load_chain
+    from stockout_sk.synth import generate_chain
+
+    chains = {}
+    for name, seed, messy in (("clean", 1, False), ("messy", 2, True)):
+        out = tmp_path_factory.mktemp(name)
+        generate_chain(out, branches=4, items=12, days=50, seed=seed, messy=messy)
+        chains[name] = load_chain(out)
+    return chains
+
+
+def _variants(chain) -> dict:
+    """The chain as ingestion writes it, and in shapes ingestion does not promise to avoid."""
+    start = pd.Timestamp(chain.history_start)
+    snapshot, branches = chain.stock_current, chain.branches.copy()
+    branches.loc[branches.index[0], "OpeningDate"] = start + pd.Timedelta(days=9)
+    branches.loc[branches.index[1], "OpeningDate"] = start + pd.Timedelta(days=400)
+    moved = snapshot.copy()
+    moved["CurrentQuantity"] = moved["CurrentQuantity"] - 40.0  # negative stock somewhere
+    moved.loc[moved.index[:3], "LastUpdatedAt"] = start - pd.Timedelta(days=30)
+    return {
+        "as loaded": chain,
+        # Rows in any order: flows not grouped by key, snapshot keys not sorted.
+        "shuffled": _replace(
+            chain,
+            flows=chain.flows.sample(frac=1.0, random_state=0, ignore_index=True),
+            stock_current=snapshot.sample(frac=1.0, random_state=1, ignore_index=True),
+        ),
+        "branches opening inside and after the history": _replace(chain, branches=branches),
+        "negative stock, anchors before the history": _replace(chain, stock_current=moved),
+        "no flows": _replace(chain, flows=chain.flows.iloc[:0]),
+        # What a partition of external IDs only (a warehouse) holds.
+        "no snapshot row": _replace(chain, stock_current=snapshot.iloc[:0]),
+    }
+
+
+@pytest.mark.parametrize("source", ["hand", "clean", "messy"])
+@pytest.mark.parametrize("horizon", [1, 7])
+def test_whole_table_and_counts_match_the_definition(source, horizon, synth_chains):
+    chain = _chain() if source == "hand" else synth_chains[source]
+    for variant, changed in _variants(chain).items():
+        expected, counts = _reference(changed, horizon)
+        dataset = build_dataset(changed, horizon=horizon)
+        if len(expected):
+            pd.testing.assert_frame_equal(dataset.frame, expected, check_exact=True, obj=variant)
+        else:  # the empty table keeps the columns; its dtypes are not a contract
+            assert dataset.frame.empty
+            assert list(dataset.frame.columns) == [*RAW_FIELDS, LABEL]
+        report = {key: dataset.report[key] for key in counts} | {"rows": dataset.report["rows"]}
+        assert report == counts | {"rows": len(expected)}, variant
