@@ -37,6 +37,7 @@ process's, to the row and the bit (``tests/unit/test_ingest_parallel.py``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -146,20 +147,28 @@ class _PoolFlows(_FlowReader):
             return super().flows(movements, sales, min_rows)
         pool = self._executor()
         with _worker_deaths(sales):
+            cuts = _cuts(sales, self.span_bytes)
+            ends = itertools.pairwise(cuts)
+            encoding = sales.header.encoding
+            # Lines first (both processes, a fraction of a second), then the movements on one.
+            counts = [pool.submit(_count_lines, sales.path, encoding, a, b) for a, b in ends]
             moved = pool.submit(_movements_whole, movements, min_rows)
-            sold, returns, days = self._sales(pool, sales, min_rows)
+            sold, returns, days = self._sales(pool, sales, cuts, counts, min_rows)
             transfers, stats, read = moved.result()
         _adopt(movements, read)
         return transfers, stats, sold, returns, days
 
     def _sales(
-        self, pool: ProcessPoolExecutor, scan: _FileScan, min_rows: int
+        self,
+        pool: ProcessPoolExecutor,
+        scan: _FileScan,
+        cuts: list[int],
+        counts: list[Future[int]],
+        min_rows: int,
     ) -> tuple[pd.DataFrame, int, _DayCounts]:
-        encoding = scan.header.encoding
-        cuts = _cuts(scan, self.span_bytes)
+        """The sales file in spans between ``cuts``, ``counts`` its lines between them."""
         n = len(cuts) - 1
-        lines = pool.map(_count_lines, [scan.path] * n, [encoding] * n, cuts[:-1], cuts[1:])
-        first = np.cumsum([scan.header.lines + 1, *list(lines)[:-1]])
+        first = np.cumsum([scan.header.lines + 1, *[c.result() for c in counts[:-1]]])
         spans = [_Span(a, b, int(f)) for a, b, f in zip(cuts[:-1], cuts[1:], first, strict=True)]
         logger.info(
             "%s: %d spans of about %d MiB on %d processes",
