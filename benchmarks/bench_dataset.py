@@ -23,14 +23,20 @@ then runs in its own fresh Python process, so the peak resident memory it report
   whose speed drifts favours neither), with the median and range of each side's time and peak
   memory and of the per-pair ratios, and both sides over a pyarrow run of each pair.
 
+* with ``--workers 1,2``: ``load_chain`` and ``build-dataset`` once per count of ingestion
+  worker processes (``load_chain(workers=N)``), side by side in every round.
+
 ``RSS after imports`` is the child's resident memory before the step (interpreter, numpy,
-pandas); ``peak RSS`` includes it.
+pandas); ``peak RSS`` includes it. Ingestion may start worker processes: CPU seconds add the
+finished children's, and ``all processes`` is the peak of the summed resident memory of the
+child and its own children, sampled every 50 ms (the figure to hold against a machine's RAM).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_dataset.py [--branches 50] [--items 1000] [--days 365]
         [--seed 1] [--clean] [--data DIR] [--workdir /tmp/stockout-bench]
         [--chunksizes 50000,500000] [--naive] [--regenerate] [--compare REF --repeats 3]
+        [--workers 1,2]
 
 Prints a table and, last, one JSON line with every number. Exits 0 (the machine may be busy:
 the load averages are printed with each result).
@@ -79,6 +85,59 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (ingestion's worker processes)."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+class TreePeak:
+    """The peak of the summed resident memory of this process and its children (ingestion's
+    worker processes), sampled every 50 ms from ``/proc`` on a thread (Linux; NaN elsewhere)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.05):
+            total = 0
+            try:
+                pids = [p for p in os.listdir("/proc") if p.isdigit()]
+            except OSError:
+                self.peak = float("nan")
+                return
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                        parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                    if int(pid) == me or parent == me:
+                        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+                            total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                except (OSError, ValueError, IndexError):
+                    continue
+            self.peak = max(self.peak, total / 2**20)
+
+
+def workers_kwargs(args: argparse.Namespace) -> dict:
+    """``load_chain``'s ``workers`` when the run sets it (older code has no such parameter)."""
+    return {} if args.workers is None else {"workers": args.workers}
 
 
 # --------------------------------------------------------------------------- the chain
@@ -156,19 +215,22 @@ def child_load(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    chain = load_chain(args.data, chunksize=args.chunksize)
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    with TreePeak() as tree:
+        chain = load_chain(args.data, chunksize=args.chunksize, **workers_kwargs(args))
     seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    cpu = cpu_seconds() - cpu_started
     peak = peak_rss_mb()
     report = chain.report
     return {
         "step": "load_chain",
         "chunksize": args.chunksize,
+        "workers": args.workers,
         "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "cpu_seconds": cpu,
         "rss_after_imports_mb": base,
         "peak_rss_mb": peak,
+        "tree_peak_rss_mb": max(tree.peak, peak),
         "rss_end_mb": rss_mb(),
         "read": {name: rep.read for name, rep in report.files.items()},
         "rejected": {name: rep.rejected for name, rep in report.files.items()},
@@ -188,25 +250,28 @@ def child_dataset(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    chain = load_chain(args.data, chunksize=args.chunksize)
-    ingest_seconds = time.perf_counter() - started
-    ingest_peak = peak_rss_mb()
-    started = time.perf_counter()
-    dataset = build_dataset(chain, horizon=args.horizon)
-    label_seconds = time.perf_counter() - started
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    with TreePeak() as tree:
+        chain = load_chain(args.data, chunksize=args.chunksize, **workers_kwargs(args))
+        ingest_seconds = time.perf_counter() - started
+        ingest_peak = peak_rss_mb()
+        started = time.perf_counter()
+        dataset = build_dataset(chain, horizon=args.horizon)
+        label_seconds = time.perf_counter() - started
     frame = dataset.frame
     return {
         "step": "build_dataset",
         "chunksize": args.chunksize,
+        "workers": args.workers,
         "horizon": args.horizon,
         "seconds": ingest_seconds + label_seconds,
-        "cpu_seconds": time.process_time() - cpu_started,
+        "cpu_seconds": cpu_seconds() - cpu_started,
         "ingest_seconds": ingest_seconds,
         "labels_seconds": label_seconds,
         "rss_after_imports_mb": base,
         "ingest_peak_rss_mb": ingest_peak,
         "peak_rss_mb": peak_rss_mb(),
+        "tree_peak_rss_mb": max(tree.peak, peak_rss_mb()),
         "rss_end_mb": rss_mb(),
         "rows": len(frame),
         "keys": dataset.report["keys"],
@@ -256,6 +321,7 @@ def child_pyarrow(args: argparse.Namespace) -> dict:
         "cpu_seconds": time.process_time() - cpu_started,
         "rss_after_imports_mb": base,
         "peak_rss_mb": peak_rss_mb(),
+        "tree_peak_rss_mb": peak_rss_mb(),
         "rows": rows,
         "loadavg_before": load_before,
         "loadavg": loadavg(),
@@ -300,7 +366,7 @@ def over_pyarrow(runs: dict[str, list[dict]], yardstick: list[dict]) -> dict[str
     """Per step: wall and CPU time over pyarrow's, run by run (run ``i`` against pyarrow's ``i``),
     printed as medians and ranges beside the step's own times and peak memory."""
     print(
-        f"{'step':<26}{'seconds':>22}{'CPU seconds':>22}{'peak RSS MB':>24}"
+        f"{'step':<30}{'seconds':>22}{'CPU seconds':>22}{'peak RSS MB (all processes)':>30}"
         f"{'time / pyarrow':>22}{'CPU / pyarrow':>22}"
     )
     out = {}
@@ -308,9 +374,9 @@ def over_pyarrow(runs: dict[str, list[dict]], yardstick: list[dict]) -> dict[str
         t = [r["seconds"] / p["seconds"] for r, p in zip(rs, yardstick, strict=True)]
         c = [r["cpu_seconds"] / p["cpu_seconds"] for r, p in zip(rs, yardstick, strict=True)]
         secs, cpu = [r["seconds"] for r in rs], [r["cpu_seconds"] for r in rs]
-        peak = [r["peak_rss_mb"] for r in rs]
+        peak = [r.get("tree_peak_rss_mb", r["peak_rss_mb"]) for r in rs]
         print(
-            f"{name:<26}{spread(secs, 2):>22}{spread(cpu, 2):>22}{spread(peak, 0):>24}"
+            f"{name:<30}{spread(secs, 2):>22}{spread(cpu, 2):>22}{spread(peak, 0):>30}"
             f"{spread(t, 2):>22}{spread(c, 2):>22}"
         )
         out[name] = {"time_ratio": t, "cpu_ratio": c}
@@ -346,6 +412,8 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
         for name in names if i % 2 == 0 else names[::-1]:
             print(f"running load_chain ({name}), pair {i + 1}/{args.repeats} …", file=sys.stderr)
             child = ["--child", "load", *common, "--chunksize", str(args.chunksize)]
+            if args.workers and name == "this checkout":
+                child += ["--workers", str(args.workers[0])]
             runs[name].append(run_child(child, code=sides[name]))
         print(f"running pyarrow.csv.read_csv, pair {i + 1}/{args.repeats} …", file=sys.stderr)
         yardstick.append(run_child(["--child", "pyarrow", *common]))
@@ -358,13 +426,14 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
     for name in names:
         secs = [r["seconds"] for r in runs[name]]
         cpu = [r["cpu_seconds"] for r in runs[name]]
-        peaks = [r["peak_rss_mb"] for r in runs[name]]
+        peaks = [r.get("tree_peak_rss_mb", r["peak_rss_mb"]) for r in runs[name]]
         print(f"{name:<24}{spread(secs):>28}{spread(cpu):>32}{spread(peaks):>32}")
     a, b = names
     time_ratio = [x["seconds"] / y["seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
     cpu_ratio = [x["cpu_seconds"] / y["cpu_seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
     peak_ratio = [
-        x["peak_rss_mb"] / y["peak_rss_mb"] for x, y in zip(runs[a], runs[b], strict=True)
+        x.get("tree_peak_rss_mb", x["peak_rss_mb"]) / y.get("tree_peak_rss_mb", y["peak_rss_mb"])
+        for x, y in zip(runs[a], runs[b], strict=True)
     ]
     print(
         f"ratio {a} / {b}: time {statistics.median(time_ratio):.2f} "
@@ -424,10 +493,19 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="rounds of load_chain, build-dataset and pyarrow (pairs with --compare)",
     )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(w) for w in text.split(",") if w.strip()],
+        default=None,
+        help="comma-separated ingestion worker counts to run load_chain and build-dataset with, "
+        "side by side (e.g. 1,2; default: load_chain's own default, the machine's cores); with "
+        "--compare, one count for this checkout",
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
+        args.workers = args.workers[0] if args.workers else None
         print(json.dumps(CHILDREN[args.child](args)))
         return 0
 
@@ -456,25 +534,30 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"bench": "dataset-compare", "data": str(data), "files": files, **result}))
         return 0
 
-    steps = [
-        ("load_chain", "load", args.chunksize),
-        ("build-dataset", "dataset", args.chunksize),
-        ("pyarrow.csv.read_csv", "pyarrow", 0),
-    ]
-    # Each round runs the three steps in a rotated order, so a drifting machine favours none.
-    plan = [steps[(i + k) % 3] for i in range(args.repeats) for k in range(3)]
-    plan += [(f"load_chain chunksize {s:,}", "load", s) for s in sizes]
+    counts = args.workers or [None]
+
+    def named(step: str, w: int | None) -> str:
+        return step if w is None else f"{step} ({w} worker{'s' if w > 1 else ''})"
+
+    steps = [(named("load_chain", w), "load", args.chunksize, w) for w in counts]
+    steps += [(named("build-dataset", w), "dataset", args.chunksize, w) for w in counts]
+    steps.append(("pyarrow.csv.read_csv", "pyarrow", 0, None))
+    # Each round runs the steps in a rotated order, so a drifting machine favours none.
+    n = len(steps)
+    plan = [steps[(i + k) % n] for i in range(args.repeats) for k in range(n)]
+    plan += [(f"load_chain chunksize {s:,}", "load", s, counts[-1]) for s in sizes]
     if args.naive:
-        plan.append(("naive read_csv(sales)", "naive", 0))
+        plan.append(("naive read_csv(sales)", "naive", 0, None))
     results = []
-    for label, child, chunksize in plan:
+    for label, child, chunksize, w in plan:
         print(f"running {label} …", file=sys.stderr, flush=True)
-        result = run_child(["--child", child, *common, "--chunksize", str(chunksize or 1)])
+        given = ["--child", child, *common, "--chunksize", str(chunksize or 1)]
+        result = run_child(given + ([] if w is None else ["--workers", str(w)]))
         result["label"] = result.get("label", label)
         results.append(result)
 
-    rounds = {name: [r for r in results if r["label"] == name] for name, _, _ in steps}
-    load, dataset = rounds["load_chain"][0], rounds["build-dataset"][0]
+    rounds = {name: [r for r in results if r["label"] == name] for name, *_ in steps}
+    load, dataset = rounds[steps[0][0]][0], rounds[named("build-dataset", counts[0])][0]
     print(f"\nbench_dataset on {data}")
     if synth is not None:
         print(
@@ -494,8 +577,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{load['snapshot_keys']:,} branch×item keys"
     )
     header = (
-        f"{'step':<30}{'chunksize':>10}{'seconds':>9}{'RSS after imports MB':>22}"
-        f"{'peak RSS MB':>13}{'load avg (1/5/15)':>20}"
+        f"{'step':<36}{'chunksize':>10}{'seconds':>9}{'RSS after imports MB':>22}"
+        f"{'peak RSS MB':>13}{'all processes':>15}{'load avg (1/5/15)':>20}"
     )
     print(header)
     print("-" * len(header))
@@ -503,8 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         la = "/".join(f"{x:.1f}" for x in r["loadavg"])
         cs = f"{r['chunksize']:,}" if "chunksize" in r else "-"
         print(
-            f"{r['label']:<30}{cs:>10}{r['seconds']:>9.1f}{r['rss_after_imports_mb']:>22.0f}"
-            f"{r['peak_rss_mb']:>13.0f}{la:>20}"
+            f"{r['label']:<36}{cs:>10}{r['seconds']:>9.1f}{r['rss_after_imports_mb']:>22.0f}"
+            f"{r['peak_rss_mb']:>13.0f}{r.get('tree_peak_rss_mb', r['peak_rss_mb']):>15.0f}{la:>20}"
         )
     print("-" * len(header))
     print(
@@ -530,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(run by run; {os.cpu_count()} CPUs; CPU seconds count every thread)"
     )
     ratios = over_pyarrow(
-        {"load_chain": rounds["load_chain"], "build-dataset": rounds["build-dataset"]},
+        {name: rs for name, rs in rounds.items() if name != "pyarrow.csv.read_csv"},
         rounds["pyarrow.csv.read_csv"],
     )
     load1 = [r["loadavg"][0] for r in results]

@@ -8,6 +8,7 @@ answer at once. This is the only reason for those imports' place; there is no cy
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -63,13 +64,23 @@ def preflight(args: argparse.Namespace) -> None:
     Runs before the log file is opened: a refused setting leaves nothing behind (no store, no
     artifacts folder), only the one-line message naming the variable or option.
     """
-    from stockout_sk.config import load_serving_settings, load_settings
+    from stockout_sk.config import (
+        INGEST_WORKERS_ENV,
+        load_ingest_workers,
+        load_serving_settings,
+        load_settings,
+    )
 
     load_settings()
     if args.command in ("serve", "score"):
         load_serving_settings()
     if hasattr(args, "encoding"):
         _csv_format(args)
+    if getattr(args, "ingest_workers", None) is not None:
+        # The flows' ingestion reads the environment: the option reaches every step this way.
+        os.environ[INGEST_WORKERS_ENV] = str(args.ingest_workers)
+    if hasattr(args, "ingest_workers"):
+        load_ingest_workers()
     if hasattr(args, "horizon") and args.command != "synth":
         _model_config(args)
 

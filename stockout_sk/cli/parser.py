@@ -21,6 +21,8 @@ from stockout_sk.cli.operate import cmd_monitor, cmd_registry, cmd_score, cmd_se
 #: ``ModelConfig.threshold_method``'s values, spelled here so ``--help`` imports no numpy
 #: (a test holds them equal to :data:`stockout_sk.config.THRESHOLD_METHODS`).
 THRESHOLD_CHOICES = ("expected", "pooled", "median", "last")
+#: ``stockout_sk.config.MAX_INGEST_WORKERS`` (spelled here too: ``--help`` imports no numpy).
+MAX_INGEST_WORKERS = 64
 
 _DESCRIPTION = (
     "Predict which items at which branches will fall below their safety stock in the next N "
@@ -87,6 +89,12 @@ def fraction(text: str) -> float:
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="directory holding the six CSV exports")
     p.add_argument("--chunksize", type=whole_number(1), default=100_000, help="rows per CSV chunk")
+    p.add_argument(
+        "--ingest-workers",
+        type=whole_number(1, MAX_INGEST_WORKERS),
+        help="processes that read a large sales export in parallel; 1: one process (default: "
+        "$STOCKOUT_INGEST_WORKERS, else the machine's cores)",
+    )
     p.add_argument(
         "--encoding",
         help="encoding of the CSV files, e.g. cp1256 (Arabic Windows), utf-16, latin-1 (default: "

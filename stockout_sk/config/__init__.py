@@ -7,13 +7,16 @@
 * :class:`MonitoringConfig` — thresholds and windows of monitoring
   (:mod:`stockout_sk.config.monitoring`);
 * :class:`CsvFormat` — the encoding and delimiter of the CSV exports, per run
-  (:mod:`stockout_sk.config.csv_format`).
+  (:mod:`stockout_sk.config.csv_format`);
+* :func:`load_ingest_workers` — how many processes read the exports
+  (:mod:`stockout_sk.config.ingest`).
 
 Every environment variable the system reads is documented on these classes and in the README's
 configuration table.
 """
 
 from stockout_sk.config.csv_format import CsvFormat, load_csv_format
+from stockout_sk.config.ingest import INGEST_WORKERS_ENV, MAX_INGEST_WORKERS, load_ingest_workers
 from stockout_sk.config.model import (
     THRESHOLD_METHOD_ENV,
     THRESHOLD_METHODS,
@@ -38,6 +41,8 @@ from stockout_sk.config.settings import (
 __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_MODEL_NAME",
+    "INGEST_WORKERS_ENV",
+    "MAX_INGEST_WORKERS",
     "MONITORING_EXPERIMENT",
     "THRESHOLD_METHODS",
     "THRESHOLD_METHOD_ENV",
@@ -50,6 +55,7 @@ __all__ = [
     "Settings",
     "default_tracking_uri",
     "load_csv_format",
+    "load_ingest_workers",
     "load_model_config",
     "load_schedules",
     "load_serving_settings",

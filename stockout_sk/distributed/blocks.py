@@ -1,59 +1,24 @@
-"""What a worker does with one span of a transaction file (see :mod:`.ingest`).
+"""What a worker does with one span of ``stock_movement.csv`` (see :mod:`.ingest`).
 
-A span is a range of whole records (:mod:`stockout_sk.ingest.spans`). The worker runs the
-single-process scan on it — :func:`~stockout_sk.ingest.spans._span_scan`, with the file's header
-and date decisions — and the same ``ingest.tables`` functions a whole file goes through, so every
-row is validated, typed and quarantined exactly as one process does. Line numbers are the file's
-physical lines; a span's rejects travel back with its result and the client appends them to the
-file's (a worker needs no access to the run's output folder).
+A span is a range of whole records (:mod:`stockout_sk.ingest.spans`); what any reader of a span
+does — the single-process scan on it, sales through ``ingest.tables``, the rows of days cut off
+the history — is :mod:`stockout_sk.ingest.span_tasks`. Movements need one more step on a
+cluster: a ``MovementID`` is kept in the first span that accepts it, so a span keeps its valid
+rows until it learns which of its IDs an earlier span holds (only hashes travel). Line numbers
+are the file's physical lines; a span's rejects travel back with its result and the client
+appends them to the file's (a worker needs no access to the run's output folder).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-import pandas as pd
 
-from stockout_sk.ingest.dedup import _SeenKeys
-from stockout_sk.ingest.reader import _Span
-from stockout_sk.ingest.scan import _Chunk, _FileScan
+from stockout_sk.ingest.scan import _FileScan
+from stockout_sk.ingest.span_tasks import _Ids, _seen, _SpanResult
 from stockout_sk.ingest.spans import _reject_apart, _span_scan, _Survey, _take_rejects
-from stockout_sk.ingest.tables import (
-    _DayCounts,
-    _load_movements,
-    _load_sales,
-    _movement_hashes,
-    _MovementStats,
-    _requarantine,
-)
+from stockout_sk.ingest.tables import _load_movements, _movement_hashes
 
-_Ids = tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(eq=False)
-class _SpanResult:
-    """One span after validation: its scan (counts, line events), daily sums, rows per day.
-
-    Movements first keep their valid rows (``chunks``, with the hashes of their IDs) until the
-    IDs kept by earlier spans are known (:func:`_finish_movements`).
-    """
-
-    part: _FileScan
-    daily: pd.DataFrame | None = None
-    days: _DayCounts = field(default_factory=_DayCounts)
-    returns: int = 0
-    stats: _MovementStats = field(default_factory=_MovementStats)
-    chunks: list[_Chunk] = field(default_factory=list)
-    ids: _Ids = (np.empty(0, np.uint64), np.empty(0, np.uint64))
-    rejects: bytes | None = None  # the rows it rejected (None: the run keeps no rejects)
-
-
-def _sales_span(scan: _FileScan, survey: _Survey, min_rows: int) -> _SpanResult:
-    """A sales span through ``tables._load_sales``."""
-    part = _span_scan(scan, survey.span, survey.clean, rejects=True)
-    daily, returns, days = _load_sales(part, min_rows)
-    return _SpanResult(part, daily=daily, days=days, returns=returns, rejects=_take_rejects(part))
+__all__ = ["_earlier_ids", "_finish_movements", "_movement_span", "_span_ids"]
 
 
 def _movement_span(scan: _FileScan, survey: _Survey) -> _SpanResult:
@@ -76,13 +41,6 @@ def _span_ids(result: _SpanResult) -> _Ids:
     return result.ids
 
 
-def _seen(earlier: _Ids | None) -> _SeenKeys:
-    seen = _SeenKeys()
-    if earlier is not None and len(earlier[0]):
-        seen.mark(*earlier)
-    return seen
-
-
 def _finish_movements(result: _SpanResult, earlier: _Ids, min_rows: int) -> _SpanResult:
     """``tables._load_movements`` on the span's rows, the IDs kept by earlier spans already seen:
     their copies here are rejected as duplicates, the rest summed daily."""
@@ -93,16 +51,6 @@ def _finish_movements(result: _SpanResult, earlier: _Ids, min_rows: int) -> _Spa
     if rejects is not None:
         rejects += _take_rejects(part) or b""  # the invalid rows, then the duplicates
     return _SpanResult(part, daily=daily, days=stats.days, stats=stats, rejects=rejects)
-
-
-def _requarantine_span(
-    scan: _FileScan, span: _Span, reasons: pd.Series, earlier: _Ids | None
-) -> _SpanResult:
-    """``tables._requarantine`` on one span: its accepted rows of the days cut off the history
-    moved to the rejects (``earlier`` given for movements: the IDs kept before the span)."""
-    part = _span_scan(scan, span, rejects=True)
-    _requarantine(part, reasons, movements=earlier is not None, seen=_seen(earlier))
-    return _SpanResult(part, rejects=_take_rejects(part))
 
 
 def _earlier_ids(ids: list[_Ids]) -> list[_Ids]:

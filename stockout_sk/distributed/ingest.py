@@ -39,12 +39,8 @@ from stockout_sk.dates import DayfirstEvidence
 from stockout_sk.distributed.blocks import (
     _earlier_ids,
     _finish_movements,
-    _Ids,
     _movement_span,
-    _requarantine_span,
-    _sales_span,
     _span_ids,
-    _SpanResult,
 )
 from stockout_sk.ingest import ChainData
 from stockout_sk.ingest.aggregate import (
@@ -53,13 +49,20 @@ from stockout_sk.ingest.aggregate import (
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _TRANSFER_KEYS,
-    _Aggregator,
 )
-from stockout_sk.ingest.load import _FlowReader, _load_chain
+from stockout_sk.ingest.load import _load_chain
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
+from stockout_sk.ingest.span_tasks import (
+    _Ids,
+    _requarantine_span,
+    _sales_span,
+    _SpanMerger,
+    _SpanResult,
+)
 from stockout_sk.ingest.spans import _absorb, _count_lines, _cuts, _plan, _Survey, _survey
 from stockout_sk.ingest.tables import _DayCounts, _MovementStats
+from stockout_sk.ingest.transactions import _FlowReader
 from stockout_sk.params import check_int
 
 __all__ = ["BLOCK_BYTES", "load_chain_on_cluster"]
@@ -120,20 +123,20 @@ class _ClusterFlows(_FlowReader):
             stats.conflicting_duplicates += result.stats.conflicting_duplicates
             stats.self_transfers += result.stats.self_transfers
             stats.days.update(result.days)
-        transfers = self._merge(scan, results, _TRANSFER_KEYS, _QUANTITY_MOVED, _TRANSFER_DTYPES)
+        merged = self._merge(scan, results, _TRANSFER_KEYS, _QUANTITY_MOVED, _TRANSFER_DTYPES)
+        transfers = merged.result()
         return transfers.sort_values(_TRANSFER_KEYS, kind="stable", ignore_index=True), stats
 
     def sales(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
         client, surveys = self.client, self._surveys[scan.schema.filename]
         results: list[_SpanResult] = client.gather(
-            [client.submit(_sales_span, scan, survey, min_rows, pure=False) for survey in surveys]
+            [
+                client.submit(_sales_span, scan, survey.span, min_rows, survey.clean, pure=False)
+                for survey in surveys
+            ]
         )
-        days = _DayCounts()
-        for result in results:
-            days.update(result.days)
-        keys = list(_SOLD_DTYPES)[:3]
-        sold = self._merge(scan, results, keys, _SOLD, _SOLD_DTYPES)
-        return sold, sum(r.returns for r in results), days
+        merged = self._merge(scan, results, list(_SOLD_DTYPES)[:3], _SOLD, _SOLD_DTYPES)
+        return merged.result(), merged.returns, merged.days
 
     def requarantine(self, scan: _FileScan, reasons: pd.Series, *, movements: bool) -> None:
         client, name = self.client, scan.schema.filename
@@ -161,16 +164,13 @@ class _ClusterFlows(_FlowReader):
         keys: list[str],
         value: str,
         dtypes: dict[str, str],
-    ) -> pd.DataFrame:
-        """The spans' scans into the file's, their daily totals added up, in file order (the
-        first appearance of a key kept, as one process keeps it)."""
-        acc = _Aggregator(list(keys), [value], dtypes, 4 * scan.chunksize)
-        for result in results:
-            _absorb(scan, result.part, result.rejects)
-            acc.add(result.daily)
+    ) -> _SpanMerger:
         self._days[scan.schema.filename] = [r.days for r in results]
         logger.info("%s: %d span(s) read on the cluster", scan.schema.filename, len(results))
-        return acc.result()
+        merged = _SpanMerger(scan, keys, value, dtypes)
+        for result in results:
+            merged.add(result)
+        return merged
 
 
 def load_chain_on_cluster(

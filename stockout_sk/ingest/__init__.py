@@ -20,15 +20,19 @@ What it guarantees (see ``docs/ARCHITECTURE.md`` for the output contract):
 * **Bounded memory.** Sales and movements are read in chunks and aggregated per chunk to daily
   branch×item sums; memory follows the number of distinct keys, not of lines.
 * **Dates decided per column**, from the day/month evidence of the whole column.
+* **Every core.** A large sales file is validated in spans by worker processes of the machine
+  (``load_chain(workers=N)``, :mod:`~stockout_sk.ingest.parallel`), with the same result.
 
 Modules: ``report`` (the report types and the contract error), ``chain`` (:class:`ChainData`),
 ``encoding``, ``records`` (lines → records), ``reader`` (one file, block by block), ``header``
 (encoding, delimiter, header → column mapping), ``quantities`` (lenient numbers), ``scan`` (one
 file, chunk by chunk) and ``scan_findings``, ``dedup`` (duplicate keys), ``aggregate`` (daily
 sums and flows), ``tables`` (one typed table per file), ``timeline`` (the history's days),
-``findings`` (cross-file checks), ``load`` (:func:`load_chain`), ``spans`` (a file read in
-spans of whole records that add up to the whole file: what :mod:`stockout_sk.distributed`
-reads on the workers).
+``findings`` (cross-file checks), ``load`` (:func:`load_chain`), ``transactions`` (the steps
+``load_chain`` leaves to a reader of the two transaction files), ``parallel`` (that reader on
+worker processes), ``spans`` (a file read in spans of whole records that add up to the whole
+file) and ``span_tasks`` (what the reader of one span does — a worker process here, or a worker
+of :mod:`stockout_sk.distributed` — and the spans added up).
 """
 
 from stockout_sk.ingest.chain import ChainData

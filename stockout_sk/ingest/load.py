@@ -14,23 +14,17 @@ from pathlib import Path
 import pandas as pd
 
 from stockout_sk.clock import utc_today
-from stockout_sk.config import CsvFormat, load_csv_format
+from stockout_sk.config import CsvFormat, load_csv_format, load_ingest_workers
 from stockout_sk.contract import DATE
 from stockout_sk.ingest.aggregate import _build_flows
 from stockout_sk.ingest.chain import ChainData
 from stockout_sk.ingest.findings import _chain_findings, _training_findings
+from stockout_sk.ingest.parallel import _PoolFlows
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan
-from stockout_sk.ingest.tables import (
-    _DayCounts,
-    _load_keyed_table,
-    _load_movements,
-    _load_sales,
-    _load_stock_current,
-    _MovementStats,
-    _requarantine,
-)
+from stockout_sk.ingest.tables import _load_keyed_table, _load_stock_current
 from stockout_sk.ingest.timeline import _decide_timeline
+from stockout_sk.ingest.transactions import _FlowReader
 from stockout_sk.params import check_int
 from stockout_sk.schemas import (
     BRANCHES,
@@ -73,6 +67,7 @@ def load_chain(
     horizon: int = 7,
     today: date | str | None = None,
     min_history_days: int | None = None,
+    workers: int | None = None,
 ) -> ChainData:
     """Read, validate and aggregate the six CSV files of a chain.
 
@@ -101,6 +96,10 @@ def load_chain(
     min_history_days : int, optional
         A shorter history is a blocking finding (training would fail); ``None``: only a history
         no longer than the horizon is (no label could mature).
+    workers : int, optional
+        Processes that read a large sales file in spans, beside the movements
+        (:mod:`~stockout_sk.ingest.parallel`; the result does not depend on it); ``1``: this
+        process only. Default: ``STOCKOUT_INGEST_WORKERS``, else the cores this process may use.
 
     Returns
     -------
@@ -114,48 +113,29 @@ def load_chain(
         missing, the dates do not form one history, or no row carries a usable date. The
         validation report is written all the same, with the error.
     ValueError
-        ``chunksize`` or ``horizon`` is not a positive integer, or the CSV settings in the
-        environment are invalid.
+        ``chunksize``, ``horizon`` or ``workers`` is not a positive integer, or the CSV or
+        worker settings in the environment are invalid.
 
     Examples
     --------
     >>> chain = load_chain("sample_data", out_dir="artifacts/run")  # doctest: +SKIP
     >>> print(chain.report.format())  # doctest: +SKIP
     """
-    return _load_chain(
-        data_dir,
-        out_dir=out_dir,
-        chunksize=chunksize,
-        csv_format=csv_format,
-        horizon=horizon,
-        today=today,
-        min_history_days=min_history_days,
-        flow_reader=_FlowReader(),
-    )
-
-
-class _FlowReader:
-    """How the two transaction files are read: here, in this process.
-
-    :mod:`stockout_sk.distributed.ingest` reads them in spans on the workers of a Dask cluster
-    by overriding these four steps; everything else :func:`load_chain` does is shared.
-    """
-
-    def decide_dates(self, scan: _FileScan) -> None:
-        """Decide the day/month order of the file's date columns."""
-        scan.decide_dates()
-
-    def movements(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, _MovementStats]:
-        """The daily transfers and what the findings need (``tables._load_movements``)."""
-        return _load_movements(scan, min_rows)
-
-    def sales(self, scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
-        """The daily sales, the return lines, the rows per day (``tables._load_sales``)."""
-        return _load_sales(scan, min_rows)
-
-    def requarantine(self, scan: _FileScan, reasons: pd.Series, *, movements: bool) -> None:
-        """Move the accepted rows of the days cut off the history to the rejects."""
-        _requarantine(scan, reasons, movements=movements)
+    workers = load_ingest_workers(workers=workers)
+    flow_reader = _PoolFlows(workers) if workers > 1 else _FlowReader()
+    try:
+        return _load_chain(
+            data_dir,
+            out_dir=out_dir,
+            chunksize=chunksize,
+            csv_format=csv_format,
+            horizon=horizon,
+            today=today,
+            min_history_days=min_history_days,
+            flow_reader=flow_reader,
+        )
+    finally:
+        flow_reader.close()
 
 
 def _load_chain(
@@ -265,8 +245,9 @@ def _load(
     items = _load_keyed_table(scans[ITEM_MASTER.name])
     employees = _load_keyed_table(scans[EMPLOYEES.name])
     stock, snapshot_stats = _load_stock_current(scans[STOCK_CURRENT.name])
-    transfers, movement_stats = flow_reader.movements(scans[STOCK_MOVEMENT.name], min_rows)
-    sold, returns, sale_days = flow_reader.sales(scans[SALES_TRANSACTIONS.name], min_rows)
+    transfers, movement_stats, sold, returns, sale_days = flow_reader.flows(
+        scans[STOCK_MOVEMENT.name], scans[SALES_TRANSACTIONS.name], min_rows
+    )
 
     timeline = _decide_timeline(
         {

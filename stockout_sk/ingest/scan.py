@@ -58,6 +58,11 @@ _MIN_BLOCK, _MAX_BLOCK = 1 << 16, 1 << 26
 HEADER_REPEATED = "header repeated"
 
 
+class _DatesPendingError(Exception):
+    """A span met a slashed day-month-year date while its file's day/month order waits: the
+    order is decided from the whole file's evidence, which one span cannot read."""
+
+
 @dataclass
 class _Chunk:
     """Valid rows of one chunk: original strings, typed values, source line numbers."""
@@ -203,9 +208,17 @@ class _FileScan:
             self._record_decision(c, evidence[c])
 
     def settle_dates(self) -> None:
-        """Decide the date columns whose decision was deferred, as reading up front would."""
+        """Decide the date columns whose decision was deferred, as reading up front would.
+
+        Raises
+        ------
+        _DatesPendingError
+            This scan reads one span of its file: the file's scan decides.
+        """
         if not self._pending_dates:
             return
+        if self.span is not None:
+            raise _DatesPendingError(self.schema.filename)
         evidence = self.date_evidence()
         at = self._decisions_at
         self._pending_dates = []

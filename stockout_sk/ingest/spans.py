@@ -111,6 +111,9 @@ def _span_scan(
 ) -> _FileScan:
     """A scan of ``span`` with ``scan``'s header and date decisions, its counts its own.
 
+    While ``scan``'s day/month order waits for a slashed day-month-year date, so does the span's:
+    meeting one raises :class:`~stockout_sk.ingest.scan._DatesPendingError`.
+
     With ``rejects`` (and a rejects file for ``scan``), its rejects go to a temporary file of
     the machine that reads the span, until :func:`_take_rejects`: a worker needs no access to
     the folder the client writes to.
@@ -120,6 +123,8 @@ def _span_scan(
     )
     part.header, part.names, part.colmap = scan.header, scan.names, scan.colmap
     part.dayfirst = dict(scan.dayfirst)
+    part._pending_dates = list(scan._pending_dates)  # met in the span: _DatesPendingError
+    part._valid_utf8 = scan._valid_utf8
     if rejects and scan.rejects_path is not None:
         _reject_apart(part)
     part.span = span

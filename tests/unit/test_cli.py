@@ -94,3 +94,26 @@ def test_the_threshold_method_comes_from_the_option_then_the_environment(monkeyp
         _model_config(args)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["evaluate", "--data", "d", "--threshold-method", "mean"])
+
+
+def test_ingest_workers_come_from_the_option_then_the_environment(monkeypatch):
+    from stockout_sk.cli.commands import preflight
+    from stockout_sk.cli.parser import MAX_INGEST_WORKERS
+    from stockout_sk.config import INGEST_WORKERS_ENV, load_ingest_workers
+    from stockout_sk.config import MAX_INGEST_WORKERS as CONFIG_MAX
+
+    assert MAX_INGEST_WORKERS == CONFIG_MAX  # spelled twice: --help imports no numpy
+    monkeypatch.setenv(INGEST_WORKERS_ENV, "3")
+    for command in ("build-dataset", "validate", "train", "run", "evaluate", "backtest"):
+        given = [command, "--data", "d", *(["--out", "o"] if command == "build-dataset" else [])]
+        preflight(build_parser().parse_args(given))
+        assert load_ingest_workers() == 3, command
+        args = build_parser().parse_args([*given, "--ingest-workers", "1"])
+        preflight(args)  # the option reaches the flows' ingestion through the environment
+        assert load_ingest_workers() == 1, command
+        monkeypatch.setenv(INGEST_WORKERS_ENV, "3")
+    monkeypatch.setenv(INGEST_WORKERS_ENV, "many")
+    with pytest.raises(ValueError, match="STOCKOUT_INGEST_WORKERS must be a whole number"):
+        preflight(build_parser().parse_args(["validate", "--data", "d"]))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["validate", "--data", "d", "--ingest-workers", "0"])

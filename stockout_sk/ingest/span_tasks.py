@@ -1,0 +1,182 @@
+"""What one reader of a span does, and how the file's scan adds the spans up.
+
+A span is a range of whole records of a transaction file (:mod:`~stockout_sk.ingest.spans`).
+Whoever reads it — a worker of a Dask cluster (:mod:`stockout_sk.distributed.ingest`) or a
+process of this machine (:mod:`~stockout_sk.ingest.parallel`) — runs the single-process scan on
+it with the file's header and date decisions, and the same ``ingest.tables`` functions a whole
+file goes through: every row is validated, typed and quarantined exactly as one process does.
+Line numbers are the file's physical lines; a span's rejects travel back with its result, and
+the file's scan appends them in file order (:class:`_SpanMerger`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE
+from stockout_sk.ingest.aggregate import _DT, _SEQ, _Aggregator, _empty_frame, _KeyCodes
+from stockout_sk.ingest.dedup import _SeenKeys
+from stockout_sk.ingest.reader import _Span
+from stockout_sk.ingest.scan import _Chunk, _DatesPendingError, _FileScan
+from stockout_sk.ingest.spans import _absorb, _span_scan, _take_rejects
+from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _sum_by_key
+from stockout_sk.ingest.tables import _DayCounts, _load_sales, _MovementStats, _requarantine
+
+logger = logging.getLogger(__name__)
+
+#: The hashes of the ``MovementID`` of rows, and of their content (``tables._movement_hashes``).
+_Ids = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(eq=False)
+class _SpanResult:
+    """One span after validation: its scan (counts, line events), daily sums, rows per day.
+
+    Movements on a cluster first keep their valid rows (``chunks``, with the hashes of their
+    IDs) until the IDs kept by earlier spans are known.
+    """
+
+    part: _FileScan
+    daily: pd.DataFrame | None = None
+    days: _DayCounts = field(default_factory=_DayCounts)
+    returns: int = 0
+    stats: _MovementStats = field(default_factory=_MovementStats)
+    chunks: list[_Chunk] = field(default_factory=list)
+    ids: _Ids = (np.empty(0, np.uint64), np.empty(0, np.uint64))
+    rejects: bytes | None = None  # the rows it rejected (None: the run keeps no rejects)
+
+
+def _sales_span(
+    scan: _FileScan, span: _Span, min_rows: int, clean: dict[int, int] | None = None
+) -> _SpanResult | None:
+    """A sales span through ``tables._load_sales`` (``clean``: its blocks a survey found clean);
+    ``None`` if it met a date whose day/month order the file's scan has yet to decide."""
+    part = _span_scan(scan, span, clean, rejects=True)
+    try:
+        daily, returns, days = _load_sales(part, min_rows)
+    except _DatesPendingError:
+        _take_rejects(part)  # removes the span's temporary file
+        return None
+    # Branches and items as categories: a tenth of the bytes to send back, and numbered by the
+    # merge as their strings would be (:meth:`~stockout_sk.ingest.aggregate._KeyCodes.number`).
+    daily = daily.astype({BRANCH_ID: "category", ITEM_CODE: "category"})
+    return _SpanResult(part, daily=daily, days=days, returns=returns, rejects=_take_rejects(part))
+
+
+def _seen(earlier: _Ids | None) -> _SeenKeys:
+    """The ``MovementID``s kept before a span, as the scan of its rows needs them."""
+    seen = _SeenKeys()
+    if earlier is not None and len(earlier[0]):
+        seen.mark(*earlier)
+    return seen
+
+
+def _requarantine_span(
+    scan: _FileScan, span: _Span, reasons: pd.Series, earlier: _Ids | None
+) -> _SpanResult:
+    """``tables._requarantine`` on one span: its accepted rows of the days cut off the history
+    moved to the rejects (``earlier`` given for movements: the IDs kept before the span)."""
+    part = _span_scan(scan, span, rejects=True)
+    _requarantine(part, reasons, movements=earlier is not None, seen=_seen(earlier))
+    return _SpanResult(part, rejects=_take_rejects(part))
+
+
+class _SpanMerger:
+    """The spans' scans added to the file's and their daily totals summed (:class:`_SpanSums`),
+    span by span in file order."""
+
+    def __init__(self, scan: _FileScan, keys: list[str], value: str, dtypes: dict[str, str]):
+        self.scan = scan
+        self.days = _DayCounts()
+        self.returns = 0
+        self._sums = _SpanSums(keys, value, dtypes)
+
+    def add(self, result: _SpanResult) -> None:
+        _absorb(self.scan, result.part, result.rejects)
+        self.days.update(result.days)
+        self.returns += result.returns
+        if result.daily is not None:
+            self._sums.add(result.daily)
+
+    def result(self) -> pd.DataFrame:
+        return self._sums.result()
+
+
+class _SpanSums:
+    """Daily totals of consecutive spans summed: what one process's
+    :class:`~stockout_sk.ingest.aggregate._Aggregator` gives for the whole file.
+
+    A span's totals are sums already, one row per key. Only the days more than one span holds
+    can hold a key twice: their rows are summed once, at the end, in file order (a key's first
+    span's position kept); every other row is its key's sum as it came (summing one sum again
+    leaves it as it is). A file in date order shares a day or so per cut, so the rest — nearly
+    every row — is not hashed a second time.
+    """
+
+    def __init__(
+        self, keys: list[str], value: str, dtypes: dict[str, str], key_bits: int = _KEY_BITS
+    ):
+        self._keys, self._value, self._dtypes, self._key_bits = keys, value, dtypes, key_bits
+        self._codes = _KeyCodes(keys)
+        self._day = keys.index(DATE)
+        self._numbers: list[list[np.ndarray]] = []  # per span: each key column's numbers
+        self._sums: list[np.ndarray] = []  # per span: the values
+        self._spans_per_day = np.zeros(0, dtype=np.int32)  # by the day's number
+
+    def add(self, daily: pd.DataFrame) -> None:
+        """Add the next span's totals (one row per key)."""
+        if not len(daily):
+            return
+        numbers, complete = self._codes.number([daily[c] for c in self._keys])
+        sums = daily[self._value].to_numpy(dtype=np.float64)
+        if not complete.all():  # grouping drops a missing key, as one process's does
+            numbers, sums = [n[complete] for n in numbers], sums[complete]
+        present = np.bincount(numbers[self._day]) > 0
+        if len(present) > len(self._spans_per_day):
+            grown = np.zeros(len(present), dtype=np.int32)
+            grown[: len(self._spans_per_day)] = self._spans_per_day
+            self._spans_per_day = grown
+        self._spans_per_day[: len(present)] += present
+        self._numbers.append(numbers)
+        self._sums.append(sums)
+
+    def result(self) -> pd.DataFrame:
+        """One row per distinct key, in order of first appearance, with ``dtypes``."""
+        if not self._sums:
+            return _empty_frame(self._dtypes)
+        codes, value = self._codes, self._value
+        numbers = [np.concatenate(n) for n in zip(*self._numbers, strict=True)]
+        sums = np.concatenate(self._sums)
+        self._numbers, self._sums = [], []
+        if codes.widen(self._key_bits) is False:  # too wide to pack: summed by the columns
+            columns = {
+                c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
+                for c, v, n in zip(self._keys, codes._values, numbers, strict=True)
+            }
+            columns[DATE] = columns[DATE].view(_DT)
+            acc = _Aggregator(self._keys, [value], self._dtypes, sys.maxsize, self._key_bits)
+            acc.add(pd.DataFrame({**columns, value: sums}))
+            return acc.result()
+        key = codes.pack(numbers)
+        shared = self._spans_per_day[numbers[self._day]] > 1
+        del numbers
+        if shared.any():
+            seq = np.arange(len(key))
+            summed = _sum_by_key(
+                pd.DataFrame({_KEY: key[shared], value: sums[shared], _SEQ: seq[shared]}),
+                [value],
+                first=_SEQ,
+            )
+            alone = ~shared
+            seq = np.concatenate([seq[alone], summed[_SEQ].to_numpy()])
+            order = np.argsort(seq, kind="stable")  # two runs in order: merged in one pass
+            key = np.concatenate([key[alone], summed[_KEY].to_numpy()])[order]
+            sums = np.concatenate([sums[alone], summed[value].to_numpy()])[order]
+        out = codes.values(key, self._dtypes)
+        out[value] = sums
+        return pd.DataFrame(out).astype(self._dtypes)[list(self._dtypes)]
