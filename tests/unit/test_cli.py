@@ -105,7 +105,12 @@ def test_ingest_workers_come_from_the_option_then_the_environment(monkeypatch):
     assert MAX_INGEST_WORKERS == CONFIG_MAX  # spelled twice: --help imports no numpy
     monkeypatch.setenv(INGEST_WORKERS_ENV, "3")
     for command in ("build-dataset", "validate", "train", "run", "evaluate", "backtest"):
-        given = [command, "--data", "d", *(["--out", "o.csv"] if command == "build-dataset" else [])]
+        given = [
+            command,
+            "--data",
+            "d",
+            *(["--out", "o.csv"] if command == "build-dataset" else []),
+        ]
         preflight(build_parser().parse_args(given))
         assert load_ingest_workers() == 3, command
         args = build_parser().parse_args([*given, "--ingest-workers", "1"])
