@@ -212,7 +212,7 @@ def cmd_build_dataset(args: argparse.Namespace) -> int:
     elif out.suffix.lower() == ".csv":
         frame = dataset.frame.assign(**{DATE: dataset.frame[DATE].dt.strftime("%Y-%m-%d")})
         frame.to_csv(out, index=False)
-    else:
+    else:  # the parser allows no other suffix (parser.table_file)
         raise ValueError(f"--out must end in .csv or .parquet, got {str(out)!r}")
     report = dataset.report
     say(

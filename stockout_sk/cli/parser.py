@@ -86,6 +86,18 @@ def fraction(text: str) -> float:
     return value
 
 
+def table_file(text: str) -> Path:
+    """An output path ending in ``.csv`` or ``.parquet`` (checked before any work starts).
+
+    >>> table_file("out/train.parquet").name
+    'train.parquet'
+    """
+    path = Path(text)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise argparse.ArgumentTypeError(f"must end in .csv or .parquet, got {text!r}")
+    return path
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="directory holding the six CSV exports")
     p.add_argument("--chunksize", type=whole_number(1), default=100_000, help="rows per CSV chunk")
@@ -232,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("build-dataset", cmd_build_dataset, "write the labelled point-in-time table")
     _data_args(p)
-    p.add_argument("--out", type=Path, required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--out", type=table_file, required=True, help="output file (.csv or .parquet)")
     p.add_argument("--rejects", type=Path, help="also write rejects/ and the report here")
     _horizon_arg(p)
     _json_arg(p)

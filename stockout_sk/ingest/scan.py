@@ -257,7 +257,8 @@ class _FileScan:
     # main pass ---------------------------------------------------------------------------------
     def chunks(self) -> Iterator[_Chunk]:
         """Valid rows chunk by chunk; invalid rows are rejected and counted on the way."""
-        logger.info("%s: reading %s", self.schema.filename, self.path)
+        if self.span is None:  # a span's reader (one of many): the file's progress says enough
+            logger.info("%s: reading %s", self.schema.filename, self.path)
         return self._valid_chunks(record=True)
 
     def replay(self) -> Iterator[_Chunk]:

@@ -105,7 +105,12 @@ def test_ingest_workers_come_from_the_option_then_the_environment(monkeypatch):
     assert MAX_INGEST_WORKERS == CONFIG_MAX  # spelled twice: --help imports no numpy
     monkeypatch.setenv(INGEST_WORKERS_ENV, "3")
     for command in ("build-dataset", "validate", "train", "run", "evaluate", "backtest"):
-        given = [command, "--data", "d", *(["--out", "o"] if command == "build-dataset" else [])]
+        given = [
+            command,
+            "--data",
+            "d",
+            *(["--out", "o.csv"] if command == "build-dataset" else []),
+        ]
         preflight(build_parser().parse_args(given))
         assert load_ingest_workers() == 3, command
         args = build_parser().parse_args([*given, "--ingest-workers", "1"])
@@ -117,3 +122,12 @@ def test_ingest_workers_come_from_the_option_then_the_environment(monkeypatch):
         preflight(build_parser().parse_args(["validate", "--data", "d"]))
     with pytest.raises(SystemExit):
         build_parser().parse_args(["validate", "--data", "d", "--ingest-workers", "0"])
+
+
+def test_build_dataset_refuses_an_output_it_cannot_write_before_reading(capsys):
+    """``--out`` is checked by the parser, not after minutes of ingestion."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["build-dataset", "--data", "d", "--out", "/tmp/table"])
+    assert "must end in .csv or .parquet, got '/tmp/table'" in capsys.readouterr().err
+    args = build_parser().parse_args(["build-dataset", "--data", "d", "--out", "t.PARQUET"])
+    assert args.out.name == "t.PARQUET"
