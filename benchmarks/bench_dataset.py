@@ -464,15 +464,21 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
 
 
 # --------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def chain_args(parser: argparse.ArgumentParser, workdir_help: str = "chain cache") -> None:
+    """The options that choose the simulated chain (or ``--data``) and its cache; shared by the
+    benchmarks that reuse this one's cached chains."""
     parser.add_argument("--branches", type=int, default=50)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--clean", action="store_true", help="clean exports (default: messy)")
     parser.add_argument("--data", type=Path, help="use these six CSV files instead of generating")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="chain cache")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=workdir_help)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    chain_args(parser)
     parser.add_argument("--regenerate", action="store_true", help="ignore the cached chain")
     parser.add_argument("--horizon", type=int, default=7)
     parser.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE)

@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dataset import (
-    DEFAULT_WORKDIR,
     REPO,
+    chain_args,
     code_at,
     ensure_chain,
     loadavg,
@@ -96,13 +96,7 @@ CHILDREN = {"ingest": child_ingest, "labels": child_labels}
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--branches", type=int, default=50)
-    parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--clean", action="store_true", help="clean exports (default: messy)")
-    parser.add_argument("--data", type=Path, help="use these six CSV files instead of generating")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="chain cache")
+    chain_args(parser)
     parser.add_argument("--horizon", type=int, default=7)
     parser.add_argument("--compare", metavar="REF", default="main", help="git revision to time")
     parser.add_argument("--repeats", type=int, default=2, help="pairs of runs (ABBA order)")

@@ -53,8 +53,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dataset import (  # a sibling script
-    DEFAULT_WORKDIR,
     REPO,
+    chain_args,
     ensure_chain,
     loadavg,
     peak_rss_mb,
@@ -427,13 +427,7 @@ CHILDREN = {"prepare": child_prepare, "fit": child_fit, "predict": child_predict
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--branches", type=int, default=50)
-    parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--clean", action="store_true", help="clean exports (default: messy)")
-    parser.add_argument("--data", type=Path, help="use these six CSV files instead of generating")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="caches live here")
+    chain_args(parser, workdir_help="caches live here")
     parser.add_argument("--refit", action="store_true", help="re-prepare and refit (no cache)")
     parser.add_argument("--fit-model", action="store_true", help="time fit_model (two fits)")
     parser.add_argument("--skip-raw-fit", action="store_true", help="no raw LightGBM fit")

@@ -387,12 +387,9 @@ def test_a_snapshot_outside_the_history_anchors_exactly_at_its_nearest_end():
 def _reference(chain, horizon: int) -> tuple[pd.DataFrame, dict]:
     """The labelled table and its data-quality counts by the module docstring's definition: one
     key at a time, plain loops, rows sorted at the end. Slow; for small chains only."""
-    days = pd.date_range(
-        pd.Timestamp(chain.history_start).normalize(),
-        pd.Timestamp(chain.history_end).normalize(),
-        freq="D",
-        unit="ns",
-    )
+    bounds = (chain.history_start, chain.history_end)
+    first, last = (np.datetime64(pd.Timestamp(d).date(), "D") for d in bounds)
+    days = pd.DatetimeIndex(np.arange(first, last + 1).astype("datetime64[ns]"))
     n_days = len(days)
     net_by_key = {
         key: [
