@@ -43,12 +43,12 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-import numpy as np
 import pandas as pd
 
 from stockout_sk.config import INGEST_WORKERS_ENV
@@ -61,7 +61,7 @@ from stockout_sk.ingest.span_tasks import (
     _SpanMerger,
     _SpanResult,
 )
-from stockout_sk.ingest.spans import _absorb, _count_lines, _cuts
+from stockout_sk.ingest.spans import _absorb, _count_lines, _cuts, _spans_between
 from stockout_sk.ingest.tables import _DayCounts, _load_movements, _MovementStats
 from stockout_sk.ingest.transactions import _FlowReader, _Flows
 
@@ -71,8 +71,6 @@ logger = logging.getLogger(__name__)
 
 #: Bytes of ``sales_transactions.csv`` per span read by one process.
 SPAN_BYTES = 32 * 2**20
-
-_DONE: Future[_SpanResult | None] = Future()
 
 
 def _movements_whole(
@@ -167,9 +165,8 @@ class _PoolFlows(_FlowReader):
         min_rows: int,
     ) -> tuple[pd.DataFrame, int, _DayCounts]:
         """The sales file in spans between ``cuts``, ``counts`` its lines between them."""
-        n = len(cuts) - 1
-        first = np.cumsum([scan.header.lines + 1, *[c.result() for c in counts[:-1]]])
-        spans = [_Span(a, b, int(f)) for a, b, f in zip(cuts[:-1], cuts[1:], first, strict=True)]
+        spans = _spans_between(scan, cuts, [c.result() for c in counts])
+        n = len(spans)
         logger.info(
             "%s: %d spans of about %d MiB on %d processes",
             scan.schema.filename,
@@ -177,12 +174,12 @@ class _PoolFlows(_FlowReader):
             self.span_bytes >> 20,
             self.workers,
         )
-        tried = [pool.submit(_sales_span, scan, span, min_rows) for span in spans]
+        tried = deque(pool.submit(_sales_span, scan, span, min_rows) for span in spans)
         merged = _SpanMerger(scan, list(_SOLD_DTYPES)[:3], _SOLD, _SOLD_DTYPES)
         start, line = spans[0].start, spans[0].first_line
         for i, span in enumerate(spans):
-            result = self._settled(pool, scan, span, tried[i], start, line, min_rows)
-            tried[i] = _DONE  # its result let go once merged
+            # Taken off the queue: a span's result is let go once merged.
+            result = self._settled(pool, scan, span, tried.popleft(), start, line, min_rows)
             merged.add(result)
             self._spans.append(result.part.span)
             self._days.append(result.days)
@@ -225,12 +222,12 @@ class _PoolFlows(_FlowReader):
         if movements or not self._spans or self._pool is None:
             super().requarantine(scan, reasons, movements=movements)
             return
-        futures = [
-            self._pool.submit(_requarantine_span, scan, span, reasons, None)
-            for span, days in zip(self._spans, self._days, strict=True)
-            if days.series().index.isin(reasons.index).any()  # only spans holding such rows
-        ]
         with _worker_deaths(scan):
+            futures = [
+                self._pool.submit(_requarantine_span, scan, span, reasons, None)
+                for span, days in zip(self._spans, self._days, strict=True)
+                if days.series().index.isin(reasons.index).any()  # only spans holding such rows
+            ]
             for future in futures:
                 result = future.result()
                 _absorb(scan, result.part, result.rejects)

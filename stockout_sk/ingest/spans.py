@@ -185,6 +185,13 @@ def _survey(scan: _FileScan, span: _Span) -> _Survey:
     return _Survey(span, evidence, last_line, end, part._clean_blocks)
 
 
+def _spans_between(scan: _FileScan, cuts: list[int], lines: list[int]) -> list[_Span]:
+    """The spans between consecutive ``cuts``, each on the physical line its cut starts, from
+    the line feeds between them (:func:`_count_lines`): a cut is taken for a record's start."""
+    first = np.cumsum([scan.header.lines + 1, *lines[:-1]])
+    return [_Span(a, b, int(n)) for a, b, n in zip(cuts[:-1], cuts[1:], first, strict=True)]
+
+
 def _plan(
     scan: _FileScan,
     cuts: list[int],
@@ -209,8 +216,7 @@ def _plan(
     list of _Survey
         One per cut, in file order; together they cover the file's records exactly once.
     """
-    first = list(np.cumsum([scan.header.lines + 1, *lines[:-1]]))
-    spans = [_Span(a, b, int(n)) for a, b, n in zip(cuts[:-1], cuts[1:], first, strict=True)]
+    spans = _spans_between(scan, cuts, lines)
     out = []
     start, line = spans[0].start, spans[0].first_line
     for span, found in zip(spans, survey(spans), strict=True):
