@@ -146,37 +146,47 @@ class _SpanSums:
         self._sums.append(sums)
 
     def result(self) -> pd.DataFrame:
-        """One row per distinct key, in order of first appearance, with ``dtypes``."""
+        """One row per distinct key, in order of first appearance, with ``dtypes``.
+
+        A key of a shared day keeps its first row, which takes the key's sum; its later rows
+        go. Every other row stays where it is: no key is packed, no row reordered.
+        """
         if not self._sums:
             return _empty_frame(self._dtypes)
         codes, value = self._codes, self._value
         numbers = [np.concatenate(n) for n in zip(*self._numbers, strict=True)]
         sums = np.concatenate(self._sums)
         self._numbers, self._sums = [], []
-        if codes.widen(self._key_bits) is False:  # too wide to pack: summed by the columns
-            columns = {
-                c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
-                for c, v, n in zip(self._keys, codes._values, numbers, strict=True)
-            }
-            columns[DATE] = columns[DATE].view(_DT)
-            acc = _Aggregator(self._keys, [value], self._dtypes, sys.maxsize, self._key_bits)
-            acc.add(pd.DataFrame({**columns, value: sums}))
-            return acc.result()
-        key = codes.pack(numbers)
-        shared = self._spans_per_day[numbers[self._day]] > 1
-        del numbers
-        if shared.any():
-            seq = np.arange(len(key))
+        keep = self._spans_per_day[numbers[self._day]] <= 1
+        if not keep.all():
+            if codes.widen(self._key_bits) is False:  # too wide to pack: summed by the columns
+                return self._by_columns(numbers, sums)
+            shared = np.flatnonzero(~keep)
             summed = _sum_by_key(
-                pd.DataFrame({_KEY: key[shared], value: sums[shared], _SEQ: seq[shared]}),
+                pd.DataFrame(
+                    {
+                        _KEY: codes.pack([n[shared] for n in numbers]),
+                        value: sums[shared],
+                        _SEQ: shared,
+                    }
+                ),
                 [value],
                 first=_SEQ,
             )
-            alone = ~shared
-            seq = np.concatenate([seq[alone], summed[_SEQ].to_numpy()])
-            order = np.argsort(seq, kind="stable")  # two runs in order: merged in one pass
-            key = np.concatenate([key[alone], summed[_KEY].to_numpy()])[order]
-            sums = np.concatenate([sums[alone], summed[value].to_numpy()])[order]
-        out = codes.values(key, self._dtypes)
-        out[value] = sums
-        return pd.DataFrame(out).astype(self._dtypes)[list(self._dtypes)]
+            first = summed[_SEQ].to_numpy()
+            keep[first] = True
+            sums[first] = summed[value].to_numpy()
+        out = codes.columns([np.compress(keep, n) for n in numbers], self._dtypes)
+        out[value] = np.compress(keep, sums)
+        return pd.DataFrame(out, copy=False).astype(self._dtypes)
+
+    def _by_columns(self, numbers: list[np.ndarray], sums: np.ndarray) -> pd.DataFrame:
+        """:meth:`result` for keys too wide to pack: the aggregator sums them by the columns."""
+        columns = {
+            c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
+            for c, v, n in zip(self._keys, self._codes._values, numbers, strict=True)
+        }
+        columns[DATE] = columns[DATE].view(_DT)
+        acc = _Aggregator(self._keys, [self._value], self._dtypes, sys.maxsize, self._key_bits)
+        acc.add(pd.DataFrame({**columns, self._value: sums}))
+        return acc.result()

@@ -21,10 +21,10 @@ from stockout_sk.ingest.aggregate import (
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
-    _build_flows,
     _empty_frame,
 )
 from stockout_sk.ingest.dedup import _SeenKeys
+from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.findings import (
     _chain_findings,
     _empty_snapshot,
@@ -196,7 +196,7 @@ def test_aggregator_empty_has_contract_dtypes():
     out = agg.result()
     assert len(out) == 0
     assert list(out.columns) == ["BranchID", "ItemCode", "Date", "sold"]
-    assert [str(t) for t in out.dtypes] == ["str", "str", "datetime64[ns]", "float64"]
+    assert [str(t) for t in out.dtypes] == ["category", "category", "datetime64[ns]", "float64"]
 
 
 def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
