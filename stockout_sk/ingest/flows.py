@@ -109,14 +109,13 @@ def _dense_flows(
     branch = np.repeat(np.arange(n_branches, dtype=np.int32), per_key.reshape(-1, n_items).sum(1))
     item = np.repeat(np.tile(np.arange(n_items, dtype=np.int32), n_branches), per_key)
     day_ranks = np.arange(n_days, dtype=np.int32)
-    day = np.broadcast_to(day_ranks, (n_branches * n_items, n_days))[
-        some_flow.reshape(-1, n_days)
-    ]
+    day = np.broadcast_to(day_ranks, (n_branches * n_items, n_days))[some_flow.reshape(-1, n_days)]
     del some_flow
     for at, (column, values, rank) in enumerate(
         zip(_FLOW_KEYS, codes._values, (branch, item, day), strict=True)
     ):
-        frame.insert(at, column, pd.Series(_sorted_values(values, _FLOW_DTYPES[column], rank)))
+        column_values = _sorted_values(values, _FLOW_DTYPES[column], rank)
+        frame.insert(at, column, pd.Series(column_values, copy=False))
     return frame
 
 

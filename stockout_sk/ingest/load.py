@@ -16,9 +16,9 @@ import pandas as pd
 from stockout_sk.clock import utc_today
 from stockout_sk.config import CsvFormat, load_csv_format, load_ingest_workers
 from stockout_sk.contract import DATE
-from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.chain import ChainData
 from stockout_sk.ingest.findings import _chain_findings, _training_findings
+from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.parallel import _PoolFlows
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan

@@ -24,7 +24,6 @@ from stockout_sk.ingest.aggregate import (
     _empty_frame,
 )
 from stockout_sk.ingest.dedup import _SeenKeys
-from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.findings import (
     _chain_findings,
     _distinct_keys,
@@ -35,6 +34,7 @@ from stockout_sk.ingest.findings import (
     _sales_without_snapshot,
     _unknown_branches,
 )
+from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.header import _read_header
 from stockout_sk.ingest.load import _release_freed_memory
 from stockout_sk.ingest.quantities import (
