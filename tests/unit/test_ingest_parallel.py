@@ -221,7 +221,9 @@ def test_load_chain_starts_and_stops_its_own_processes(tmp_path, monkeypatch):
     started = []
     original = _PoolFlows._executor
     monkeypatch.setattr(
-        _PoolFlows, "_executor", lambda self: started.append(self) or original(self)
+        _PoolFlows,
+        "_executor",
+        lambda self: (self._pool is None and started.append(self)) or original(self),
     )
     many = load_chain(data, today=TODAY, workers=2)
     assert len(started) == 1
