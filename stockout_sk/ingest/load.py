@@ -268,6 +268,7 @@ def _load(
             transfers = transfers[~transfers[DATE].isin(reasons.index)].reset_index(drop=True)
         else:
             sold = sold[~sold[DATE].isin(reasons.index)].reset_index(drop=True)
+    flow_reader.close()  # its processes are done: their memory back before the flows are built
     flows = _build_flows(transfers, sold)
 
     report.files = {scan.schema.filename: scan.finish() for scan in scans.values()}
