@@ -43,6 +43,9 @@ from stockout_sk.ingest.sums import _compensated_sums, _exact_sums, _stable_orde
 #: take less memory than the sort's arrays per row).
 _DENSE_RATIO = 2
 _DENSE_SLACK = 1 << 20
+#: A side with fewer rows than the grid's cells over this is summed per distinct cell it holds
+#: (the transfers: a few cells of the grid), not into a whole grid of its own.
+_SPARSE_SIDE = 8
 
 
 def _build_flows(
@@ -85,7 +88,8 @@ def _dense_flows(
     if not cells:
         return _empty_frame(_FLOW_DTYPES)
     ranks = codes.ranks()
-    sums = []
+    some_flow = np.zeros(cells, dtype=bool)
+    sums: list[tuple[np.ndarray | None, np.ndarray]] = []  # per side: its cells (None: all)
     for (numbers, complete), amount in zip(numbered, amounts, strict=True):
         cell = ranks[0][numbers[0]].astype(np.int64)
         for rank, n, size in zip(ranks[1:], numbers[1:], sizes[1:], strict=True):
@@ -93,17 +97,32 @@ def _dense_flows(
             cell += rank[n]
         if not complete.all():
             cell, amount = cell[complete], amount[complete]
-        sums.append(_side_sums(cell, amount, cells))
+        if len(cell) * _SPARSE_SIDE < cells:  # few rows (the transfers): their cells alone
+            at, group = np.unique(cell, return_inverse=True)
+            side = _side_sums(group, amount, len(at))
+            some_flow[at[side != 0]] = True
+            sums.append((at, side))
+        else:
+            side = _side_sums(cell, amount, cells)
+            np.logical_or(some_flow, side != 0, out=some_flow)
+            sums.append((None, side))
+        del cell, amount
     del numbered
     n_branches, n_items, n_days = sizes
-    some_flow = (sums[0] != 0) | (sums[1] != 0) | (sums[2] != 0)
     n = int(np.count_nonzero(some_flow))
     # The three sums written straight into the frame's float block (a dict of columns would be
     # copied into one block once more), then the key columns decoded from the grid's shape.
-    block = np.empty((len(_FLOW_VALUES), n), dtype=np.float64)
-    for row, side in enumerate(sums):
-        np.compress(some_flow, side, out=block[row])
-    del sums
+    block = np.zeros((len(_FLOW_VALUES), n), dtype=np.float64)
+    rows_before: np.ndarray | None = None  # per cell: the flow rows up to it
+    for row, (at, side) in enumerate(sums):
+        if at is None:
+            np.compress(some_flow, side, out=block[row])
+            continue
+        if rows_before is None:
+            rows_before = np.cumsum(some_flow, dtype=np.int64 if n >= 2**31 else np.int32)
+        kept = some_flow[at]
+        block[row, rows_before[at[kept]] - 1] = side[kept]
+    del sums, rows_before
     frame = pd.DataFrame(block.T, columns=list(_FLOW_VALUES), copy=False)
     per_key = np.count_nonzero(some_flow.reshape(n_branches * n_items, n_days), axis=1)
     branch = np.repeat(np.arange(n_branches, dtype=np.int32), per_key.reshape(-1, n_items).sum(1))
