@@ -1,8 +1,10 @@
 """The daily flows: inflow, outflow and sold per branch × item × day, from transfers and sales.
 
 Every path gives the same table to the bit: rows in branch, item and day order (as the strings
-sort), zero days dropped, a side's values added per key in row order, as grouping the three
-sides stacked by their key columns adds them (:func:`_build_flows_by_columns`, the reference).
+sort), zero days dropped, a side's values added per key in row order — whole numbers exactly,
+any others with pandas' compensation (:func:`~stockout_sk.ingest.sums._compensated_sums`), as
+grouping the three sides stacked by their key columns adds them (:func:`_build_flows_by_columns`,
+the reference).
 
 * **dense** (:func:`_dense_flows`), where the branches × items × days the tables name number
   at most about twice the rows: each side is summed by ``np.bincount`` straight into a cell of
