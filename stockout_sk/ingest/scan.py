@@ -226,8 +226,7 @@ class _FileScan:
             at += self._record_decision(c, evidence[c], at=at)
 
     def _can_defer(self) -> bool:
-        """Reading the date columns up front can raise nothing: a UTF-8 file, all of it valid
-        (checked here unless its reader checked it already, span by span)."""
+        """Reading the date columns up front can raise nothing: a UTF-8 file, all valid."""
         if self.span is None and self.header.encoding.is_utf8 and self._valid_utf8 is None:
             self._valid_utf8 = _all_utf8(self.path)
         return bool(self._valid_utf8)
