@@ -31,6 +31,7 @@ from stockout_sk.contract import (
     RESERVED_QUANTITY,
     SAFETY_STOCK_LEVEL,
 )
+from stockout_sk.ingest.flows import _key_positions
 from stockout_sk.params import check_int
 
 if TYPE_CHECKING:
@@ -302,26 +303,6 @@ def _day_major(values: np.ndarray, order: np.ndarray, usable: np.ndarray, *, out
         out.reshape(by_day.shape)[...] = by_day
     else:
         np.compress(usable.ravel(), by_day.ravel(), out=out)
-
-
-def _key_positions(keys: pd.DataFrame, flows: pd.DataFrame) -> np.ndarray:
-    """Row of ``keys`` each flow row belongs to, −1 for IDs not in the snapshot.
-
-    Looked up once per run of consecutive rows of one branch×item (ingestion writes the flows
-    grouped by key, so there are about as many runs as keys); any order is still right.
-    """
-    n = len(flows)
-    changed = np.zeros(n, dtype=bool)
-    changed[:1] = True
-    for name in (BRANCH_ID, ITEM_CODE):
-        values = flows[name].array
-        changed[1:] |= np.asarray(values[1:] != values[:-1], dtype=bool)
-    heads = np.flatnonzero(changed)
-    key_index = pd.MultiIndex.from_frame(keys[[BRANCH_ID, ITEM_CODE]])
-    at_heads = key_index.get_indexer(
-        pd.MultiIndex.from_frame(flows[[BRANCH_ID, ITEM_CODE]].take(heads))
-    )
-    return np.repeat(at_heads, np.diff(np.append(heads, n)))
 
 
 def _day_sums(key: np.ndarray, day: np.ndarray, values: np.ndarray, n_keys: int, n_days: int):

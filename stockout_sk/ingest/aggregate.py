@@ -1,4 +1,4 @@
-"""Daily sums in bounded memory, and the daily flows built from transfers and sales.
+"""Daily sums in bounded memory, over one packed integer key per row.
 
 The columns of the daily tables come from :mod:`stockout_sk.contract` (``FLOW_COLUMNS``,
 ``TRANSFER_COLUMNS``); their dtypes are written here once. Sums are taken over one integer per
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
-from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _exact_sums, _stable_order, _sum_by_key
+from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _stable_order, _sum_by_key
 
 _STR = "str"
 _F64 = "float64"
@@ -29,7 +29,10 @@ _TRANSFER_KEYS = list(TRANSFER_COLUMNS[:4])
 _, _FROM_BRANCH_ID, _TO_BRANCH_ID, _, _QUANTITY_MOVED = TRANSFER_COLUMNS
 
 _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), strict=True))
-_SOLD_DTYPES = {BRANCH_ID: _STR, ITEM_CODE: _STR, DATE: _DT, _SOLD: _F64}
+#: Daily sales keep their branches and items as categories: a few hundred IDs over millions of
+#: rows, numbered already by the sums (:meth:`_KeyCodes.values`).
+_CAT = "category"
+_SOLD_DTYPES = {BRANCH_ID: _CAT, ITEM_CODE: _CAT, DATE: _DT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
 #: Bits a key column gets beyond those it needs when it widens (:meth:`_KeyCodes.widen`).
@@ -44,8 +47,9 @@ def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
 
 class _KeyCodes:
     """The distinct values of each key column numbered as they first appear, across every frame
-    coded, and a row's key as one int64: its columns' numbers side by side, the first column in
-    the highest bits (so the packed keys sort as the numbers do, column by column).
+    coded (a categorical column's as its categories are listed), and a row's key as one int64:
+    its columns' numbers side by side, the first column in the highest bits (so the packed keys
+    sort as the numbers do, column by column).
 
     Parameters
     ----------
@@ -64,7 +68,10 @@ class _KeyCodes:
         rows whose key is complete (grouping drops a missing key)."""
         numbers, complete = [], np.ones(len(columns[0]), dtype=bool)
         for j, column in enumerate(columns):
-            local, uniques = pd.factorize(column, use_na_sentinel=True)
+            if isinstance(column.dtype, pd.CategoricalDtype):  # numbered already: its codes
+                local, uniques = column.cat.codes.to_numpy(), column.cat.categories
+            else:
+                local, uniques = pd.factorize(column, use_na_sentinel=True)
             if isinstance(uniques, pd.DatetimeIndex):
                 uniques = uniques.as_unit("ns").asi8
             seen, values = self._numbers[j], self._values[j]
@@ -123,8 +130,15 @@ class _KeyCodes:
     ) -> dict[str, Any]:
         """The key columns of packed keys, with ``dtypes`` (``ranked``: packed from
         :meth:`ranks`, not from the numbers)."""
+        return self.columns(self.unpack(key), dtypes, ranked=ranked)
+
+    def columns(
+        self, numbers: list[np.ndarray], dtypes: dict[str, Any], *, ranked: bool = False
+    ) -> dict[str, Any]:
+        """The key columns of the columns' numbers (:meth:`values`), with ``dtypes``: a
+        ``category`` column is its values' ranks, not a copy of them."""
         out = {}
-        for column, values, numbers in zip(self.keys, self._values, self.unpack(key), strict=True):
+        for column, values, n in zip(self.keys, self._values, numbers, strict=True):
             if dtypes[column] == _DT:
                 known = np.asarray(values, dtype=np.int64)
             else:
@@ -132,9 +146,14 @@ class _KeyCodes:
             if ranked:
                 known = known[np.argsort(known, kind="stable")]
             if dtypes[column] == _DT:
-                out[column] = known[numbers].view(_DT)
+                out[column] = known[n].view(_DT)
+            elif dtypes[column] == _CAT:  # the categories sorted, as astype("category") does
+                order = np.argsort(known, kind="stable")
+                rank = np.empty(len(known), dtype=np.int32)
+                rank[order] = np.arange(len(known), dtype=np.int32)
+                out[column] = pd.Categorical.from_codes(rank[n], categories=pd.Index(known[order]))
             else:
-                out[column] = pd.array(known, dtype=dtypes[column]).take(numbers)
+                out[column] = pd.array(known, dtype=dtypes[column]).take(n)
         return out
 
     def ranks(self) -> list[np.ndarray]:
@@ -280,98 +299,3 @@ class _Aggregator:
         if not self._done:
             return _empty_frame(self._dtypes)
         return self._unpacked(self._in_order()).astype(self._dtypes)
-
-
-def _build_flows(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
-    """inflow (To = b), outflow (From = b) and sold per branch × item × day; zero days dropped.
-
-    The keys are packed from each column's rank among its sorted values: the sorted distinct
-    keys are the rows in branch, item and day order. A side's values are added per key in row
-    order (:func:`_side_sums`), as grouping the three sides stacked adds them.
-    """
-    sides = [
-        (transfers, _TO_BRANCH_ID, _QUANTITY_MOVED),
-        (transfers, _FROM_BRANCH_ID, _QUANTITY_MOVED),
-        (sold, BRANCH_ID, _SOLD),
-    ]
-    codes = _KeyCodes(_FLOW_KEYS)
-    numbered = [codes.number([f[b], f[ITEM_CODE], f[DATE]]) for f, b, _ in sides]
-    if codes.widen() is False:
-        return _build_flows_by_columns(transfers, sold)
-    ranks = codes.ranks()
-    keys, values, side = [], [], []
-    for j, (frame, _, value) in enumerate(sides):
-        numbers, complete = numbered.pop(0)  # freed side by side
-        key = codes.pack([r[n] for r, n in zip(ranks, numbers, strict=True)])
-        amount = frame[value].to_numpy(dtype=np.float64)
-        if not complete.all():
-            key, amount = key[complete], amount[complete]
-        keys.append(key)
-        values.append(amount)
-        side.append(np.full(len(key), j, dtype=np.int8))
-        del numbers, key, amount
-    key = np.concatenate(keys)
-    del keys
-    order = _stable_order(key, sum(codes.bits))  # a key's rows stay in stacking order
-    key = key[order]
-    value, side_of = np.concatenate(values)[order], np.concatenate(side)[order]
-    del values, side, order
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    distinct = key[first]
-    del key
-    group = np.cumsum(first, dtype=np.int64) - 1
-    del first
-    sums = {}
-    for j, name in enumerate(_FLOW_VALUES):
-        mine = side_of == j
-        sums[name] = _side_sums(group[mine], value[mine], len(distinct))
-    del group, value, side_of
-    some_flow = (sums[_INFLOW] != 0) | (sums[_OUTFLOW] != 0) | (sums[_SOLD] != 0)
-    flows = codes.values(distinct[some_flow], _FLOW_DTYPES, ranked=True)
-    del distinct
-    flows.update({name: sums.pop(name)[some_flow] for name in _FLOW_VALUES})
-    return pd.DataFrame(flows).astype(_FLOW_DTYPES)[list(_FLOW_DTYPES)]
-
-
-def _side_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
-    """Sum of ``value`` per ``group`` (sorted, 0 … n-1), as pandas' grouped sum gives it.
-
-    Whole numbers (:func:`_exact_sums`) are summed by ``np.bincount``. Otherwise a group of one
-    value sums to the value (plus 0.0: ``-0.0`` becomes ``0.0``); a group of several is left
-    to pandas, whose compensated sum in row order a plain sum would not match.
-    """
-    if _exact_sums(value):
-        return np.bincount(group, weights=value, minlength=n)
-    out = np.zeros(n)
-    repeated = np.zeros(len(group), dtype=bool)
-    same = group[1:] == group[:-1]
-    repeated[1:] |= same
-    repeated[:-1] |= same
-    single = ~repeated
-    out[group[single]] = np.where(np.isnan(value[single]), 0.0, value[single] + 0.0)
-    if repeated.any():
-        several = pd.Series(value[repeated]).groupby(group[repeated], sort=False).sum()
-        out[several.index.to_numpy()] = several.to_numpy()
-    return out
-
-
-def _build_flows_by_columns(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.DataFrame:
-    """:func:`_build_flows` grouped by the key columns themselves (keys too wide to pack)."""
-    keys = _FLOW_KEYS
-    inflow = transfers.rename(columns={_TO_BRANCH_ID: BRANCH_ID, _QUANTITY_MOVED: _INFLOW})[
-        [*keys, _INFLOW]
-    ]
-    outflow = transfers.rename(columns={_FROM_BRANCH_ID: BRANCH_ID, _QUANTITY_MOVED: _OUTFLOW})[
-        [*keys, _OUTFLOW]
-    ]
-    parts = [p for p in (inflow, outflow, sold) if len(p)]
-    stacked = pd.concat(parts, ignore_index=True)
-    for col in _FLOW_VALUES:
-        if col not in stacked:
-            stacked[col] = 0.0
-    values = list(_FLOW_VALUES)
-    flows = stacked.groupby(keys, sort=False, as_index=False)[values].sum()
-    some_flow = (flows[values] != 0).any(axis=1)
-    flows = flows[some_flow].astype(_FLOW_DTYPES)
-    return flows.sort_values(keys, kind="stable", ignore_index=True)[list(_FLOW_DTYPES)]

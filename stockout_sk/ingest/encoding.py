@@ -154,25 +154,25 @@ def _undecodable(data: bytes, limit: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _all_utf8(path: Path) -> bool:
-    """Whether every byte of the file is valid UTF-8, checked without reading it into memory.
+def _all_utf8(path: Path, start: int = 0, stop: int | None = None) -> bool:
+    """Whether every byte of the file (of bytes ``[start, stop)``: no sequence may straddle
+    either end) is valid UTF-8, checked without reading it into memory.
 
     Arrow validates the bytes where the file is mapped, one window at a time (unmapped after
     it, so that the resident pages do not add up over a large file). A sequence cut by a
     window's end is checked again with the next window.
     """
-    size = path.stat().st_size
+    end = path.stat().st_size if stop is None else stop
     with path.open("rb") as f:
-        start = 0
-        while start < size:
+        while start < end:
             origin = start - start % mmap.ALLOCATIONGRANULARITY  # where a map may begin
-            length = min(_MAP_BYTES, size - origin)
+            length = min(_MAP_BYTES, end - origin)
             with mmap.mmap(f.fileno(), length, offset=origin, access=mmap.ACCESS_READ) as window:
-                stop = length if origin + length == size else _last_boundary(window, length)
-                valid = _valid_utf8(window, start - origin, stop)
+                upto = length if origin + length == end else _last_boundary(window, length)
+                valid = _valid_utf8(window, start - origin, upto)
             if not valid:
                 return False
-            start = origin + stop
+            start = origin + upto
     return True
 
 

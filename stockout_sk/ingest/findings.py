@@ -14,6 +14,7 @@ import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, CURRENT_QUANTITY, DATE, ITEM_CODE, KEY_FIELDS
 from stockout_sk.ingest.aggregate import _FROM_BRANCH_ID, _TO_BRANCH_ID
+from stockout_sk.ingest.flows import _key_positions
 from stockout_sk.ingest.report import Finding, ValidationReport
 from stockout_sk.ingest.tables import _MovementStats, _SnapshotStats
 from stockout_sk.schemas import (
@@ -154,7 +155,7 @@ def _unknown_employee_branches(employees: pd.DataFrame, branch_ids: pd.Index) ->
 # --- the snapshot as anchor ---------------------------------------------------------------------
 def _sales_without_snapshot(sold: pd.DataFrame, snapshot: pd.MultiIndex) -> list[Finding]:
     """Branch×item keys with sales but no snapshot row: their stock cannot be anchored."""
-    sale_keys = _key_index(sold.drop_duplicates(list(KEY_FIELDS)))
+    sale_keys = _key_index(_distinct_keys(sold, *KEY_FIELDS))
     absent = sale_keys[~sale_keys.isin(snapshot)]
     if not len(absent):
         return []
@@ -176,8 +177,8 @@ def _movements_without_snapshot(
     """Branch×item keys at known branches with movements but no snapshot row."""
     moved = pd.concat(
         [
-            transfers[[_TO_BRANCH_ID, ITEM_CODE]].set_axis(list(KEY_FIELDS), axis=1),
-            transfers[[_FROM_BRANCH_ID, ITEM_CODE]].set_axis(list(KEY_FIELDS), axis=1),
+            _distinct_keys(transfers, _TO_BRANCH_ID, ITEM_CODE),
+            _distinct_keys(transfers, _FROM_BRANCH_ID, ITEM_CODE),
         ]
     ).drop_duplicates()
     moved = moved[moved[BRANCH_ID].isin(branch_ids)]
@@ -202,9 +203,7 @@ def _flows_after_snapshot(flows: pd.DataFrame, stock: pd.DataFrame) -> list[Find
     if not (len(flows) and len(stock)):
         return []
     # Positions in the snapshot instead of a merge: no copy of the flow table.
-    position = pd.MultiIndex.from_frame(stock[list(KEY_FIELDS)]).get_indexer(
-        pd.MultiIndex.from_frame(flows[list(KEY_FIELDS)])
-    )
+    position = _key_positions(stock, flows)
     matched = position >= 0
     snapshot_day = stock["LastUpdatedAt"].dt.normalize().to_numpy()
     after = np.zeros(len(flows), dtype=bool)
@@ -374,6 +373,29 @@ def _examples(values: pd.Index | np.ndarray | list[str]) -> str:
     shown = sorted(map(str, values))[:_EXAMPLES]
     more = len(values) - len(shown)
     return ", ".join(repr(v) for v in shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _distinct_keys(frame: pd.DataFrame, branch: str, item: str) -> pd.DataFrame:
+    """The distinct pairs of ``frame``'s ``branch`` and ``item`` columns, as the branch×item
+    keys (:data:`KEY_FIELDS`): counted on a grid of the columns' codes, not hashed as strings."""
+    (b, branches), (i, items) = _codes(frame[branch]), _codes(frame[item])
+    cell = b.astype(np.int64) * len(items)
+    cell += i
+    b, i = np.divmod(
+        np.flatnonzero(np.bincount(cell, minlength=len(branches) * len(items))), len(items) or 1
+    )
+    return pd.DataFrame(
+        {KEY_FIELDS[0]: np.asarray(branches)[b], KEY_FIELDS[1]: np.asarray(items)[i]}
+    )
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """Each row's number among the column's values (a missing value one of them)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        if not len(codes) or codes.min() >= 0:
+            return codes, column.cat.categories
+    return pd.factorize(column, use_na_sentinel=False)
 
 
 def _key_index(frame: pd.DataFrame) -> pd.MultiIndex:

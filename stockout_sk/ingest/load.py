@@ -16,9 +16,9 @@ import pandas as pd
 from stockout_sk.clock import utc_today
 from stockout_sk.config import CsvFormat, load_csv_format, load_ingest_workers
 from stockout_sk.contract import DATE
-from stockout_sk.ingest.aggregate import _build_flows
 from stockout_sk.ingest.chain import ChainData
 from stockout_sk.ingest.findings import _chain_findings, _training_findings
+from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.parallel import _PoolFlows
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan
@@ -268,6 +268,7 @@ def _load(
             transfers = transfers[~transfers[DATE].isin(reasons.index)].reset_index(drop=True)
         else:
             sold = sold[~sold[DATE].isin(reasons.index)].reset_index(drop=True)
+    flow_reader.close()  # its processes are done: their memory back before the flows are built
     flows = _build_flows(transfers, sold)
 
     report.files = {scan.schema.filename: scan.finish() for scan in scans.values()}

@@ -10,10 +10,12 @@ runs here, fresh interpreters (``spawn``) beside the threads of a Prefect task �
   appears, which needs every ID before it — with the single-process code, the file's scan (its
   counts, findings, decisions) handed back to this process;
 * cuts ``sales_transactions.csv`` into spans of about ``span_bytes`` at line ends
-  (:func:`~stockout_sk.ingest.spans._cuts`), counts the lines between the cuts (so that every
-  span knows the physical line it starts on), and scans the spans on all the processes with
-  the single-process scanner (:func:`~stockout_sk.ingest.span_tasks._sales_span`), the first
-  process joining in once the movements are read;
+  (:func:`~stockout_sk.ingest.spans._cuts`) while the file's date order is decided: the
+  processes count the lines between the cuts (so that every span knows the physical line it
+  starts on) and check their bytes as UTF-8, which the decision needs; then scans the spans
+  on all the processes with the single-process scanner
+  (:func:`~stockout_sk.ingest.span_tasks._sales_span`), the first process joining in once the
+  movements are read;
 * adds the spans up in file order as they come
   (:class:`~stockout_sk.ingest.span_tasks._SpanMerger`): their counts, line events, rejects and
   daily sums.
@@ -48,11 +50,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 
 from stockout_sk.config import INGEST_WORKERS_ENV
 from stockout_sk.ingest.aggregate import _SOLD, _SOLD_DTYPES
+from stockout_sk.ingest.encoding import _all_utf8, _Encoding
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.span_tasks import (
@@ -79,6 +83,11 @@ def _movements_whole(
     """``tables._load_movements`` on the whole file, in a worker; the scan travels back."""
     transfers, stats = _load_movements(scan, min_rows)
     return transfers, stats, scan
+
+
+def _lines_and_utf8(path: Path, encoding: _Encoding, start: int, stop: int) -> tuple[int, bool]:
+    """The line feeds in bytes ``[start, stop)`` of a file, and whether they are valid UTF-8."""
+    return _count_lines(path, encoding, start, stop), _all_utf8(path, start, stop)
 
 
 def _adopt(scan: _FileScan, read: _FileScan) -> None:
@@ -114,6 +123,7 @@ class _PoolFlows(_FlowReader):
         self.workers = workers
         self.span_bytes = SPAN_BYTES if span_bytes is None else span_bytes
         self._pool: ProcessPoolExecutor | None = None
+        self._lines: tuple[Path, list[int], list[int]] | None = None  # a file's cuts, their lines
         self._spans: list[_Span | None] = []  # the sales file's spans as read, in file order
         self._days: list[_DayCounts] = []  # and their rows per day
 
@@ -134,24 +144,46 @@ class _PoolFlows(_FlowReader):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def _may_split(self, scan: _FileScan) -> bool:
+        """Whether ``scan``'s file is large enough to read in spans, and in UTF-8."""
+        return (
+            self.workers > 1
+            and scan.header.encoding.is_utf8
+            and os.path.getsize(scan.path) >= 2 * self.span_bytes
+        )
+
     def _splits(self, scan: _FileScan) -> bool:
         """Whether ``scan``'s file is read in spans (the module docstring)."""
-        if self.workers < 2 or os.path.getsize(scan.path) < 2 * self.span_bytes:
-            return False
-        return scan._valid_utf8  # checked when its dates were decided (_FileScan._can_defer)
+        return self._may_split(scan) and bool(scan._valid_utf8)  # checked by decide_dates
+
+    def decide_dates(self, scan: _FileScan) -> None:
+        """A file worth splitting is cut first: the processes count each span's lines (its
+        first line's number) and check its bytes as UTF-8 — what the file's decision needs,
+        in one read of each span, on every core."""
+        if not self._may_split(scan):
+            super().decide_dates(scan)
+            return
+        pool = self._executor()
+        with _worker_deaths(scan):
+            cuts = _cuts(scan, self.span_bytes)
+            encoding = scan.header.encoding
+            read = [
+                pool.submit(_lines_and_utf8, scan.path, encoding, a, b)
+                for a, b in itertools.pairwise(cuts)
+            ]
+            valid = _all_utf8(scan.path, encoding.skip, cuts[0])  # the header
+            lines, spans_valid = zip(*(r.result() for r in read), strict=True)
+        self._lines = (scan.path, cuts, list(lines))
+        scan._valid_utf8 = valid and all(spans_valid)
+        scan.decide_dates()
 
     def flows(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> _Flows:
-        if not self._splits(sales):
+        if not self._splits(sales) or self._lines is None or self._lines[0] != sales.path:
             return super().flows(movements, sales, min_rows)
         pool = self._executor()
         with _worker_deaths(sales):
-            cuts = _cuts(sales, self.span_bytes)
-            ends = itertools.pairwise(cuts)
-            encoding = sales.header.encoding
-            # Lines first (both processes, a fraction of a second), then the movements on one.
-            counts = [pool.submit(_count_lines, sales.path, encoding, a, b) for a, b in ends]
             moved = pool.submit(_movements_whole, movements, min_rows)
-            sold, returns, days = self._sales(pool, sales, cuts, counts, min_rows)
+            sold, returns, days = self._sales(pool, sales, *self._lines[1:], min_rows)
             transfers, stats, read = moved.result()
         _adopt(movements, read)
         return transfers, stats, sold, returns, days
@@ -161,11 +193,11 @@ class _PoolFlows(_FlowReader):
         pool: ProcessPoolExecutor,
         scan: _FileScan,
         cuts: list[int],
-        counts: list[Future[int]],
+        lines: list[int],
         min_rows: int,
     ) -> tuple[pd.DataFrame, int, _DayCounts]:
-        """The sales file in spans between ``cuts``, ``counts`` its lines between them."""
-        spans = _spans_between(scan, cuts, [c.result() for c in counts])
+        """The sales file in spans between ``cuts``, ``lines`` its lines between them."""
+        spans = _spans_between(scan, cuts, lines)
         n = len(spans)
         logger.info(
             "%s: %d spans of about %d MiB on %d processes",

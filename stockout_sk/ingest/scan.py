@@ -126,7 +126,7 @@ class _FileScan:
         self._clean_blocks: dict[int, int] = {}  # found by the first pass, skipped by the next
         self._pending_dates: list[str] = []  # date columns not decided yet (decide_dates)
         self._decisions_at = 0  # where their findings go
-        self._valid_utf8 = False  # every byte of the file found valid UTF-8
+        self._valid_utf8: bool | None = None  # every byte of the file valid UTF-8 (None: unchecked)
         self._chunks = 0
         self._counts: Counter[tuple[str, str]] = Counter()
 
@@ -168,7 +168,7 @@ class _FileScan:
             block,
             self._clean_blocks,
             self.span,
-            valid_utf8=self._valid_utf8,
+            valid_utf8=bool(self._valid_utf8),
         )
         yield from _read_ahead(iter(reader), self.schema.filename)
         self.consumed = (reader.lines, reader.end)
@@ -226,10 +226,10 @@ class _FileScan:
             at += self._record_decision(c, evidence[c], at=at)
 
     def _can_defer(self) -> bool:
-        """Reading the date columns up front can raise nothing: a UTF-8 file, all of it valid."""
-        if self.span is None and self.header.encoding.is_utf8:
+        """Reading the date columns up front can raise nothing: a UTF-8 file, all valid."""
+        if self.span is None and self.header.encoding.is_utf8 and self._valid_utf8 is None:
             self._valid_utf8 = _all_utf8(self.path)
-        return self._valid_utf8
+        return bool(self._valid_utf8)
 
     def _record_decision(self, c: str, evidence: DayfirstEvidence, at: int | None = None) -> int:
         """Decide column ``c`` from ``evidence``; its finding appended, or inserted at ``at``.

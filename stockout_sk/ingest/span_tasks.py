@@ -133,7 +133,7 @@ class _SpanSums:
         if not len(daily):
             return
         numbers, complete = self._codes.number([daily[c] for c in self._keys])
-        sums = daily[self._value].to_numpy(dtype=np.float64)
+        sums = daily[self._value].to_numpy(dtype=np.float64, copy=True)  # a shared day's change
         if not complete.all():  # grouping drops a missing key, as one process's does
             numbers, sums = [n[complete] for n in numbers], sums[complete]
         present = np.bincount(numbers[self._day]) > 0
@@ -146,37 +146,80 @@ class _SpanSums:
         self._sums.append(sums)
 
     def result(self) -> pd.DataFrame:
-        """One row per distinct key, in order of first appearance, with ``dtypes``."""
+        """One row per distinct key, in order of first appearance, with ``dtypes``.
+
+        A key of a shared day keeps its first row, which takes the key's sum; its later rows
+        go. Every other row stays where it is: no key is packed, no row reordered, and the
+        spans' rows are written once, straight into the result's columns.
+        """
         if not self._sums:
             return _empty_frame(self._dtypes)
-        codes, value = self._codes, self._value
-        numbers = [np.concatenate(n) for n in zip(*self._numbers, strict=True)]
-        sums = np.concatenate(self._sums)
+        spans = list(zip(self._numbers, self._sums, strict=True))
         self._numbers, self._sums = [], []
-        if codes.widen(self._key_bits) is False:  # too wide to pack: summed by the columns
-            columns = {
-                c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
-                for c, v, n in zip(self._keys, codes._values, numbers, strict=True)
-            }
-            columns[DATE] = columns[DATE].view(_DT)
-            acc = _Aggregator(self._keys, [value], self._dtypes, sys.maxsize, self._key_bits)
-            acc.add(pd.DataFrame({**columns, value: sums}))
-            return acc.result()
-        key = codes.pack(numbers)
-        shared = self._spans_per_day[numbers[self._day]] > 1
-        del numbers
-        if shared.any():
-            seq = np.arange(len(key))
-            summed = _sum_by_key(
-                pd.DataFrame({_KEY: key[shared], value: sums[shared], _SEQ: seq[shared]}),
-                [value],
-                first=_SEQ,
-            )
-            alone = ~shared
-            seq = np.concatenate([seq[alone], summed[_SEQ].to_numpy()])
-            order = np.argsort(seq, kind="stable")  # two runs in order: merged in one pass
-            key = np.concatenate([key[alone], summed[_KEY].to_numpy()])[order]
-            sums = np.concatenate([sums[alone], summed[value].to_numpy()])[order]
-        out = codes.values(key, self._dtypes)
-        out[value] = sums
-        return pd.DataFrame(out).astype(self._dtypes)[list(self._dtypes)]
+        keeps = [self._spans_per_day[numbers[self._day]] <= 1 for numbers, _ in spans]
+        if not all(keep.all() for keep in keeps):
+            if self._codes.widen(self._key_bits) is False:  # too wide to pack: by the columns
+                numbers = [np.concatenate(n) for n in zip(*(n for n, _ in spans), strict=True)]
+                return self._by_columns(numbers, np.concatenate([s for _, s in spans]))
+            self._sum_shared(spans, keeps)
+        n = sum(int(np.count_nonzero(keep)) for keep in keeps)
+        columns = [np.empty(n, dtype=np.int32) for _ in self._keys]
+        sums = np.empty(n, dtype=np.float64)
+        at = 0
+        for (numbers, span_sums), keep in zip(spans, keeps, strict=True):
+            m = int(np.count_nonzero(keep))
+            for column, out in zip(numbers, columns, strict=True):
+                np.compress(keep, column, out=out[at : at + m])
+            np.compress(keep, span_sums, out=sums[at : at + m])
+            at += m
+        del spans
+        out = self._codes.columns(columns, self._dtypes)
+        out[self._value] = sums
+        return pd.DataFrame(out, copy=False).astype(self._dtypes)
+
+    def _sum_shared(
+        self, spans: list[tuple[list[np.ndarray], np.ndarray]], keeps: list[np.ndarray]
+    ) -> None:
+        """The rows of the days several spans hold summed per key in file order: a key's first
+        row takes its sum and stays, its later rows go (``keeps`` and the spans' sums updated
+        in place)."""
+        offsets = np.cumsum([0, *(len(sums) for _, sums in spans)])
+        shared = [np.flatnonzero(~keep) for keep in keeps]
+        summed = _sum_by_key(
+            pd.DataFrame(
+                {
+                    _KEY: np.concatenate(
+                        [
+                            self._codes.pack([column[rows] for column in numbers])
+                            for (numbers, _), rows in zip(spans, shared, strict=True)
+                        ]
+                    ),
+                    self._value: np.concatenate(
+                        [sums[rows] for (_, sums), rows in zip(spans, shared, strict=True)]
+                    ),
+                    _SEQ: np.concatenate(
+                        [rows + at for rows, at in zip(shared, offsets[:-1], strict=True)]
+                    ),
+                }
+            ),
+            [self._value],
+            first=_SEQ,
+        )
+        first, total = summed[_SEQ].to_numpy(), summed[self._value].to_numpy()
+        span_of = np.searchsorted(offsets, first, side="right") - 1
+        for j, ((_, sums), keep) in enumerate(zip(spans, keeps, strict=True)):
+            mine = span_of == j
+            rows = first[mine] - offsets[j]
+            keep[rows] = True
+            sums[rows] = total[mine]
+
+    def _by_columns(self, numbers: list[np.ndarray], sums: np.ndarray) -> pd.DataFrame:
+        """:meth:`result` for keys too wide to pack: the aggregator sums them by the columns."""
+        columns = {
+            c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
+            for c, v, n in zip(self._keys, self._codes._values, numbers, strict=True)
+        }
+        columns[DATE] = columns[DATE].view(_DT)
+        acc = _Aggregator(self._keys, [self._value], self._dtypes, sys.maxsize, self._key_bits)
+        acc.add(pd.DataFrame({**columns, self._value: sums}))
+        return acc.result()

@@ -68,3 +68,43 @@ def _exact_sums(value: np.ndarray) -> bool:
         and bool((value == np.round(value)).all())
         and not bool(np.signbit(value[value == 0]).any())
     )
+
+
+def _compensated_sums(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``value`` per ``group`` (0 … n-1, rows in any order), each group's values added
+    in row order with the compensation of pandas' Cython grouped sum: missing values skipped,
+    a group with none 0.0, a lone value ``v`` summed to ``0.0 + v`` (so ``-0.0`` gives 0.0).
+
+    pandas itself adds a group's values so only while the groups interleave: groups that come
+    sorted are summed by ``np.add.reduceat``, without compensation. Here the layout does not
+    matter. A group of several values is summed one position at a time — the k-th values of
+    every group still holding one, at once — so the steps are as many as the largest group's
+    values.
+    """
+    kept = ~np.isnan(value)
+    if not kept.all():
+        group, value = group[kept], value[kept]
+    sums = np.zeros(n)
+    alone = np.bincount(group, minlength=n)[group] == 1
+    sums[group[alone]] = 0.0 + value[alone]
+    if alone.all():
+        return sums
+    group, value = group[~alone], value[~alone]
+    order = np.argsort(group, kind="stable")  # each group's rows together, in row order
+    group, value = group[order], value[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.append(starts, len(group)))
+    largest_first = np.argsort(-sizes, kind="stable")
+    starts, sizes = starts[largest_first], sizes[largest_first]
+    compensation = np.zeros(n)
+    with np.errstate(invalid="ignore"):  # inf - inf: pandas drops the compensation
+        for k in range(int(sizes[0])):
+            at = starts[: np.count_nonzero(sizes > k)] + k
+            g = group[at]
+            y = value[at] - compensation[g]
+            t = sums[g] + y
+            c = (t - sums[g]) - y
+            c[np.isnan(c)] = 0.0
+            compensation[g] = c
+            sums[g] = t
+    return sums

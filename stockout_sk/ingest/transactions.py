@@ -51,4 +51,5 @@ class _FlowReader:
         _requarantine(scan, reasons, movements=movements)
 
     def close(self) -> None:
-        """Let go of what the reader started (nothing, here)."""
+        """Let go of what the reader started (nothing, here); called once both files are read
+        and again when ingestion ends, also on an error."""

@@ -21,18 +21,20 @@ from stockout_sk.ingest.aggregate import (
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
-    _build_flows,
     _empty_frame,
 )
 from stockout_sk.ingest.dedup import _SeenKeys
 from stockout_sk.ingest.findings import (
     _chain_findings,
+    _distinct_keys,
     _empty_snapshot,
     _examples,
+    _flows_after_snapshot,
     _key_index,
     _sales_without_snapshot,
     _unknown_branches,
 )
+from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.header import _read_header
 from stockout_sk.ingest.load import _release_freed_memory
 from stockout_sk.ingest.quantities import (
@@ -196,7 +198,7 @@ def test_aggregator_empty_has_contract_dtypes():
     out = agg.result()
     assert len(out) == 0
     assert list(out.columns) == ["BranchID", "ItemCode", "Date", "sold"]
-    assert [str(t) for t in out.dtypes] == ["str", "str", "datetime64[ns]", "float64"]
+    assert [str(t) for t in out.dtypes] == ["category", "category", "datetime64[ns]", "float64"]
 
 
 def test_build_flows_inflow_outflow_sold_and_zero_days_dropped():
@@ -447,6 +449,53 @@ def test_unknown_branches_and_snapshot_checks():
     (empty,) = _empty_snapshot(tables["stock"].iloc[:0])
     assert (empty.code, empty.count) == ("empty_snapshot", 0)
     assert _empty_snapshot(tables["stock"]) == []
+
+
+@pytest.mark.parametrize("dtype", ["str", "category"])
+def test_distinct_keys_are_the_distinct_pairs_whatever_the_columns_hold(dtype):
+    """Branch×item pairs counted on the columns' codes: the pairs ``drop_duplicates`` keeps,
+    strings or categories (with unused ones), a missing ID a value like any other."""
+    rng = np.random.default_rng(4)
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "ToBranchID": rng.choice(["001", "002", "WH01", None], n, p=[0.5, 0.3, 0.19, 0.01]),
+            "ItemCode": rng.choice([f"I{i}" for i in range(40)], n),
+        }
+    ).astype(dtype)
+    if dtype == "category":
+        frame["ItemCode"] = frame["ItemCode"].cat.add_categories(["never"])
+    got = _distinct_keys(frame, "ToBranchID", "ItemCode")
+    assert list(got.columns) == ["BranchID", "ItemCode"]
+    want = frame.drop_duplicates().astype(object)
+    as_set = {(b if b == b else None, i) for b, i in got.astype(object).itertuples(index=False)}
+    assert len(got) == len(want)
+    assert as_set == {(b if b == b else None, i) for b, i in want.itertuples(index=False)}
+    assert _distinct_keys(frame.iloc[:0], "ToBranchID", "ItemCode").empty
+
+
+def test_flows_after_the_snapshot_counted_by_key_in_any_row_order():
+    """Each flow row against its own key's snapshot day, the flows grouped by key or not."""
+    stock = pd.DataFrame(
+        {
+            "BranchID": ["001", "001", "002"],
+            "ItemCode": ["X", "Y", "X"],
+            "LastUpdatedAt": pd.to_datetime(["2024-03-02", "2024-03-05", "2024-03-01"]),
+        }
+    )
+    day = pd.Timestamp("2024-03-01") + pd.to_timedelta([0, 2, 3, 4, 6, 1, 2, 5], unit="D")
+    flows = pd.DataFrame(
+        {
+            "BranchID": ["001", "001", "001", "001", "001", "002", "002", "003"],
+            "ItemCode": ["X", "X", "X", "Y", "Y", "X", "X", "X"],
+            "Date": day.as_unit("ns"),
+        }
+    ).astype({"BranchID": "str", "ItemCode": "str"})
+    for order in (np.arange(8), np.random.default_rng(2).permutation(8)):
+        (found,) = _flows_after_snapshot(flows.iloc[order].reset_index(drop=True), stock)
+        # 001×X after 03-02: 03-03, 03-04; 001×Y after 03-05: 03-07; 002×X after 03-01:
+        # 03-02, 03-03; 003×X has no snapshot row.
+        assert (found.count, found.message.split(" on ")[1][:6]) == (5, "3 key(")
 
 
 def test_examples_are_sorted_and_capped():

@@ -16,9 +16,11 @@ from stockout_sk.ingest.aggregate import (
     _SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
+    _KeyCodes,
+)
+from stockout_sk.ingest.flows import (
     _build_flows,
     _build_flows_by_columns,
-    _KeyCodes,
     _side_sums,
 )
 
@@ -99,16 +101,22 @@ def test_no_rows_give_the_typed_empty_frame() -> None:
     result = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=10).result()
     assert list(result.columns) == list(_SOLD_DTYPES)
     assert result.empty
-    assert list(result.dtypes.astype(str)) == ["str", "str", "datetime64[ns]", "float64"]
+    assert list(result.dtypes.astype(str)) == ["category", "category", "datetime64[ns]", "float64"]
 
 
-def test_flows_match_grouping_by_the_key_columns() -> None:
+@pytest.mark.parametrize("dense", [None, True, False])
+@pytest.mark.parametrize("quantities", ["fractional", "whole"])
+def test_flows_match_grouping_by_the_key_columns(dense, quantities) -> None:
     """Sorted by branch, item and day as strings sort (``"١٢"`` after ``"WH01"``), zero days
-    dropped, inflow and outflow from both ends of a transfer."""
+    dropped, inflow and outflow from both ends of a transfer: summed into the grid of keys or
+    by one sort, the sales' branches and items as strings or as categories."""
     rng = np.random.default_rng(9)
     rows = sales_rows(rng, 3000).dropna()
+    if quantities == "whole":
+        rows["sold"] = np.round(rows["sold"])
     sold = rows.groupby(SOLD_KEYS, sort=False, as_index=False)["sold"].sum()
     sold.loc[::17, "sold"] = 0.0
+    sold = pd.concat([sold, sold[::5]], ignore_index=True)  # keys given twice, summed in order
     n = 900
     transfers = pd.DataFrame(
         {
@@ -116,14 +124,24 @@ def test_flows_match_grouping_by_the_key_columns() -> None:
             "FromBranchID": pd.array(rng.choice(["WH01", "002", "SUP9"], n), dtype="str"),
             "ToBranchID": rows["BranchID"].to_numpy()[:n],
             "ItemCode": rows["ItemCode"].to_numpy()[:n],
-            "QuantityMoved": rng.integers(1, 9, n) / 4,
+            "QuantityMoved": rng.integers(1, 9, n) / rng.choice([4, 3, 7], n),
         }
     ).astype(_TRANSFER_DTYPES)
+    if quantities == "whole":
+        transfers["QuantityMoved"] = np.round(transfers["QuantityMoved"])
     transfers = transfers.groupby(TRANSFER_KEYS, sort=True, as_index=False)["QuantityMoved"].sum()
-    for t, s in ((transfers, sold), (transfers[:0], sold), (transfers, sold[:0])):
+    categories = sold.astype({"BranchID": "category", "ItemCode": "category"})
+    for t, s in (
+        (transfers, sold),
+        (transfers, categories),
+        (transfers[:0], sold),
+        (transfers, sold[:0]),
+        (transfers, categories[:0]),
+    ):
         expected = _build_flows_by_columns(t, s)
-        pd.testing.assert_frame_equal(_build_flows(t, s), expected, check_exact=True)
-    assert _build_flows(transfers[:0], sold[:0]).empty
+        got = _build_flows(t, s, dense=dense)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert _build_flows(transfers[:0], sold[:0], dense=dense).empty
 
 
 def see(codes: _KeyCodes, a: int, b: int) -> None:
@@ -172,6 +190,6 @@ def test_side_sums_of_whole_numbers_are_the_value_by_value_sums_to_the_bit(kind,
         value[rng.random(n) < 0.1] = np.nan
     group = np.sort(rng.integers(0, groups, n))
     got = _side_sums(group, value, groups)
-    monkeypatch.setattr("stockout_sk.ingest.aggregate._exact_sums", lambda value: False)
+    monkeypatch.setattr("stockout_sk.ingest.flows._exact_sums", lambda value: False)
     want = _side_sums(group, value, groups)
     assert np.array_equal(got.view(np.int64), want.view(np.int64))

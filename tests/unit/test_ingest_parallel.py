@@ -72,7 +72,8 @@ def read_both(data: Path, tmp_path: Path, pool) -> tuple[dict, _PoolFlows]:
         one = exc
     want = outputs(one, out)
     reader = _PoolFlows(2, span_bytes=SPAN_BYTES)
-    reader._pool = pool  # the module's processes (close() would stop them)
+    reader._pool = pool  # the module's processes, which ingestion's close() must not stop
+    reader.close = lambda: None  # type: ignore[method-assign]
     try:
         many = load_with(reader, data, out)
     except DataContractError as exc:
@@ -221,7 +222,9 @@ def test_load_chain_starts_and_stops_its_own_processes(tmp_path, monkeypatch):
     started = []
     original = _PoolFlows._executor
     monkeypatch.setattr(
-        _PoolFlows, "_executor", lambda self: started.append(self) or original(self)
+        _PoolFlows,
+        "_executor",
+        lambda self: (self._pool is None and started.append(self)) or original(self),
     )
     many = load_chain(data, today=TODAY, workers=2)
     assert len(started) == 1

@@ -195,3 +195,20 @@ def test_the_whole_file_utf8_check_across_map_windows(tmp_path, monkeypatch, whe
         assert _all_utf8(path) is valid
     path.write_bytes(text + "مل".encode()[:-1])  # a character cut at the end of the file
     assert not _all_utf8(path)
+
+
+def test_a_range_of_the_file_checked_as_utf8_alone(tmp_path, monkeypatch):
+    """Bytes ``[start, stop)`` only, across map windows: a bad byte outside them does not
+    count, inside them it does, whichever window it falls in."""
+    monkeypatch.setattr("stockout_sk.ingest.encoding._MAP_BYTES", 2 * mmap.ALLOCATIONGRANULARITY)
+    line = "حليب كامل 250 مل, milk\n".encode()
+    text = line * 3000
+    path = tmp_path / "f.csv"
+    start, stop = 40 * len(line), 2500 * len(line)  # both on line ends
+    for at, inside in ((5, False), (start - 2, False), (start, True), (30000, True), (stop, False)):
+        path.write_bytes(text[:at] + b"\xff" + text[at + 1 :])
+        assert _all_utf8(path, start, stop) is not inside
+        assert not _all_utf8(path)
+    path.write_bytes(text)
+    assert _all_utf8(path, start, stop)
+    assert _all_utf8(path, stop, stop)  # nothing to check

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from stockout_sk.ingest.aggregate import _SEQ
-from stockout_sk.ingest.sums import _KEY, _stable_order, _sum_by_key
+from stockout_sk.ingest.sums import _KEY, _compensated_sums, _stable_order, _sum_by_key
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +57,51 @@ def test_stable_order_is_the_stable_argsort(bits: int, n: int) -> None:
     assert key.max(initial=0) < 2**bits
     got = _stable_order(key, bits)
     assert np.array_equal(got, np.argsort(key, kind="stable"))
+
+
+def compensated_reference(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """pandas' Cython grouped sum written out, row by row: skip a missing value, add the next
+    one with the group's compensation, drop a compensation that is not a number."""
+    sums, compensation = [0.0] * n, [0.0] * n
+    for g, v in zip(group.tolist(), value.tolist(), strict=True):
+        if v != v:
+            continue
+        y = v - compensation[g]
+        t = sums[g] + y
+        compensation[g] = t - sums[g] - y
+        if compensation[g] != compensation[g]:
+            compensation[g] = 0.0
+        sums[g] = t
+    return np.array(sums)
+
+
+@pytest.mark.parametrize(
+    "kind", ["fractional", "negative zero", "missing", "infinite", "one large group", "empty"]
+)
+def test_compensated_sums_add_each_group_as_pandas_does_whatever_the_layout(kind: str) -> None:
+    """Rows in any order, groups of one value to hundreds: the sums, bit for bit, of pandas'
+    compensated grouped sum written out row by row, and of pandas itself where it compensates
+    (interleaved groups). Its sorted layout (``np.add.reduceat``, no compensation) differs."""
+    rng = np.random.default_rng(21)
+    n, groups = 4000, 1500
+    value = rng.integers(-40, 60, n) / rng.choice([1, 3, 7, 10], n)
+    group = rng.integers(0, groups, n)
+    if kind == "negative zero":
+        value[rng.random(n) < 0.5] = -0.0
+    elif kind == "missing":
+        value[rng.random(n) < 0.2] = np.nan
+    elif kind == "infinite":
+        value[[5, 900, 901]] = [np.inf, -np.inf, np.inf]
+    elif kind == "one large group":
+        group[rng.random(n) < 0.3] = 7
+    elif kind == "empty":
+        group, value = group[:0], value[:0]
+    got = _compensated_sums(group, value, groups)
+    want = compensated_reference(group, value, groups)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64), equal_nan=False)
+    by_pandas = pd.Series(value).groupby(group).sum().reindex(range(groups), fill_value=0.0)
+    assert np.array_equal(got.view(np.int64), by_pandas.to_numpy().view(np.int64))
+    if kind == "fractional":
+        order = np.argsort(group, kind="stable")
+        sorted_layout = pd.Series(value[order]).groupby(group[order]).sum()
+        assert not np.array_equal(sorted_layout.to_numpy(), got[sorted_layout.index])
