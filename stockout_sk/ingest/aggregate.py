@@ -148,9 +148,7 @@ class _KeyCodes:
             if dtypes[column] == _DT:
                 out[column] = known[n].view(_DT)
             elif dtypes[column] == _CAT:  # the categories sorted, as astype("category") does
-                order = np.argsort(known, kind="stable")
-                rank = np.empty(len(known), dtype=np.int32)
-                rank[order] = np.arange(len(known), dtype=np.int32)
+                order, rank = _sort_ranks(known)
                 out[column] = pd.Categorical.from_codes(rank[n], categories=pd.Index(known[order]))
             else:
                 out[column] = pd.array(known, dtype=dtypes[column]).take(n)
@@ -158,13 +156,15 @@ class _KeyCodes:
 
     def ranks(self) -> list[np.ndarray]:
         """Per column, each number's rank among the column's values in sorted order."""
-        out = []
-        for values in self._values:
-            order = np.argsort(np.asarray(values, dtype=object), kind="stable")
-            rank = np.empty(len(values), dtype=np.int32)
-            rank[order] = np.arange(len(values))
-            out.append(rank)
-        return out
+        return [_sort_ranks(np.asarray(values, dtype=object))[1] for values in self._values]
+
+
+def _sort_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stable sorting order of ``values``, and each value's rank in it."""
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values), dtype=np.int32)
+    rank[order] = np.arange(len(values), dtype=np.int32)
+    return order, rank
 
 
 class _Aggregator:

@@ -37,6 +37,7 @@ from stockout_sk.ingest.aggregate import (
     _TO_BRANCH_ID,
     _empty_frame,
     _KeyCodes,
+    _sort_ranks,
 )
 from stockout_sk.ingest.sums import _compensated_sums, _exact_sums, _stable_order
 
@@ -145,7 +146,7 @@ def _sorted_values(values: list, dtype: str, rank: np.ndarray):
     if dtype == _DT:
         return np.sort(np.asarray(values, dtype=np.int64))[rank].view(_DT)
     known = np.asarray(values, dtype=object)
-    return pd.array(known[np.argsort(known, kind="stable")], dtype=dtype).take(rank)
+    return pd.array(known[_sort_ranks(known)[0]], dtype=dtype).take(rank)
 
 
 def _sorted_flows(
