@@ -32,6 +32,7 @@ from stockout_sk.contract import (
     SAFETY_STOCK_LEVEL,
 )
 from stockout_sk.ingest.flows import _key_positions
+from stockout_sk.ingest.memory import _reused_pages
 from stockout_sk.params import check_int
 
 if TYPE_CHECKING:
@@ -209,6 +210,12 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
     ['BranchID', 'ItemCode', 'Date', 'CurrentQuantity', 'ReservedQuantity', 'SafetyStockLevel',
      'label']
     """
+    # Arrays of tens of millions of cells made and dropped in turn: their pages are reused.
+    with _reused_pages():
+        return _build_dataset(chain, horizon)
+
+
+def _build_dataset(chain: ChainData, horizon: int) -> LabelledDataset:
     panel = reconstruct_stock(chain)
     labels = label_panel(panel, horizon=horizon)
     n_keys, n_asof = labels.shape

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import logging
-from collections.abc import Callable
+from contextlib import closing
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +16,7 @@ from stockout_sk.contract import DATE
 from stockout_sk.ingest.chain import ChainData
 from stockout_sk.ingest.findings import _chain_findings, _training_findings
 from stockout_sk.ingest.flows import _build_flows
+from stockout_sk.ingest.memory import _reused_pages
 from stockout_sk.ingest.parallel import _PoolFlows
 from stockout_sk.ingest.report import REPORT_FILENAME, DataContractError, ValidationReport
 from stockout_sk.ingest.scan import _FileScan
@@ -123,7 +121,7 @@ def load_chain(
     """
     workers = load_ingest_workers(workers=workers)
     flow_reader = _PoolFlows(workers) if workers > 1 else _FlowReader()
-    try:
+    with _reused_pages(), closing(flow_reader):
         return _load_chain(
             data_dir,
             out_dir=out_dir,
@@ -134,8 +132,6 @@ def load_chain(
             min_history_days=min_history_days,
             flow_reader=flow_reader,
         )
-    finally:
-        flow_reader.close()
 
 
 def _load_chain(
@@ -181,31 +177,7 @@ def _load_chain(
     for f in report.findings:
         if f.severity == "warning":
             logger.warning("%s%s", f"{f.file}: " if f.file else "", f.message)
-    _release_freed_memory()
     return chain
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``; None where the C library has none (macOS, Windows)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def _release_freed_memory() -> bool:
-    """Give the memory ingestion freed back to the operating system; False where it cannot.
-
-    glibc keeps freed heap memory for reuse, in one arena per thread that allocated it (the
-    read-ahead thread has its own). What follows ingestion — labels, features — allocates
-    large arrays that do not reuse it, so the kept memory would only add to their peak.
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
 
 
 def _check_files(data_dir: Path) -> Path:

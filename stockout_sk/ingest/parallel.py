@@ -57,6 +57,7 @@ import pandas as pd
 from stockout_sk.config import INGEST_WORKERS_ENV
 from stockout_sk.ingest.aggregate import _SOLD, _SOLD_DTYPES
 from stockout_sk.ingest.encoding import _all_utf8, _Encoding
+from stockout_sk.ingest.memory import _keep_pages
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.span_tasks import (
@@ -135,7 +136,9 @@ class _PoolFlows(_FlowReader):
             method = "fork" if _may_fork() else "spawn"
             logger.info("starting %d ingestion processes (%s)", self.workers, method)
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context(method)
+                self.workers,
+                mp_context=multiprocessing.get_context(method),
+                initializer=_keep_pages,  # a fresh interpreter is not in the mode yet
             )
         return self._pool
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import platform
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,6 @@ from stockout_sk.ingest.findings import (
 )
 from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.header import _read_header
-from stockout_sk.ingest.load import _release_freed_memory
 from stockout_sk.ingest.quantities import (
     _QTY_MISSING,
     _QTY_NON_NUMERIC,
@@ -501,9 +499,3 @@ def test_flows_after_the_snapshot_counted_by_key_in_any_row_order():
 def test_examples_are_sorted_and_capped():
     assert _examples(["b", "a"]) == "'a', 'b'"
     assert _examples([f"k{i}" for i in range(7)]) == "'k0', 'k1', 'k2', 'k3', 'k4' and 2 more"
-
-
-def test_ingestion_gives_freed_memory_back_where_the_c_library_can() -> None:
-    """What ingestion freed is handed back (labels' large arrays would not reuse it) where the C
-    library is glibc (``malloc_trim``); elsewhere nothing is called and nothing fails."""
-    assert _release_freed_memory() is (platform.libc_ver()[0] == "glibc")

@@ -1,0 +1,121 @@
+"""Ingestion's memory mode (:mod:`stockout_sk.ingest.memory`): freed pages kept for reuse while
+it runs, everything as before once it ends.
+
+glibc's state is read back through ``mallinfo2`` (glibc 2.33+): ``hblkhd`` counts the bytes of
+blocks mapped apart, so a large array allocated in the mode must not add to it, and one
+allocated after it must.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+import pytest
+
+from stockout_sk.ingest.memory import (
+    _glibc,
+    _hugepage_advice,
+    _keep_pages,
+    _release_freed_memory,
+    _reused_pages,
+)
+
+GLIBC = platform.libc_ver()[0] == "glibc"
+BIG = 96 * 2**20  # above glibc's largest adaptive mmap threshold (32 MiB)
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _mapped_apart() -> int:
+    """Bytes glibc holds in blocks mapped apart (``mallinfo2().hblkhd``)."""
+    libc = _glibc()
+    libc.mallinfo2.restype = _MallInfo2
+    return libc.mallinfo2().hblkhd
+
+
+def _mapped_by_big_array() -> int:
+    before = _mapped_apart()
+    block = np.ones(BIG // 8)
+    grown = _mapped_apart() - before
+    del block
+    return grown
+
+
+def _hugepages_advised() -> bool:
+    advise = _hugepage_advice()
+    was = advise(True)
+    advise(was)
+    return was
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")
+def test_large_arrays_come_from_the_heap_inside_and_are_mapped_apart_after() -> None:
+    assert _mapped_by_big_array() >= BIG  # outside: mapped apart, unmapped when freed
+    with _reused_pages():
+        assert _mapped_by_big_array() == 0
+        with _reused_pages():  # nested blocks act as one
+            assert _mapped_by_big_array() == 0
+        assert _mapped_by_big_array() == 0  # the inner block's end changes nothing
+    assert _mapped_by_big_array() >= BIG
+
+
+def test_numpy_huge_page_advice_is_off_inside_and_restored_after() -> None:
+    if _hugepage_advice() is None:
+        pytest.skip("this numpy has no huge-page switch")
+    advise = _hugepage_advice()
+    for before in (True, False):
+        was = advise(before)
+        try:
+            with _reused_pages():
+                assert _hugepages_advised() is False
+            assert _hugepages_advised() is before
+        finally:
+            advise(was)
+
+
+def test_the_block_ends_cleanly_when_its_body_raises() -> None:
+    with pytest.raises(RuntimeError, match="boom"), _reused_pages():
+        raise RuntimeError("boom")
+    if GLIBC:
+        assert _mapped_by_big_array() >= BIG
+    if _hugepage_advice() is not None:
+        assert _hugepages_advised() is True
+
+
+def _worker_maps_big_arrays() -> int:
+    return _mapped_by_big_array()
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")
+def test_a_fresh_worker_process_enters_the_mode_through_its_initializer() -> None:
+    """Ingestion's workers start as fresh interpreters beside a Prefect task's threads."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_keep_pages) as pool:
+        assert pool.submit(_worker_maps_big_arrays).result() == 0
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        assert pool.submit(_worker_maps_big_arrays).result() >= BIG
+
+
+def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
+    """What ingestion freed is handed back at its end (``malloc_trim``) where the C library
+    is glibc; elsewhere nothing is called and nothing fails."""
+    assert _release_freed_memory() is GLIBC
