@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
-from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _stable_order, _sum_by_key
+from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _exact_sums, _stable_order, _sum_by_key
 
 _STR = "str"
 _F64 = "float64"
@@ -214,7 +214,8 @@ class _Aggregator:
             if rows:
                 part = part.groupby(self._keys, sort=False, as_index=False)[self._values].sum()
         else:
-            if rows:
+            # Whole numbers add up the same in any grouping: their rows wait for the next sum.
+            if rows and not all(_exact_sums(part[v].to_numpy()) for v in self._values):
                 part = _sum_by_key(part, self._values)
             part[_SEQ] = np.arange(self._seq, self._seq + len(part))
             self._seq += len(part)
@@ -291,6 +292,12 @@ class _Aggregator:
 
     def result(self) -> pd.DataFrame:
         """One row per distinct key (in order of first appearance), with ``dtypes``."""
+        if self._codes is not None and not self._done and self._parts:
+            # Never re-aggregated: one sum of the parts, already in order of first appearance
+            # (what re-aggregating, splitting by day and merging the days back would give).
+            merged = pd.concat(self._parts, ignore_index=True)
+            self._parts = []
+            return self._unpacked(_sum_by_key(merged, self._values)).astype(self._dtypes)
         self._compact()
         if self._codes is None:
             if not self._parts:

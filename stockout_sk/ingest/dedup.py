@@ -24,20 +24,19 @@ class _SeenKeys:
         n = len(keys)
         if n == 0:
             return np.zeros(0, dtype=bool), 0
-        _, first_idx, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        first_of_row = first_idx[inverse]
-        reference = content[first_of_row]
-        found = np.zeros(n, dtype=bool)
+        distinct, first_idx, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        # Looked up in sorted order: one sweep through the held keys, not a random probe each.
+        at = np.searchsorted(self._keys, distinct)
+        found = np.zeros(len(distinct), dtype=bool)
+        reference = content[first_idx]
         if len(self._keys):
-            pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-            found = self._keys[pos] == keys
+            pos = np.minimum(at, len(self._keys) - 1)
+            found = self._keys[pos] == distinct
             reference = np.where(found, self._content[pos], reference)
-        duplicate = found | (np.arange(n) != first_of_row)
-        conflicting = int((duplicate & (content != reference)).sum())
-        # The new keys are distinct and none is held: merged in, not the whole array sorted.
-        new_keys, new_content = keys[~duplicate], content[~duplicate]
-        order = np.argsort(new_keys)
-        at = np.searchsorted(self._keys, new_keys[order])
-        self._keys = np.insert(self._keys, at, new_keys[order])
-        self._content = np.insert(self._content, at, new_content[order])
+        duplicate = found[inverse] | (np.arange(n) != first_idx[inverse])
+        conflicting = int((duplicate & (content != reference[inverse])).sum())
+        # The new keys are distinct, sorted and none is held: merged in where they belong.
+        new = ~found
+        self._keys = np.insert(self._keys, at[new], distinct[new])
+        self._content = np.insert(self._content, at[new], content[first_idx[new]])
         return duplicate, conflicting
