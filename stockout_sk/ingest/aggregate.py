@@ -179,7 +179,9 @@ class _Aggregator:
     days' rows are sums already, which summing again would leave as they are, so every sum is
     added up exactly as re-summing everything adds it; where each key first appeared
     (``_SEQ``) gives back the order of first appearance. A key too wide for 63 bits turns the
-    sums back into key columns, summed as such from then on.
+    sums back into key columns, summed as such from then on. Sums never re-aggregated before
+    :meth:`result` (a span's, a small file's) are summed once there and returned in the order
+    they come in.
     """
 
     def __init__(
@@ -205,7 +207,10 @@ class _Aggregator:
 
     def add(self, frame: pd.DataFrame, *, rows: bool = False) -> None:
         """Add a partial frame of ``keys`` and ``values`` columns; ``rows``: it holds rows, not
-        yet sums, which are summed per key first (in order of first appearance)."""
+        yet sums, which are summed per key first (in order of first appearance) — unless every
+        value is a whole number (:func:`~stockout_sk.ingest.sums._exact_sums`): those add up
+        the same in any grouping, so with packed keys the rows wait for the next
+        re-aggregation as they are."""
         if len(frame) == 0:
             return
         part = self._packed(frame) if self._codes is not None else None
