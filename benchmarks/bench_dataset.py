@@ -29,7 +29,10 @@ then runs in its own fresh Python process, so the peak resident memory it report
 ``RSS after imports`` is the child's resident memory before the step (interpreter, numpy,
 pandas); ``peak RSS`` includes it. Ingestion may start worker processes: CPU seconds add the
 finished children's, and ``all processes`` is the peak of the summed resident memory of the
-child and its own children, sampled every 50 ms (the figure to hold against a machine's RAM).
+child and its own children, sampled every 50 ms (the figure to hold against a machine's RAM)
+by a process of its own: a sampling thread in the child would make ``load_chain`` start its
+workers as fresh interpreters (it copies the process only while no other thread runs), which
+the CLI does not.
 
 Usage::
 
@@ -95,44 +98,69 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+#: The sampler of :class:`TreePeak`, run as ``python -c SAMPLER <pid>``: the summed resident
+#: memory of ``<pid>`` and its children (itself left out) every 50 ms until a line arrives on
+#: its stdin; then it prints the peak (MB) and its own CPU seconds.
+SAMPLER = r"""
+import os, select, sys, time
+me, mine, page, peak = int(sys.argv[1]), os.getpid(), os.sysconf("SC_PAGE_SIZE"), 0.0
+print("ready", flush=True)
+while True:
+    total = 0
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        peak = float("nan")
+        break
+    for pid in pids:
+        if pid == mine:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            if pid == me or parent == me:
+                with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+                    total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            continue
+    peak = max(peak, total / 2**20)
+    if select.select([sys.stdin], [], [], 0.05)[0]:
+        break
+print(peak, time.process_time(), flush=True)
+"""
+
+
 class TreePeak:
     """The peak of the summed resident memory of this process and its children (ingestion's
-    worker processes), sampled every 50 ms from ``/proc`` on a thread (Linux; NaN elsewhere)."""
+    worker processes), sampled every 50 ms from ``/proc`` (Linux; NaN elsewhere).
+
+    The sampler is a process of its own, not a thread: ``load_chain`` copies this process for
+    its workers (``fork``) only while no other thread runs, as in the CLI, and starts fresh
+    interpreters otherwise — a sampling thread would time that other path. Its CPU seconds
+    (``cpu``) are left out of the step's.
+    """
 
     def __init__(self) -> None:
-        import threading
-
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.peak = float("nan")
+        self.cpu = 0.0
+        self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> TreePeak:
-        self._thread.start()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", SAMPLER, str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        self._proc.stdout.readline()  # "ready": sampling before the step starts
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.05):
-            total = 0
-            try:
-                pids = [p for p in os.listdir("/proc") if p.isdigit()]
-            except OSError:
-                self.peak = float("nan")
-                return
-            for pid in pids:
-                try:
-                    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-                        parent = int(f.read().rsplit(")", 1)[1].split()[1])
-                    if int(pid) == me or parent == me:
-                        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
-                            total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-                except (OSError, ValueError, IndexError):
-                    continue
-            self.peak = max(self.peak, total / 2**20)
+        assert self._proc is not None
+        out, _ = self._proc.communicate("stop\n", timeout=60)
+        peak, cpu = out.split()[-2:]
+        self.peak, self.cpu = float(peak), float(cpu)
 
 
 def workers_kwargs(args: argparse.Namespace) -> dict:
@@ -215,11 +243,11 @@ def child_load(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started, cpu_started = time.perf_counter(), cpu_seconds()
     with TreePeak() as tree:
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         chain = load_chain(args.data, chunksize=args.chunksize, **workers_kwargs(args))
-    seconds = time.perf_counter() - started
-    cpu = cpu_seconds() - cpu_started
+        seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_started - tree.cpu
     peak = peak_rss_mb()
     report = chain.report
     return {
@@ -250,8 +278,8 @@ def child_dataset(args: argparse.Namespace) -> dict:
 
     base = rss_mb()
     load_before = loadavg()
-    started, cpu_started = time.perf_counter(), cpu_seconds()
     with TreePeak() as tree:
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         chain = load_chain(args.data, chunksize=args.chunksize, **workers_kwargs(args))
         ingest_seconds = time.perf_counter() - started
         ingest_peak = peak_rss_mb()
@@ -265,7 +293,7 @@ def child_dataset(args: argparse.Namespace) -> dict:
         "workers": args.workers,
         "horizon": args.horizon,
         "seconds": ingest_seconds + label_seconds,
-        "cpu_seconds": cpu_seconds() - cpu_started,
+        "cpu_seconds": cpu_seconds() - cpu_started - tree.cpu,
         "ingest_seconds": ingest_seconds,
         "labels_seconds": label_seconds,
         "rss_after_imports_mb": base,

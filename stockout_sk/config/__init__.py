@@ -8,7 +8,7 @@
   (:mod:`stockout_sk.config.monitoring`);
 * :class:`CsvFormat` — the encoding and delimiter of the CSV exports, per run
   (:mod:`stockout_sk.config.csv_format`);
-* :func:`load_ingest_workers` — how many processes read the exports
+* :func:`load_ingest_workers` — how many processes read the exports (:func:`available_cores`)
   (:mod:`stockout_sk.config.ingest`).
 
 Every environment variable the system reads is documented on these classes and in the README's
@@ -16,7 +16,12 @@ configuration table.
 """
 
 from stockout_sk.config.csv_format import CsvFormat, load_csv_format
-from stockout_sk.config.ingest import INGEST_WORKERS_ENV, MAX_INGEST_WORKERS, load_ingest_workers
+from stockout_sk.config.ingest import (
+    INGEST_WORKERS_ENV,
+    MAX_INGEST_WORKERS,
+    available_cores,
+    load_ingest_workers,
+)
 from stockout_sk.config.model import (
     THRESHOLD_METHOD_ENV,
     THRESHOLD_METHODS,
@@ -53,6 +58,7 @@ __all__ = [
     "Schedules",
     "ServingSettings",
     "Settings",
+    "available_cores",
     "default_tracking_uri",
     "load_csv_format",
     "load_ingest_workers",

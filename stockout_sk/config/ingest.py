@@ -25,13 +25,17 @@ INGEST_WORKERS_ENV = "STOCKOUT_INGEST_WORKERS"
 MAX_INGEST_WORKERS = 64
 
 
-def default_ingest_workers() -> int:
+def available_cores() -> int:
     """The cores this process may run on (its CPU affinity, else the machine's count), ≥ 1."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_INGEST_WORKERS))
+        return max(1, os.cpu_count() or 1)
+
+
+def default_ingest_workers() -> int:
+    """:func:`available_cores`, at most :data:`MAX_INGEST_WORKERS`."""
+    return min(available_cores(), MAX_INGEST_WORKERS)
 
 
 def load_ingest_workers(

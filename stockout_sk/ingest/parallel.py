@@ -31,6 +31,10 @@ Two things a span cannot know alone are settled here, in file order, by reading 
   evidence and decides, and the spans that stopped are read again. A span read to its end
   before the decision holds no such date, so any order reads it the same.
 
+Each process reads in ingestion's memory mode (:mod:`~stockout_sk.ingest.memory`) and, when
+the processes take every core, reads its blocks in line: a read-ahead thread beside each
+(:func:`~stockout_sk.ingest.reader._read_ahead`) then finds no idle core.
+
 Only a file valid UTF-8 throughout is split (one whose bytes may not decode is refused or kept
 by whole-file counts one span cannot see); any other file, and a sales file shorter than two
 spans, is read in this process as before. The chain, report and rejects are the single
@@ -54,11 +58,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from stockout_sk.config import INGEST_WORKERS_ENV
+from stockout_sk.config import INGEST_WORKERS_ENV, available_cores
 from stockout_sk.ingest.aggregate import _SOLD, _SOLD_DTYPES
 from stockout_sk.ingest.encoding import _all_utf8, _Encoding
 from stockout_sk.ingest.memory import _keep_pages
-from stockout_sk.ingest.reader import _Span
+from stockout_sk.ingest.reader import _read_in_line, _Span
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.span_tasks import (
     _requarantine_span,
@@ -109,6 +113,15 @@ def _worker_deaths(scan: _FileScan) -> Iterator[None]:
         ) from exc
 
 
+def _worker_started(read_ahead: bool) -> None:
+    """A worker process's setup: ingestion's memory mode (a fresh interpreter is not in it
+    yet), and its files' blocks read in line unless some core is left for a read-ahead thread
+    (:func:`~stockout_sk.ingest.reader._read_in_line`)."""
+    _keep_pages()
+    if not read_ahead:
+        _read_in_line()
+
+
 def _may_fork() -> bool:
     """Whether worker processes may be copies of this one: Linux (macOS's system libraries are
     not safe to copy) and no other thread in this process."""
@@ -138,7 +151,8 @@ class _PoolFlows(_FlowReader):
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context(method),
-                initializer=_keep_pages,  # a fresh interpreter is not in the mode yet
+                initializer=_worker_started,
+                initargs=(self.workers < available_cores(),),
             )
         return self._pool
 

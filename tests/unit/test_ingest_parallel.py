@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -249,3 +250,48 @@ def test_a_worker_that_dies_is_said_plainly(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"worker process died .* --ingest-workers 1"):
         load_with(reader, data, None)
     reader.close()
+
+
+def _reads_ahead() -> tuple[bool, bool]:
+    """In a worker: whether blocks are read on a thread, and whether numpy advises huge pages
+    (not in ingestion's memory mode)."""
+    from stockout_sk.ingest import reader
+    from stockout_sk.ingest.memory import _hugepage_advice
+
+    advise = _hugepage_advice()
+    return reader._ahead, advise is not None and advise(False)
+
+
+@pytest.mark.parametrize("spare_core", [False, True])
+def test_workers_read_in_line_when_they_take_every_core(monkeypatch, spare_core):
+    """A read-ahead thread per worker only adds switching when the workers take every core;
+    with a core to spare it stays. Either way the workers run in ingestion's memory mode."""
+    workers = 2
+    monkeypatch.setattr(
+        "stockout_sk.ingest.parallel.available_cores", lambda: workers + int(spare_core)
+    )
+    flows = _PoolFlows(workers)
+    try:
+        assert flows._executor().submit(_reads_ahead).result() == (spare_core, False)
+    finally:
+        flows.close()
+
+
+def test_blocks_read_in_line_are_the_same_blocks_on_this_thread(monkeypatch):
+    from stockout_sk.ingest import reader
+
+    monkeypatch.setattr(reader, "_ahead", True)
+    threads = []
+
+    def blocks():
+        for i in range(3):
+            threads.append(threading.current_thread())
+            yield i
+
+    assert list(reader._read_ahead(blocks(), "x")) == [0, 1, 2]
+    assert threads[0] is not threading.current_thread()
+    reader._read_in_line()
+    assert reader._ahead is False
+    threads.clear()
+    assert list(reader._read_ahead(blocks(), "x")) == [0, 1, 2]
+    assert set(threads) == {threading.current_thread()}
