@@ -213,6 +213,7 @@ def _load(
 
     # Re-aggregate partial sums when they exceed a few chunks' worth of rows (and double).
     min_rows = 4 * scans[SALES_TRANSACTIONS.name].chunksize
+    flow_reader.start(scans[STOCK_MOVEMENT.name], scans[SALES_TRANSACTIONS.name], min_rows)
     branches = _load_keyed_table(scans[BRANCHES.name])
     items = _load_keyed_table(scans[ITEM_MASTER.name])
     employees = _load_keyed_table(scans[EMPLOYEES.name])

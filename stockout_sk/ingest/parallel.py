@@ -81,6 +81,14 @@ logger = logging.getLogger(__name__)
 #: Bytes of ``sales_transactions.csv`` per span read by one process.
 SPAN_BYTES = 32 * 2**20
 
+#: Handed to the processes by :meth:`_PoolFlows.start`: the movements' read, the sales file's
+#: spans and their reads, in file order.
+_Started = tuple[
+    Future[tuple[pd.DataFrame, _MovementStats, _FileScan]],
+    list[_Span],
+    deque[Future[_SpanResult | None]],
+]
+
 
 def _movements_whole(
     scan: _FileScan, min_rows: int
@@ -140,6 +148,7 @@ class _PoolFlows(_FlowReader):
         self._lines: tuple[Path, list[int], list[int]] | None = None  # a file's cuts, their lines
         self._spans: list[_Span | None] = []  # the sales file's spans as read, in file order
         self._days: list[_DayCounts] = []  # and their rows per day
+        self._started: _Started | None = None  # what start() handed to the processes
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -194,13 +203,34 @@ class _PoolFlows(_FlowReader):
         scan._valid_utf8 = valid and all(spans_valid)
         scan.decide_dates()
 
-    def flows(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> _Flows:
+    def start(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> None:
+        """The movements and every span of the sales file handed to the processes at once."""
         if not self._splits(sales) or self._lines is None or self._lines[0] != sales.path:
-            return super().flows(movements, sales, min_rows)
+            return
         pool = self._executor()
+        spans = _spans_between(sales, *self._lines[1:])
+        logger.info(
+            "%s: %d spans of about %d MiB on %d processes",
+            sales.schema.filename,
+            len(spans),
+            self.span_bytes >> 20,
+            self.workers,
+        )
         with _worker_deaths(sales):
             moved = pool.submit(_movements_whole, movements, min_rows)
-            sold, returns, days = self._sales(pool, sales, *self._lines[1:], min_rows)
+            tried = deque(pool.submit(_sales_span, sales, span, min_rows) for span in spans)
+        self._started = (moved, spans, tried)
+
+    def flows(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> _Flows:
+        if self._started is None:
+            self.start(movements, sales, min_rows)
+        if self._started is None:
+            return super().flows(movements, sales, min_rows)
+        moved, spans, tried = self._started
+        self._started = None
+        pool = self._executor()
+        with _worker_deaths(sales):
+            sold, returns, days = self._sales(pool, sales, spans, tried, min_rows)
             transfers, stats, read = moved.result()
         _adopt(movements, read)
         return transfers, stats, sold, returns, days
@@ -209,21 +239,12 @@ class _PoolFlows(_FlowReader):
         self,
         pool: ProcessPoolExecutor,
         scan: _FileScan,
-        cuts: list[int],
-        lines: list[int],
+        spans: list[_Span],
+        tried: deque[Future[_SpanResult | None]],
         min_rows: int,
     ) -> tuple[pd.DataFrame, int, _DayCounts]:
-        """The sales file in spans between ``cuts``, ``lines`` its lines between them."""
-        spans = _spans_between(scan, cuts, lines)
+        """The sales file's ``spans`` as ``tried`` (their futures, in file order) reads them."""
         n = len(spans)
-        logger.info(
-            "%s: %d spans of about %d MiB on %d processes",
-            scan.schema.filename,
-            n,
-            self.span_bytes >> 20,
-            self.workers,
-        )
-        tried = deque(pool.submit(_sales_span, scan, span, min_rows) for span in spans)
         merged = _SpanMerger(scan, list(_SOLD_DTYPES)[:3], _SOLD, _SOLD_DTYPES)
         start, line = spans[0].start, spans[0].first_line
         for i, span in enumerate(spans):

@@ -3,8 +3,9 @@ leaves to a reader, and the reader that runs them in this process.
 
 ``stock_movement.csv`` and ``sales_transactions.csv`` hold nearly every byte of an export.
 :func:`~stockout_sk.ingest.load_chain` leaves four steps on them to a :class:`_FlowReader` —
-decide their date order, read both into daily sums, move the rows of days cut off the history
-to the rejects, let go of what it started — and does everything else itself. This module's
+decide their date order, read both into daily sums (begun before the small files are read,
+where that runs elsewhere), move the rows of days cut off the history to the rejects, let go
+of what it started — and does everything else itself. This module's
 reader runs them here; :mod:`~stockout_sk.ingest.parallel` on processes of this machine,
 :mod:`stockout_sk.distributed.ingest` on the workers of a Dask cluster.
 """
@@ -33,6 +34,10 @@ class _FlowReader:
     def decide_dates(self, scan: _FileScan) -> None:
         """Decide the day/month order of the file's date columns."""
         scan.decide_dates()
+
+    def start(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> None:
+        """Begin reading both files where that runs beside this process (here it does not),
+        while it reads the small files; :meth:`flows` collects them."""
 
     def flows(self, movements: _FileScan, sales: _FileScan, min_rows: int) -> _Flows:
         """Both files read (:meth:`movements`, then :meth:`sales`)."""

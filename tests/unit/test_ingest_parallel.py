@@ -24,6 +24,7 @@ import pytest
 
 from stockout_sk.config import load_ingest_workers
 from stockout_sk.ingest import DataContractError, load_chain
+from stockout_sk.ingest import load as load_module
 from stockout_sk.ingest.aggregate import _SOLD, _SOLD_DTYPES, _Aggregator
 from stockout_sk.ingest.load import _load_chain
 from stockout_sk.ingest.parallel import _PoolFlows
@@ -235,6 +236,33 @@ def test_load_chain_starts_and_stops_its_own_processes(tmp_path, monkeypatch):
     assert len(started) == 1
     pd.testing.assert_frame_equal(many.flows, one.flows, check_exact=True)
     assert many.report.to_dict() == one.report.to_dict()
+
+
+def test_the_processes_read_while_this_one_reads_the_small_files(tmp_path, monkeypatch):
+    """The movements and every sales span are handed out before the branches, items,
+    employees and snapshot are read here (the processes would wait idle otherwise)."""
+    data = tmp_path / "chain"
+    generate_chain(data, branches=2, items=8, days=60, seed=8)
+    monkeypatch.setattr("stockout_sk.ingest.parallel.SPAN_BYTES", SPAN_BYTES)
+    events = []
+
+    def spy(name, original):
+        def called(*args, **kwargs):
+            result = original(*args, **kwargs)
+            events.append((name, getattr(args[0], "_started", None) is not None))
+            return result
+
+        return called
+
+    monkeypatch.setattr(_PoolFlows, "start", spy("start", _PoolFlows.start))
+    for name in ("_load_keyed_table", "_load_stock_current"):
+        original = getattr(load_module, name)
+        monkeypatch.setattr(load_module, name, spy(name, original))
+    chain = load_chain(data, today=TODAY, workers=2)
+    assert events[0] == ("start", True)  # spans handed out
+    assert [name for name, _ in events[1:]] == ["_load_keyed_table"] * 3 + ["_load_stock_current"]
+    one = load_chain(data, today=TODAY, workers=1)
+    pd.testing.assert_frame_equal(chain.flows, one.flows, check_exact=True)
 
 
 def _die(*args, **kwargs):
