@@ -101,7 +101,7 @@ def _dense_flows(
         if not complete.all():
             cell, amount = cell[complete], amount[complete]
         if len(cell) * _SPARSE_SIDE < cells:  # few rows (the transfers): their cells alone
-            at, group = np.unique(cell, return_inverse=True)
+            at, group = _distinct_cells(cell, cells)
             side = _side_sums(group, amount, len(at))
             some_flow[at[side != 0]] = True
             sums.append((at, side))
@@ -139,6 +139,20 @@ def _dense_flows(
         column_values = _sorted_values(values, _FLOW_DTYPES[column], rank)
         frame.insert(at, column, pd.Series(column_values, copy=False))
     return frame
+
+
+def _distinct_cells(cell: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(cell, return_inverse=True)`` of cells below ``cells``, from one plain sort
+    of the cells tagged with their positions (:func:`~stockout_sk.ingest.sums._stable_order`)
+    instead of an argsort."""
+    order = _stable_order(cell, max(1, (cells - 1).bit_length()))
+    ordered = cell[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    group = np.empty(len(cell), dtype=np.int64)
+    group[order] = np.cumsum(first) - 1
+    return ordered[first], group
 
 
 def _sorted_values(values: list, dtype: str, rank: np.ndarray):
