@@ -93,6 +93,19 @@ def test_numpy_huge_page_advice_is_off_inside_and_restored_after() -> None:
             advise(was)
 
 
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")
+def test_arrow_allocates_through_glibc_inside_and_through_its_own_pool_after() -> None:
+    import pyarrow as pa
+
+    before = pa.default_memory_pool().backend_name
+    with _reused_pages():
+        assert pa.default_memory_pool().backend_name == "system"
+        column = pa.array(["a", "bb"] * 1000)
+        assert column.take(pa.array([1, 0])).to_pylist() == ["bb", "a"]
+    assert pa.default_memory_pool().backend_name == before
+    del column  # freed to the pool it came from, whichever is the default now
+
+
 def test_the_block_ends_cleanly_when_its_body_raises() -> None:
     with pytest.raises(RuntimeError, match="boom"), _reused_pages():
         raise RuntimeError("boom")
