@@ -34,12 +34,18 @@ by a process of its own: a sampling thread in the child would make ``load_chain`
 workers as fresh interpreters (it copies the process only while no other thread runs), which
 the CLI does not.
 
+* with ``--warm``: every measured run follows one unmeasured run of the same step. On a virtual
+  machine a page the guest has not touched lately costs far more on first touch than one a
+  process just freed, and the rotated order puts pyarrow's read (3.7 GB) after ingestion's
+  (2.3 GB): without it, on the 2-core VM of #14, pyarrow's read took 6.6–8.4 s; with it,
+  3.3–4.4 s. The ratios over pyarrow are only fair with ``--warm``. Doubles the running time.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_dataset.py [--branches 50] [--items 1000] [--days 365]
         [--seed 1] [--clean] [--data DIR] [--workdir /tmp/stockout-bench]
         [--chunksizes 50000,500000] [--naive] [--regenerate] [--compare REF --repeats 3]
-        [--workers 1,2]
+        [--workers 1,2] [--warm]
 
 Prints a table and, last, one JSON line with every number. Exits 0 (the machine may be busy:
 the load averages are printed with each result).
@@ -383,6 +389,13 @@ def run_child(args: list[str], script: str | Path | None = None, code: Path = RE
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_measured(args: list[str], warm: bool, code: Path = REPO) -> dict:
+    """:func:`run_child`, after one unmeasured run of the same child when ``warm``."""
+    if warm:
+        run_child(args, code=code)
+    return run_child(args, code=code)
+
+
 # --------------------------------------------------------------------------- summaries
 def spread(values: list[float], digits: int = 1) -> str:
     """``median [min–max]``."""
@@ -442,9 +455,9 @@ def compare(args: argparse.Namespace, data: Path, common: list[str]) -> dict:
             child = ["--child", "load", *common, "--chunksize", str(args.chunksize)]
             if args.workers and name == "this checkout":
                 child += ["--workers", str(args.workers[0])]
-            runs[name].append(run_child(child, code=sides[name]))
+            runs[name].append(run_measured(child, args.warm, code=sides[name]))
         print(f"running pyarrow.csv.read_csv, pair {i + 1}/{args.repeats} …", file=sys.stderr)
-        yardstick.append(run_child(["--child", "pyarrow", *common]))
+        yardstick.append(run_measured(["--child", "pyarrow", *common], args.warm))
 
     print(f"\nload_chain side by side, {args.repeats} pair(s), chunksize {args.chunksize:,}")
     print(
@@ -522,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
         "--compare", metavar="REF", help="time load_chain against git revision REF instead"
     )
     parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="run every measured step once before, unmeasured (memory just freed by its kind)",
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         default=3,
@@ -565,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, f in files.items():
             print(f"  {name:<26}{f['lines'] - 1:>12,} lines {f['mb']:>9.1f} MB")
         result = compare(args, data, common)
-        print(json.dumps({"bench": "dataset-compare", "data": str(data), "files": files, **result}))
+        summary = {"bench": "dataset-compare", "data": str(data), "files": files, "warm": args.warm}
+        print(json.dumps({**summary, **result}))
         return 0
 
     counts = args.workers or [None]
@@ -586,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, child, chunksize, w in plan:
         print(f"running {label} …", file=sys.stderr, flush=True)
         given = ["--child", child, *common, "--chunksize", str(chunksize or 1)]
-        result = run_child(given + ([] if w is None else ["--workers", str(w)]))
+        result = run_measured(given + ([] if w is None else ["--workers", str(w)]), args.warm)
         result["label"] = result.get("label", label)
         results.append(result)
 
@@ -644,7 +663,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reconciled (read = accepted + rejected, every file): {load['reconciled']}")
     print(
         f"\n{args.repeats} round(s) against pyarrow.csv.read_csv of the same six files "
-        f"(run by run; {os.cpu_count()} CPUs; CPU seconds count every thread)"
+        f"(run by run; {os.cpu_count()} CPUs; CPU seconds count every thread; "
+        + ("each run after one of its own, --warm)" if args.warm else "cold: see --warm)")
     )
     ratios = over_pyarrow(
         {name: rs for name, rs in rounds.items() if name != "pyarrow.csv.read_csv"},
@@ -661,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
                 "files": files,
                 "results": results,
                 "over_pyarrow": ratios,
+                "warm": args.warm,
                 "cpus": os.cpu_count(),
                 "loadavg": loadavg(),
             }
