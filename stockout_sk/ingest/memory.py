@@ -17,9 +17,10 @@ too (its default pool, mimalloc, maps and unmaps on its own), and numpy advises 
 on leaving, numpy's advice and Arrow's pool are put back, glibc's thresholds are set to where
 its own adaptive ones end after freeing large blocks (blocks from 32 MiB mapped apart, up to
 64 MiB of free heap kept; ``mallopt`` ends the adaptive rule for the rest of the process), and
-the freed memory is given back to the system (``malloc_trim(0)``). :func:`stockout_sk.ingest.load_chain`, its worker processes and
+the freed memory is given back to the system (``malloc_trim(0)``).
+:func:`stockout_sk.ingest.load_chain`, its worker processes and
 :func:`stockout_sk.labels.build_dataset` run in this mode; on the 50×1000×365 chain it cut the
-reading process's system time by about half (the labels': from 1.5 to 0.6–0.9 s), and the
+reading process's system time by about half (the labels': from 1.8–2.0 to 0.6–0.9 s), and the
 results are the same bytes. Without glibc (macOS, Windows, musl) only numpy's part applies.
 """
 
