@@ -124,6 +124,7 @@ def parse_dates(
     *,
     column: str = "date",
     dayfirst: bool | None = None,
+    weights: np.ndarray | None = None,
 ) -> DateParseResult:
     """Parse a column of messy date strings, vectorised over its unique values.
 
@@ -138,6 +139,9 @@ def parse_dates(
         Order of slashed ``a/b/yyyy`` values. ``None`` decides it from ``values`` themselves
         (see :func:`decide_dayfirst`; the decision is in ``result.notes``). Pass the decision made
         on the whole column when parsing it chunk by chunk.
+    weights : numpy.ndarray, optional
+        Rows each value stands for (a column's distinct values, each row's code kept apart):
+        the formats, offsets and day/month evidence count rows, as parsing the rows gives.
 
     Returns
     -------
@@ -158,7 +162,12 @@ def parse_dates(
     series = as_string_series(values)
     codes, uniques = factorize(series)
     n_unique = len(uniques)
-    weights = np.bincount(codes[codes >= 0], minlength=n_unique)
+    counted_rows = codes >= 0
+    weights = np.bincount(
+        codes[counted_rows],
+        weights=None if weights is None else np.asarray(weights)[counted_rows],
+        minlength=n_unique,
+    ).astype(np.int64)
 
     normalised, has_offset = normalise(uniques)
     blank = (normalised.str.len() == 0).to_numpy(dtype=bool, na_value=True)

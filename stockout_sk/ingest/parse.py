@@ -26,6 +26,19 @@ class _Shape:
     names: list[str]
     newline_ok: np.ndarray  # per column: may a quoted line break sit in it (free text)?
     usecols: list[int] | None = None
+    distinct: list[int] | None = None  # columns a clean block gives as distinct values (below)
+
+
+@dataclass(frozen=True)
+class _Distinct:
+    """A clean block's columns :attr:`_Shape.distinct` as distinct values (first appearance
+    order, pandas' strings) and each row's code into them; the block's bytes kept, should a
+    chunk of it need every field as text after all (a row to reject)."""
+
+    columns: dict[str, tuple[np.ndarray, pd.Series]]
+    payload: bytes
+    shape: _Shape
+    rows: int
 
 
 #: Arrow text → pandas' own string dtype (what ``dtype=str`` gives).
@@ -33,6 +46,18 @@ _STRING_TYPES = {
     pa.string(): pd.StringDtype(na_value=np.nan),
     pa.large_string(): pd.StringDtype(na_value=np.nan),
 }
+
+
+def _arrow_parse_options(delimiter: str) -> pa_csv.ParseOptions:
+    """How Arrow splits lines already checked: RFC 4180 quotes, one line per record."""
+    return pa_csv.ParseOptions(
+        delimiter=delimiter,
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=False,
+        ignore_empty_lines=False,
+    )
 
 
 def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
@@ -51,14 +76,7 @@ def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
     table = pa_csv.read_csv(
         io.BytesIO(payload),
         read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
-        parse_options=pa_csv.ParseOptions(
-            delimiter=shape.delimiter,
-            quote_char='"',
-            double_quote=True,
-            escape_char=False,
-            newlines_in_values=False,
-            ignore_empty_lines=False,
-        ),
+        parse_options=_arrow_parse_options(shape.delimiter),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(columns, pa.string()),
             include_columns=[columns[j] for j in keep],
@@ -70,6 +88,41 @@ def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=_STRING_TYPES.get)
     frame.columns = [shape.names[j] for j in keep]
     return frame
+
+
+def _read_distinct(payload: bytes, shape: _Shape) -> _Distinct | None:
+    """:func:`_read_checked` of the columns :attr:`_Shape.distinct`, each as its distinct
+    values and the rows' codes (Arrow's dictionary encoding, one dictionary for the block):
+    the few distinct dates, IDs and quantities of a block are then parsed and checked once
+    each (:class:`~stockout_sk.ingest.validate._Values`). ``None`` where :func:`_read_checked`
+    hands the payload to the C tokenizer (a carriage return)."""
+    assert shape.distinct is not None
+    if b"\r" in payload:
+        return None
+    columns = [f"f{j}" for j in range(len(shape.names))]
+    keep = [columns[j] for j in shape.distinct]
+    table = pa_csv.read_csv(
+        io.BytesIO(payload),
+        read_options=pa_csv.ReadOptions(
+            column_names=columns, use_threads=False, block_size=max(len(payload), 1 << 20)
+        ),
+        parse_options=_arrow_parse_options(shape.delimiter),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(keep, pa.dictionary(pa.int32(), pa.string())),
+            include_columns=keep,
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    table = table.unify_dictionaries().combine_chunks()
+    out = {}
+    for name, j in zip(keep, shape.distinct, strict=True):
+        encoded = table.column(name)
+        array = encoded.chunk(0) if encoded.num_chunks else pa.array([], encoded.type)
+        values = array.dictionary.to_pandas(types_mapper=_STRING_TYPES.get)
+        out[shape.names[j]] = (array.indices.to_numpy(zero_copy_only=False), values)
+    return _Distinct(columns=out, payload=payload, shape=shape, rows=table.num_rows)
 
 
 def _read_checked_c(payload: bytes, shape: _Shape) -> pd.DataFrame:

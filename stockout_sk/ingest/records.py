@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from stockout_sk.ingest.parse import _read_checked, _Shape
+from stockout_sk.ingest.parse import _Distinct, _read_checked, _read_distinct, _Shape
 
 _NL, _CR, _QUOTE = 10, 13, 34
 #: A quoted field may hold line breaks, but a record never spans more physical lines than this:
@@ -77,6 +77,9 @@ class _Parsed:
     clean : bool
         Every line of the block became a record through the fast path (no bad, blank or
         multi-line record, nothing carried): reading the block again needs no classification.
+    distinct : _Distinct or None
+        A clean block read for :attr:`_Shape.distinct`: those columns as distinct values and
+        codes, in place of ``frame`` (empty then).
     """
 
     frame: pd.DataFrame
@@ -88,6 +91,7 @@ class _Parsed:
     unbalanced: list[tuple[int, int]] = field(default_factory=list)
     undecodable: list[tuple[int, int, int]] = field(default_factory=list)
     clean: bool = False
+    distinct: _Distinct | None = None
 
 
 @lru_cache(maxsize=8)
@@ -301,8 +305,13 @@ def _parse_block(
     out.bad = [bad[i] for i in sorted(bad) if i < out.physical]
     out.undecodable = [u for u in out.undecodable if u[0] - first_line < out.physical]
     good = ~dead & ~ragged
-    out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
     out.clean = carry_line is None and not slow and bool(good.all())
+    out.distinct = _read_distinct(data, shape) if out.clean and shape.distinct else None
+    if out.distinct is not None:
+        _check_rows(out.distinct.rows, n, first_line)
+        out.lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    else:
+        out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
     carry = None if carry_line is None else int(raw_starts[carry_line])
     return out, carry
 
@@ -310,13 +319,22 @@ def _parse_block(
 def _clean_block(data: bytes, first_line: int, n: int, shape: _Shape) -> _Parsed:
     """A block already found clean: every line is a record, in order."""
     lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    distinct = _read_distinct(data, shape) if shape.distinct else None
+    if distinct is not None:
+        _check_rows(distinct.rows, n, first_line)
+        return _Parsed(pd.DataFrame(), lines, physical=n, clean=True, distinct=distinct)
     frame = _read_checked(data, shape)
-    if len(frame) != n:
+    _check_rows(len(frame), n, first_line)
+    return _Parsed(frame=frame, lines=lines, physical=n, clean=True)
+
+
+def _check_rows(read: int, n: int, first_line: int) -> None:
+    """The CSV parser read one record per line of a block every line of which is one."""
+    if read != n:
         raise AssertionError(
-            f"the CSV parser read {len(frame)} records from {n} lines found clean before "
+            f"the CSV parser read {read} records from {n} lines found clean "
             f"(lines {first_line}..{first_line + n - 1}); please report this bug"
         )
-    return _Parsed(frame=frame, lines=lines, physical=n, clean=True)
 
 
 def _malformed(line: int, expected: int, saw: int, text: str) -> _BadLine:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from stockout_sk.dates import (
     dayfirst_evidence,
     parse_dates,
 )
+from stockout_sk.ingest.chunks import _Chunk, _distinct_chunks, _validated
 from stockout_sk.ingest.encoding import _all_utf8
 from stockout_sk.ingest.header import _Header, _read_header
 from stockout_sk.ingest.reader import _read_ahead, _Reader, _Span
@@ -47,7 +47,7 @@ from stockout_sk.ingest.report import (
     Finding,
 )
 from stockout_sk.ingest.scan_findings import _line_findings, _LineEvents
-from stockout_sk.ingest.validate import _validate
+from stockout_sk.ingest.validate import _reasonless
 from stockout_sk.schemas import FileSchema
 
 logger = logging.getLogger(__name__)
@@ -55,21 +55,11 @@ logger = logging.getLogger(__name__)
 _PROGRESS_EVERY_CHUNKS = 10
 #: Blocks are sized to hold about ``chunksize`` lines, within these bounds (bytes).
 _MIN_BLOCK, _MAX_BLOCK = 1 << 16, 1 << 26
-HEADER_REPEATED = "header repeated"
 
 
 class _DatesPendingError(Exception):
     """A span met a slashed day-month-year date while its file's day/month order waits: the
     order is decided from the whole file's evidence, which one span cannot read."""
-
-
-@dataclass
-class _Chunk:
-    """Valid rows of one chunk: original strings, typed values, source line numbers."""
-
-    raw: pd.DataFrame
-    typed: pd.DataFrame
-    lines: np.ndarray
 
 
 class _FileScan:
@@ -150,14 +140,17 @@ class _FileScan:
             pd.DataFrame(columns=columns).to_csv(self.rejects_path, index=False)
 
     # raw reading -------------------------------------------------------------------------------
-    def _parsed(self, usecols: list[int] | None = None) -> Iterator[_Parsed]:
-        """The file's blocks of records (each checked for its number of fields)."""
+    def _parsed(
+        self, usecols: list[int] | None = None, distinct: list[int] | None = None
+    ) -> Iterator[_Parsed]:
+        """The file's blocks of records (each checked for its number of fields); a clean
+        block's columns ``distinct`` as distinct values and codes (:class:`_Parsed`)."""
         text_like = set(self.schema.text_columns) - set(self.schema.id_columns)
         contract = {self.colmap[c]: c for c in self.colmap}
         newline_ok = np.array(
             [contract.get(n, n) in text_like or n not in contract for n in self.names]
         )
-        shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols)
+        shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols, distinct)
         block = int(np.clip(self.chunksize * self.header.line_bytes, _MIN_BLOCK, _MAX_BLOCK))
         reader = _Reader(
             self.path,
@@ -255,24 +248,37 @@ class _FileScan:
         return 1
 
     # main pass ---------------------------------------------------------------------------------
-    def chunks(self) -> Iterator[_Chunk]:
-        """Valid rows chunk by chunk; invalid rows are rejected and counted on the way."""
+    def chunks(self, keep: list[str] | None = None) -> Iterator[_Chunk]:
+        """Valid rows chunk by chunk; invalid rows are rejected and counted on the way.
+
+        ``keep``: the contract columns the caller reads. A chunk of a clean block then holds
+        those (and every column a row can be rejected for) only, its text as categoricals and
+        no ``raw``: each column's distinct values are checked once (:func:`_validate_values`).
+        A chunk with a row to reject, blank or repeating the header is read whole as usual.
+        """
         if self.span is None:  # a span's reader (one of many): the file's progress says enough
             logger.info("%s: reading %s", self.schema.filename, self.path)
-        return self._valid_chunks(record=True)
+        return self._valid_chunks(record=True, keep=keep)
 
     def replay(self) -> Iterator[_Chunk]:
         """The same valid rows again, with no counting or rejecting (for a second decision)."""
         return self._valid_chunks(record=False)
 
-    def _valid_chunks(self, *, record: bool) -> Iterator[_Chunk]:
-        for parsed in self._parsed():
+    def _valid_chunks(self, *, record: bool, keep: list[str] | None = None) -> Iterator[_Chunk]:
+        distinct = None
+        if keep is not None:
+            read = [c for c in self.schema.columns if c in keep or not _reasonless(self.schema, c)]
+            distinct = [self.names.index(self.colmap[c]) for c in read if c in self.colmap]
+        for parsed in self._parsed(distinct=distinct):
             if record:
                 self._record_lines(parsed)
+            if parsed.distinct is not None:
+                yield from _distinct_chunks(self, parsed, record=record)
+                continue
             for start in range(0, len(parsed.frame), self.chunksize):
                 raw = parsed.frame.iloc[start : start + self.chunksize]
                 lines = parsed.lines[start : start + self.chunksize]
-                yield self._validated(raw, lines, record=record)
+                yield _validated(self, raw, lines, record=record)
 
     def _record_lines(self, parsed: _Parsed) -> None:
         """Count and quarantine what the reader could not split into columns."""
@@ -293,71 +299,36 @@ class _FileScan:
                 raw_text=[b.text for b in parsed.bad],
             )
 
-    def _validated(self, raw: pd.DataFrame, lines: np.ndarray, *, record: bool) -> _Chunk:
-        n = len(raw)
-        raw = raw.set_axis(pd.RangeIndex(n))
-        first = raw.iloc[:, 0].str.strip() if raw.shape[1] else pd.Series(dtype="str")
-        blank = self._blank(raw, first)
-        if blank.any():
-            raw, lines, first = raw[~blank].reset_index(drop=True), lines[~blank], first[~blank]
-        typed, reason, counts = _validate(
-            raw, self.schema, self.colmap, self.latest_day, self._parse_dates
-        )
-        repeated = self._repeated_header(raw, first)
-        if repeated.any():
-            reason = reason.copy()
-            reason[repeated] = [f"{HEADER_REPEATED} at line {x}" for x in lines[repeated]]
-        bad = reason != ""
-        if record:
-            self.report.blank_lines += int(blank.sum())
-            self.report.read += len(raw)
-            self._counts.update(counts)
-            self.events.header_repeats += [int(x) for x in lines[repeated]]
-            if bad.any():
-                self.reject(raw[bad], lines[bad], reason[bad])
-            self._chunks += 1
-            if self._chunks % _PROGRESS_EVERY_CHUNKS == 0:
-                logger.info(
-                    "%s: %d rows read, %d rejected so far",
-                    self.schema.filename,
-                    self.report.read,
-                    self.report.rejected,
-                )
-        return _Chunk(raw=raw[~bad], typed=typed[~bad], lines=lines[~bad])
+    def _count_chunk(
+        self, read: int, blank: int, counts: Counter[tuple[str, str]], repeats: list[int]
+    ) -> None:
+        """A validated chunk's rows, blank lines, counts and repeated headers; progress."""
+        self.report.blank_lines += blank
+        self.report.read += read
+        self._counts.update(counts)
+        self.events.header_repeats += repeats
+        self._chunks += 1
+        if self._chunks % _PROGRESS_EVERY_CHUNKS == 0:
+            logger.info(
+                "%s: %d rows read, %d rejected so far",
+                self.schema.filename,
+                self.report.read,
+                self.report.rejected,
+            )
 
-    def _blank(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
-        if raw.shape[1] == 0 or len(raw) == 0:
-            return np.zeros(len(raw), dtype=bool)
-        # A row of empty fields (",,,,") is a blank line of a spreadsheet export, not a record.
-        blank = first.eq("").to_numpy(dtype=bool)
-        for col in raw.columns[1:]:
-            if not blank.any():
-                break
-            blank = blank & raw[col].str.strip().eq("").to_numpy(dtype=bool)
-        return blank
-
-    def _repeated_header(self, raw: pd.DataFrame, first: pd.Series) -> np.ndarray:
-        """Rows equal to the header, field by field: a concatenated export."""
-        fields = self.header.fields
-        if not len(raw) or len(fields) != raw.shape[1]:
-            return np.zeros(len(raw), dtype=bool)
-        same = first.eq(fields[0]).to_numpy(dtype=bool)
-        for j in range(1, len(fields)):
-            if not same.any():
-                break
-            same = same & raw.iloc[:, j].str.strip().eq(fields[j]).to_numpy(dtype=bool)
-        return same
-
-    def _parse_dates(self, values: pd.Series, col: str) -> DateParseResult:
+    def _parse_dates(
+        self, values: pd.Series, col: str, weights: np.ndarray | None = None
+    ) -> DateParseResult:
         """``values`` parsed with the column's order; while it is deferred, with any order if
-        no value is a slashed day-month-year date (the order does not change the others)."""
+        no value is a slashed day-month-year date (the order does not change the others).
+        ``weights``: the rows each value stands for (:func:`parse_dates`)."""
         if col not in self._pending_dates:
-            return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col))
-        parsed = parse_dates(values, column=col, dayfirst=DEFAULT_DAYFIRST)
+            return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col), weights=weights)
+        parsed = parse_dates(values, column=col, dayfirst=DEFAULT_DAYFIRST, weights=weights)
         if not parsed.evidence.n_day_month_year:
             return parsed
         self.settle_dates()
-        return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col))
+        return parse_dates(values, column=col, dayfirst=self.dayfirst.get(col), weights=weights)
 
     # bookkeeping -------------------------------------------------------------------------------
     def reject(

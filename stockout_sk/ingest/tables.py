@@ -255,7 +255,7 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
     acc = _Aggregator(keys, [_SOLD], _SOLD_DTYPES, min_rows)
     returns = 0
     day_counts = _DayCounts()
-    for chunk in scan.chunks():
+    for chunk in scan.chunks(keep=[*keys, "QuantitySold"]):
         t = chunk.typed
         scan.accept(len(t))
         returns += int((t["QuantitySold"] < 0).sum())
