@@ -4,6 +4,10 @@ Dates go through :func:`stockout_sk.dates.parse_dates` with the file's day/month
 through :func:`~stockout_sk.ingest.quantities._parse_quantities`, text is stripped; a required
 value that is missing, a date that is not one (or lies after today, for a past date), a number
 that is not one (or is negative where it cannot be) each give a row its reason.
+
+Every check depends on the value alone, so a column may come as its distinct values and each
+row's code (:class:`_Values`): each value is then parsed and judged once, and the verdicts and
+counts reach the rows through the codes (:mod:`~stockout_sk.ingest.chunks`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from stockout_sk.ingest.chunks import _chunk_values
 from stockout_sk.ingest.parse import _read_distinct, _Shape
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.validate import _validate, _validate_values, _Values
-from stockout_sk.schemas import SALES_TRANSACTIONS
+from stockout_sk.schemas import ITEM_MASTER, SALES_TRANSACTIONS
 
 pytestmark = pytest.mark.unit
 
@@ -185,3 +185,27 @@ def test_a_file_read_for_some_columns_equals_the_file_read_whole(tmp_path, newli
     assert strings[cr]  # a block holding a lone carriage return is read as strings, whole
     strings[cr - 1 : cr + 2] = [i in troubled for i in range(cr - 1, cr + 2)]
     assert strings == [i in troubled for i in range(len(got))]
+
+
+def test_a_repeated_header_of_text_columns_is_told_from_the_rows(tmp_path):
+    """An item master appended to another: its header row is a valid ItemCode ("ItemCode"),
+    so no check of the values rejects it; only the rows' text tells it is a header."""
+    lines = ["ItemCode,ArabicName,EnglishName,BrandOnBox"]
+    lines += [f"ITM{i},حليب,Milk {i},Jood" for i in range(3000)]
+    lines.insert(2000, lines[0])
+    (tmp_path / ITEM_MASTER.filename).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reads = []
+    for keep in (["ItemCode"], None):
+        rejects = tmp_path / f"rejects-{keep is None}"
+        rejects.mkdir()
+        scan = _FileScan(ITEM_MASTER, tmp_path, rejects, 500, None, LATEST_DAY)
+        scan.open_header()
+        scan.decide_dates()
+        chunks = list(scan.chunks(keep=keep))
+        reads.append((scan, chunks, (rejects / ITEM_MASTER.filename).read_bytes()))
+    (scan, got, got_rejects), (reference, want, want_rejects) = reads
+    assert scan.events.header_repeats == reference.events.header_repeats == [2001]
+    assert got_rejects == want_rejects
+    assert b"header repeated at line 2001" in got_rejects
+    assert [c.lines.tolist() for c in got] == [c.lines.tolist() for c in want]
+    assert any(c.raw is None for c in got)
