@@ -23,7 +23,7 @@ import pandas as pd
 
 from stockout_sk.ingest.parse import _read_checked
 from stockout_sk.ingest.records import _Parsed
-from stockout_sk.ingest.validate import _validate, _validate_values, _Values
+from stockout_sk.ingest.validate import _validate, _Values
 
 if TYPE_CHECKING:
     from stockout_sk.ingest.scan import _FileScan
@@ -52,8 +52,9 @@ def _validated(scan: _FileScan, raw: pd.DataFrame, lines: np.ndarray, *, record:
     blank = _blank(raw, first)
     if blank.any():
         raw, lines, first = raw[~blank].reset_index(drop=True), lines[~blank], first[~blank]
+    columns = {c: _Values(raw[c]) for c in raw.columns}
     typed, reason, counts = _validate(
-        raw, scan.schema, scan.colmap, scan.latest_day, scan._parse_dates
+        columns, raw.index, scan.schema, scan.colmap, scan.latest_day, scan._parse_dates
     )
     repeated = _repeated_header(scan.header.fields, raw, first)
     if repeated.any():
@@ -125,7 +126,7 @@ def _validated_values(
         if (stripped == "").any() or (stripped == fields.get(name)).any():
             return None
     index = pd.RangeIndex(len(lines))
-    typed, reason, counts = _validate_values(
+    typed, reason, counts = _validate(
         columns, index, scan.schema, scan.colmap, scan.latest_day, scan._parse_dates
     )
     if (reason != "").any():

@@ -253,8 +253,9 @@ class _FileScan:
 
         ``keep``: the contract columns the caller reads. A chunk of a clean block then holds
         those (and every column a row can be rejected for) only, its text as categoricals and
-        no ``raw``: each column's distinct values are checked once (:func:`_validate_values`).
-        A chunk with a row to reject, blank or repeating the header is read whole as usual.
+        no ``raw``: each column's distinct values are checked once
+        (:mod:`~stockout_sk.ingest.chunks`). A chunk with a row to reject, blank or repeating
+        the header is read whole as usual.
         """
         if self.span is None:  # a span's reader (one of many): the file's progress says enough
             logger.info("%s: reading %s", self.schema.filename, self.path)

@@ -74,7 +74,8 @@ class _Values:
 
 
 def _validate(
-    raw: pd.DataFrame,
+    columns: dict[str, _Values],
+    index: pd.Index,
     schema: FileSchema,
     colmap: dict[str, str],
     latest_day: pd.Timestamp | None,
@@ -85,8 +86,12 @@ def _validate(
 
     Parameters
     ----------
-    raw : pd.DataFrame
-        One chunk's records, strings, the file's column names.
+    columns : dict of str to _Values
+        One chunk's strings by the file's column names: every row's, or distinct values and
+        codes. A contract column the file has but ``columns`` leaves out is not typed: only a
+        column no row can be rejected for may be left out (:func:`_reasonless`).
+    index : pandas.Index
+        The chunk's rows.
     schema : FileSchema
     colmap : dict of str to str
         Contract column → the file's column (absent: not in the file).
@@ -95,23 +100,6 @@ def _validate(
     parse : callable
         A date column's strings, its contract name and the rows each string stands for
         (``None``: one each) → :class:`DateParseResult`, with the file's day/month order.
-    """
-    columns = {c: _Values(raw[c]) for c in raw.columns}
-    return _validate_values(columns, raw.index, schema, colmap, latest_day, parse)
-
-
-def _validate_values(
-    columns: dict[str, _Values],
-    index: pd.Index,
-    schema: FileSchema,
-    colmap: dict[str, str],
-    latest_day: pd.Timestamp | None,
-    parse: Callable[[pd.Series, str, np.ndarray | None], DateParseResult],
-) -> tuple[pd.DataFrame, np.ndarray, Counter[tuple[str, str]]]:
-    """:func:`_validate` of the chunk's ``columns`` (the file's names; ``index``: its rows).
-
-    A contract column the file has but ``columns`` leaves out is not typed: only a column no
-    row can be rejected for may be left out (:func:`_reasonless`).
     """
     n = len(index)
     # The first reason of each row, as an index into ``texts`` (0: none), made strings once.

@@ -20,7 +20,7 @@ from stockout_sk.dates import parse_dates
 from stockout_sk.ingest.chunks import _chunk_values
 from stockout_sk.ingest.parse import _read_distinct, _Shape
 from stockout_sk.ingest.scan import _FileScan
-from stockout_sk.ingest.validate import _validate, _validate_values, _Values
+from stockout_sk.ingest.validate import _validate, _Values
 from stockout_sk.schemas import ITEM_MASTER, SALES_TRANSACTIONS
 
 pytestmark = pytest.mark.unit
@@ -74,9 +74,12 @@ def test_distinct_values_validate_as_their_rows(seed: int, dayfirst: bool | None
     def parse(values: pd.Series, col: str, weights: np.ndarray | None):
         return parse_dates(values, column=col, dayfirst=dayfirst, weights=weights)
 
-    want, want_reason, want_counts = _validate(raw, SALES_TRANSACTIONS, COLMAP, LATEST_DAY, parse)
+    rows = {c: _Values(raw[c]) for c in raw.columns}
+    want, want_reason, want_counts = _validate(
+        rows, raw.index, SALES_TRANSACTIONS, COLMAP, LATEST_DAY, parse
+    )
     keep = ["Date", "BranchID", "ItemCode", "QuantitySold"]
-    got, reason, counts = _validate_values(
+    got, reason, counts = _validate(
         distinct(raw, keep), raw.index, SALES_TRANSACTIONS, COLMAP, LATEST_DAY, parse
     )
     assert reason.tolist() == want_reason.tolist()
