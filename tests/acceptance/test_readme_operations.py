@@ -42,6 +42,9 @@ EXPERIMENT = "stockout-training"
 PREFECT_START_SECONDS = 120
 #: A whole training run on the sample, triggered through the deployment, on a busy 2-core box.
 FLOW_RUN_SECONDS = 300
+#: How often ``python -m flows.deploy`` asks the server for runs to start (Prefect's runner
+#: default: 10 s, a wait of up to that long after ``prefect deployment run`` for nothing).
+RUNNER_POLL_SECONDS = "1"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -132,13 +135,16 @@ def registry_show(workspace: Workspace) -> dict[str, Any]:
     return workspace.run("registry", "show", "--json").json()
 
 
-def restore_production(workspace: Workspace, version: str) -> None:
+def restore_production(
+    workspace: Workspace, version: str, shown: dict[str, Any] | None = None
+) -> None:
     """Move ``production`` back to ``version`` if a test moved it, the README's way.
 
     The rest of the session (the API, the morning list, monitoring) expects the version the
-    main job promoted.
+    main job promoted. ``shown``: a ``registry show --json`` the caller has just read (one
+    command less); read here when ``None``.
     """
-    if registry_show(workspace)["aliases"].get("production") == version:
+    if (shown or registry_show(workspace))["aliases"].get("production") == version:
         return
     workspace.run("registry", "rollback", "--reason", "acceptance: README scheduling test")
     if registry_show(workspace)["aliases"].get("production") != version:
@@ -301,6 +307,7 @@ def test_prefect_deployment_run_retrains_and_registers_a_new_version(
     env = {**workspace.env, "PREFECT_API_URL": api}
     versions_before = {v["version"] for v in registry_show(workspace)["versions"]}
     deploy_log = workspace.log("flows-deploy")
+    shown = None
     try:
         with ExitStack() as stack:
             server = workspace.command(
@@ -317,10 +324,12 @@ def test_prefect_deployment_run_retrains_and_registers_a_new_version(
                 )
             )
             # The deploy process stays in the foreground: it answers once the deployment exists.
+            # It polls for runs every RUNNER_POLL_SECONDS, not Prefect's 10 s (the only change
+            # to the user's environment besides PREFECT_API_URL).
             deployment_url = f"{api}/deployments/name/{flow_name}/{deployment_name}"
             deploy = servers.start_server(
                 workspace.command(venv_tool(deploy_words), *deploy_words[1:]),
-                env,
+                {**env, "PREFECT_RUNNER_POLL_FREQUENCY": RUNNER_POLL_SECONDS},
                 deployment_url,
                 deploy_log,
                 timeout=PREFECT_START_SECONDS,
@@ -356,12 +365,13 @@ def test_prefect_deployment_run_retrains_and_registers_a_new_version(
         assert len(summaries) == 1, artifacts
         number, decision = summaries[0]
         assert number not in versions_before
-        version = next(v for v in registry_show(workspace)["versions"] if v["version"] == number)
+        shown = registry_show(workspace)
+        version = next(v for v in shown["versions"] if v["version"] == number)
         assert version["status"] == "READY"
         assert version["decision"] == decision
         assert decision in {"promoted", "kept-staging"}, version
     finally:
-        restore_production(workspace, trained["deployed"]["version"])
+        restore_production(workspace, trained["deployed"]["version"], shown)
 
 
 def wait_for_flow_run(
@@ -381,4 +391,4 @@ def wait_for_flow_run(
                 f"flow run {flow_run_id} still {flow_run.get('state_type')} after "
                 f"{FLOW_RUN_SECONDS} s:\n{log_tail(deploy_log)}"
             )
-        time.sleep(1)
+        time.sleep(0.2)

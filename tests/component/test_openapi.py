@@ -2,8 +2,9 @@
 
 * schemathesis, every check, against the real app on loopback (uvicorn, a registered model, an
   API key): every answer matches the document — 422 bodies, status codes, headers — and every
-  request the document calls valid is accepted. Bounded examples and a fixed seed keep it
-  under a minute.
+  request the document calls valid is accepted. A fixed number of examples per operation and a
+  fixed seed: the same ~430 cases every run, in seconds (no ``--max-time``: under it
+  schemathesis keeps fuzzing until the budget is spent).
 * ``Date`` is declared as an ISO date or timestamp: ``""`` fails the schema, not only the API.
 * ``POST /model/reload`` needs the key when one is set and runs at most once per
   ``STOCKOUT_RELOAD_MIN_SECONDS`` (429 with ``Retry-After``).
@@ -24,8 +25,12 @@ pytestmark = pytest.mark.component
 
 KEY = "test-key-" + "x" * 24
 BIN = Path(sys.executable).parent
-#: Enough cases per operation to explore every field, few enough to stay under a minute.
-EXAMPLES = 25
+#: Cases per operation in the fuzzing phase (schemathesis's default). With the examples and
+#: coverage phases and this seed: about 430 cases, every operation answering 200 and, where
+#: documented, 401, 422 and 429. Each bug it guards against, put back, fails it already at 25:
+#: a schema that accepts a '' Date, an ID of only U+001C or U+0085 (whitespace to Python, not
+#: to the schema's ``\s``), FastAPI's undeclared 422 body.
+EXAMPLES = 100
 
 
 def test_schemathesis_finds_nothing(serving_store, run_api, tmp_path: Path) -> None:
@@ -48,8 +53,6 @@ def test_schemathesis_finds_nothing(serving_store, run_api, tmp_path: Path) -> N
                 "examples,coverage,fuzzing",
                 "--generation-database",
                 "none",
-                "--max-time",
-                "55",
                 "--no-color",
                 "--report",
                 "junit",
