@@ -27,7 +27,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import mlflow
-import skops.io
 import yaml
 
 from stockout_sk.registry.packaging import TRUSTED_TYPES
@@ -91,6 +90,8 @@ def load_pipeline(name: str, version: str | int, tracking_uri: str) -> Any:
             )
         )
         check_trusted(path, where)
+        import skops.io  # imported where a model is read: ~1 s that `registry show` never needs
+
         return skops.io.load(path, trusted=list(TRUSTED_TYPES))
 
 
@@ -167,6 +168,8 @@ def check_trusted(path: str | Path, where: str = "the model") -> None:
     UnsafeModelError
         The file is not a skops archive, or it holds untrusted types.
     """
+    import skops.io  # imported where a model is read (as in load_pipeline)
+
     try:
         found = skops.io.get_untrusted_types(file=path)
     except Exception as error:  # a corrupt or foreign file: whatever it is, it is not loaded

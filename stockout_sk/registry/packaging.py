@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
@@ -103,6 +102,8 @@ def untrusted_types(pipeline: Any) -> list[str]:
     list of str
         Sorted; empty when the model loads with :data:`TRUSTED_TYPES`.
     """
+    import skops.io  # imported where a model is written: ~1 s a CLI command may not need
+
     found = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     return sorted(set(found) - set(TRUSTED_TYPES))
 
