@@ -23,6 +23,7 @@ file's physical lines throughout: the rejects of a span need no shifting.
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from collections import Counter
@@ -40,6 +41,8 @@ from stockout_sk.ingest.scan import _FileScan
 
 #: Bytes read at a time when counting or looking for a line end (a multiple of 4: UTF-32).
 _READ_BYTES = 1 << 22
+#: Bytes of a file mapped at a time when counting one-byte line feeds (:func:`_count_byte`).
+_COUNT_WINDOW = 1 << 24
 
 
 def _newline(encoding: _Encoding) -> bytes:
@@ -91,6 +94,8 @@ def _cuts(scan: _FileScan, block_bytes: int) -> list[int]:
 def _count_lines(path: str | Path, encoding: _Encoding, start: int, stop: int) -> int:
     """Line feeds in bytes ``[start, stop)`` of a file (``start`` on a code-unit boundary)."""
     unit = _newline(encoding)
+    if len(unit) == 1:
+        return _count_byte(path, unit[0], start, stop)
     pattern = np.frombuffer(unit, dtype=np.uint8)
     n = 0
     with open(path, "rb") as f:
@@ -103,6 +108,24 @@ def _count_lines(path: str | Path, encoding: _Encoding, start: int, stop: int) -
                 whole = len(data) // len(unit) * len(unit)
                 units = np.frombuffer(data[:whole], dtype=np.uint8).reshape(-1, len(unit))
                 n += int((units == pattern).all(axis=1).sum())
+    return n
+
+
+def _count_byte(path: str | Path, byte: int, start: int, stop: int) -> int:
+    """Bytes equal to ``byte`` in ``[start, stop)`` of a file, counted where the file is mapped,
+    a window at a time: no copy of the bytes is made (reading them into Python took twice as
+    long as counting them, measured on 32 MiB spans)."""
+    n = 0
+    stop = min(stop, os.path.getsize(path))
+    with open(path, "rb") as f:
+        while start < stop:
+            origin = start - start % mmap.ALLOCATIONGRANULARITY  # where a map may begin
+            length = min(_COUNT_WINDOW, stop - origin)
+            with mmap.mmap(f.fileno(), length, offset=origin, access=mmap.ACCESS_READ) as window:
+                view = np.frombuffer(window, dtype=np.uint8)
+                n += int(np.count_nonzero(view[start - origin :] == byte))
+                del view  # released before the window is unmapped
+            start = origin + length
     return n
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from stockout_sk.config import CsvFormat
 from stockout_sk.dates import DayfirstEvidence
+from stockout_sk.ingest.encoding import _Encoding
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _FileScan
 from stockout_sk.ingest.spans import (
@@ -187,3 +188,22 @@ def test_a_span_that_ends_inside_a_record_leaves_it_to_the_next(tmp_path) -> Non
     assert (first.end, first.last_line) == (header_end, 1)  # nothing of its own: all carried
     second = _survey(scan, _Span(first.end, inside + len(lines[2]) + 1, 2))
     assert (second.end, second.last_line) == (inside + len(lines[2]) + 1, 3)
+
+
+def test_line_feeds_counted_where_the_file_is_mapped(tmp_path, monkeypatch):
+    """Any range of a file, over many map windows (a window begins on the system's mapping
+    granularity, not on the range's start), past the file's end, empty, UTF-16."""
+    monkeypatch.setattr("stockout_sk.ingest.spans._COUNT_WINDOW", 1 << 16)
+    rng = np.random.default_rng(3)
+    data = rng.choice(np.frombuffer(b"ab,\n\r", dtype=np.uint8), 300_000).tobytes()
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    utf8 = _Encoding("utf-8")
+    for a, b in [(0, len(data)), (0, 0), (5, 5), (70_000, len(data) + 99)]:
+        assert _count_lines(path, utf8, a, b) == data[a:b].count(b"\n")
+    for a in rng.integers(0, len(data), 100):
+        b = int(a + rng.integers(0, 200_000))
+        assert _count_lines(path, utf8, int(a), b) == data[a:b].count(b"\n"), (a, b)
+    wide = tmp_path / "f16.csv"
+    wide.write_bytes("a\nb\n\nc".encode("utf-16-le"))
+    assert _count_lines(wide, _Encoding("utf-16-le"), 0, wide.stat().st_size) == 3
