@@ -4,12 +4,14 @@ A chunk is validated from its strings (:func:`_validated`): rows of empty fields
 lines, rows equal to the header are a concatenated export's, and every other row gets its
 typed values or the first reason it is unusable (:func:`~stockout_sk.ingest.validate._validate`).
 
-A reader that needs some columns only (``_FileScan.chunks(keep=...)``, the sales file's daily
-sums) reads a clean block — every line one well-formed record — as those columns' distinct
-values and each row's code (:func:`~stockout_sk.ingest.parse._read_distinct`): a block of
-100,000 sales holds a few dates, a few hundred IDs and quantities, each parsed and judged once
-(:func:`_validated_values`). A chunk in which a value would reject a row, or could make it
-blank or a repeated header, is validated from its strings instead, exactly as any other.
+A reader that needs some columns only (``_FileScan.chunks(keep=...)``: the daily sums of the
+sales and the movements) reads a clean block — every line one well-formed record — as those
+columns' distinct values and each row's code (:func:`~stockout_sk.ingest.parse._read_distinct`):
+a block of 100,000 sales holds a few dates, a few hundred IDs and quantities, each parsed and
+judged once (:func:`_validated_values`). A key (``MovementID``: a value per row) is read as
+text. A chunk in which a value would reject a row, or could make it blank or a repeated header,
+is validated from its strings instead, exactly as any other; a row rejected later (a duplicate
+``MovementID``) has its text read again from the block's bytes (:meth:`_Chunk.text`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from stockout_sk.ingest.parse import _read_checked
+from stockout_sk.ingest.parse import _Distinct, _read_checked
 from stockout_sk.ingest.records import _Parsed
 from stockout_sk.ingest.validate import _validate, _Values
 
@@ -36,12 +38,24 @@ class _Chunk:
     """Valid rows of one chunk: original strings, typed values, source line numbers.
 
     ``raw`` is ``None`` for a chunk of distinct values (:func:`_validated_values`): none of its
-    rows was rejected, and its text columns are categoricals.
+    rows was rejected, its text columns (but a key's) are categoricals, and :meth:`text` reads
+    its rows' strings again from its ``block``'s bytes (rows ``rows`` of it) if they are needed.
     """
 
     raw: pd.DataFrame | None
     typed: pd.DataFrame
     lines: np.ndarray
+    block: _Distinct | None = None
+    rows: slice | None = None
+
+    def text(self) -> pd.DataFrame:
+        """The rows as strings, every column (``raw``, or read again from the block)."""
+        if self.raw is not None:
+            return self.raw
+        assert self.block is not None
+        assert self.rows is not None
+        frame = _read_checked(self.block.payload, self.block.shape)
+        return frame.iloc[self.rows].reset_index(drop=True)
 
 
 def _validated(scan: _FileScan, raw: pd.DataFrame, lines: np.ndarray, *, record: bool) -> _Chunk:
@@ -103,11 +117,13 @@ def _distinct_chunks(scan: _FileScan, parsed: _Parsed, *, record: bool) -> Itera
         stop = min(start + scan.chunksize, read.rows)
         lines = parsed.lines[start:stop]
         columns = {
-            name: _chunk_values(codes[start:stop], values)
+            name: _chunk_values(codes, values, start, stop)
             for name, (codes, values) in read.columns.items()
         }
         chunk = _validated_values(scan, columns, lines, record=record)
-        if chunk is None:
+        if chunk is not None:
+            chunk.block, chunk.rows = read, slice(start, stop)
+        else:
             if frame is None:
                 frame = _read_checked(read.payload, read.shape)
             chunk = _validated(scan, frame.iloc[start:stop], lines, record=record)
@@ -136,8 +152,12 @@ def _validated_values(
     return _Chunk(raw=None, typed=typed, lines=lines)
 
 
-def _chunk_values(codes: np.ndarray, values: pd.Series) -> _Values:
-    """A chunk's rows of a block's distinct values: only the values the chunk holds."""
+def _chunk_values(codes: np.ndarray | None, values: pd.Series, start: int, stop: int) -> _Values:
+    """Rows ``[start, stop)`` of a block's column: its text (``codes`` None), or the distinct
+    values those rows hold and their codes."""
+    if codes is None:
+        return _Values(values.iloc[start:stop].reset_index(drop=True))
+    codes = codes[start:stop]
     present = np.bincount(codes, minlength=len(values)) > 0
     if present.all():
         return _Values(values, codes)

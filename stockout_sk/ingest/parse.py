@@ -27,6 +27,7 @@ class _Shape:
     newline_ok: np.ndarray  # per column: may a quoted line break sit in it (free text)?
     usecols: list[int] | None = None
     distinct: list[int] | None = None  # columns a clean block gives as distinct values (below)
+    unique: tuple[int, ...] = ()  # of those, the ones read as text: a value per row (a key)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class _Distinct:
     order, pandas' strings) and each row's code into them; the block's bytes kept, should a
     chunk of it need every field as text after all (a row to reject)."""
 
-    columns: dict[str, tuple[np.ndarray, pd.Series]]
+    columns: dict[str, tuple[np.ndarray | None, pd.Series]]  # codes None: every row's text
     payload: bytes
     shape: _Shape
     rows: int
@@ -90,11 +91,15 @@ def _read_checked(payload: bytes, shape: _Shape) -> pd.DataFrame:
     return frame
 
 
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
 def _read_distinct(payload: bytes, shape: _Shape) -> _Distinct | None:
     """:func:`_read_checked` of the columns :attr:`_Shape.distinct`, each as its distinct
     values and the rows' codes (Arrow's dictionary encoding, one dictionary for the block):
     the few distinct dates, IDs and quantities of a block are then parsed and checked once
-    each (:class:`~stockout_sk.ingest.validate._Values`). ``None`` where :func:`_read_checked`
+    each (:class:`~stockout_sk.ingest.validate._Values`). The columns :attr:`_Shape.unique`
+    (a key: a value per row) are read as text, no codes. ``None`` where :func:`_read_checked`
     hands the payload to the C tokenizer (a carriage return)."""
     assert shape.distinct is not None
     if b"\r" in payload:
@@ -108,7 +113,10 @@ def _read_distinct(payload: bytes, shape: _Shape) -> _Distinct | None:
         ),
         parse_options=_arrow_parse_options(shape.delimiter),
         convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(keep, pa.dictionary(pa.int32(), pa.string())),
+            column_types={
+                columns[j]: pa.string() if j in shape.unique else _DICTIONARY
+                for j in shape.distinct
+            },
             include_columns=keep,
             null_values=[],
             strings_can_be_null=False,
@@ -120,6 +128,9 @@ def _read_distinct(payload: bytes, shape: _Shape) -> _Distinct | None:
     for name, j in zip(keep, shape.distinct, strict=True):
         encoded = table.column(name)
         array = encoded.chunk(0) if encoded.num_chunks else pa.array([], encoded.type)
+        if j in shape.unique:
+            out[shape.names[j]] = (None, array.to_pandas(types_mapper=_STRING_TYPES.get))
+            continue
         values = array.dictionary.to_pandas(types_mapper=_STRING_TYPES.get)
         out[shape.names[j]] = (array.indices.to_numpy(zero_copy_only=False), values)
     return _Distinct(columns=out, payload=payload, shape=shape, rows=table.num_rows)

@@ -141,16 +141,20 @@ class _FileScan:
 
     # raw reading -------------------------------------------------------------------------------
     def _parsed(
-        self, usecols: list[int] | None = None, distinct: list[int] | None = None
+        self,
+        usecols: list[int] | None = None,
+        distinct: list[int] | None = None,
+        unique: tuple[int, ...] = (),
     ) -> Iterator[_Parsed]:
         """The file's blocks of records (each checked for its number of fields); a clean
-        block's columns ``distinct`` as distinct values and codes (:class:`_Parsed`)."""
+        block's columns ``distinct`` as distinct values and codes, those of them ``unique``
+        as text (:class:`_Parsed`)."""
         text_like = set(self.schema.text_columns) - set(self.schema.id_columns)
         contract = {self.colmap[c]: c for c in self.colmap}
         newline_ok = np.array(
             [contract.get(n, n) in text_like or n not in contract for n in self.names]
         )
-        shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols, distinct)
+        shape = _Shape(self.header.delimiter, self.names, newline_ok, usecols, distinct, unique)
         block = int(np.clip(self.chunksize * self.header.line_bytes, _MIN_BLOCK, _MAX_BLOCK))
         reader = _Reader(
             self.path,
@@ -266,11 +270,14 @@ class _FileScan:
         return self._valid_chunks(record=False)
 
     def _valid_chunks(self, *, record: bool, keep: list[str] | None = None) -> Iterator[_Chunk]:
-        distinct = None
+        distinct, unique = None, ()
         if keep is not None:
             read = [c for c in self.schema.columns if c in keep or not _reasonless(self.schema, c)]
             distinct = [self.names.index(self.colmap[c]) for c in read if c in self.colmap]
-        for parsed in self._parsed(distinct=distinct):
+            unique = tuple(
+                self.names.index(self.colmap[c]) for c in self.schema.key if c in self.colmap
+            )
+        for parsed in self._parsed(distinct=distinct, unique=unique):
             if record:
                 self._record_lines(parsed)
             if parsed.distinct is not None:

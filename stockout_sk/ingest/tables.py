@@ -229,16 +229,17 @@ def _load_movements(
     """
     stats = _MovementStats()
     acc = _Aggregator(_TRANSFER_KEYS, [_QUANTITY_MOVED], _TRANSFER_DTYPES, min_rows)
-    chunks = scan.chunks() if chunks is None else chunks
+    if chunks is None:
+        chunks = scan.chunks(keep=["MovementID", *TRANSFER_COLUMNS])
     for chunk, duplicate, conflicting in _accepted_movements(chunks, seen):
         t = chunk.typed
         stats.conflicting_duplicates += conflicting
         if duplicate.any():
-            scan.reject(chunk.raw[duplicate], chunk.lines[duplicate], "duplicate MovementID")
+            scan.reject(chunk.text()[duplicate], chunk.lines[duplicate], "duplicate MovementID")
             scan.report.duplicates += int(duplicate.sum())
             t = t[~duplicate]
         scan.accept(len(t))
-        stats.self_transfers += int((t[_FROM_BRANCH_ID] == t[_TO_BRANCH_ID]).sum())
+        stats.self_transfers += int(_same_text(t[_FROM_BRANCH_ID], t[_TO_BRANCH_ID]).sum())
         days = t[DATE].dt.normalize()
         stats.days.add(days)
         acc.add(t.assign(**{DATE: days}), rows=True)
@@ -247,6 +248,16 @@ def _load_movements(
         transfers.sort_values(_TRANSFER_KEYS, kind="stable", ignore_index=True),
         stats,
     )
+
+
+def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Rows where two text columns hold the same text, strings or categoricals (each with
+    categories of its own: compared through them, not row by row as strings)."""
+    if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
+        into_a = a.cat.categories.get_indexer(b.cat.categories)  # -1: not a category of a's
+        b_codes = b.cat.codes.to_numpy()
+        return (a.cat.codes.to_numpy() == into_a[b_codes]) & (b_codes >= 0)
+    return (a == b).to_numpy(dtype=bool)
 
 
 def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:

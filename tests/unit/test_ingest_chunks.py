@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 
 from stockout_sk.dates import parse_dates
-from stockout_sk.ingest.chunks import _chunk_values
+from stockout_sk.ingest.chunks import _Chunk, _chunk_values
 from stockout_sk.ingest.parse import _read_distinct, _Shape
 from stockout_sk.ingest.scan import _FileScan
+from stockout_sk.ingest.tables import _load_movements, _same_text
 from stockout_sk.ingest.validate import _validate, _Values
-from stockout_sk.schemas import ITEM_MASTER, SALES_TRANSACTIONS
+from stockout_sk.schemas import ITEM_MASTER, SALES_TRANSACTIONS, STOCK_MOVEMENT
 
 pytestmark = pytest.mark.unit
 
@@ -108,7 +109,7 @@ def test_parse_dates_of_distinct_values_counts_their_rows(seed: int, dayfirst: b
 
 def test_a_chunk_holds_only_its_own_distinct_values() -> None:
     values = pd.Series(["a", "b", "c", "d"], dtype="str")
-    got = _chunk_values(np.array([3, 1, 3]), values)
+    got = _chunk_values(np.array([0, 3, 1, 3, 2]), values, 1, 4)
     assert got.strings.tolist() == ["b", "d"]
     assert got.codes.tolist() == [1, 0, 1]
     assert got.weights.tolist() == [1, 2]
@@ -212,3 +213,53 @@ def test_a_repeated_header_of_text_columns_is_told_from_the_rows(tmp_path):
     assert b"header repeated at line 2001" in got_rejects
     assert [c.lines.tolist() for c in got] == [c.lines.tolist() for c in want]
     assert any(c.raw is None for c in got)
+
+
+def movements_file(folder: Path, n: int) -> None:
+    """``n`` movements with repeated IDs (some the same row again, some not), self-transfers
+    and names holding delimiters: every block clean, every row valid."""
+    rows = [",".join(STOCK_MOVEMENT.columns)]
+    for i in range(n):
+        movement = f"MV{i:06d}" if i % 97 else f"MV{i - 50:06d}"  # a duplicate every 97 rows
+        to = f"B{(i + 1) % 4}" if i % 13 else f"B{i % 4}"  # a self-transfer every 13
+        quantity = (i - 50) % 9 + 1 if i % 194 else 9  # half the duplicates conflict
+        rows.append(
+            f'{movement},2024-02-{1 + i // 600:02d},B{i % 4},"Main, {i % 4}",{to},To,'
+            f"ITM{i % 30},Milk,{quantity if i % 97 == 0 else i % 9 + 1}"
+        )
+    (folder / STOCK_MOVEMENT.filename).write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_movements_read_for_some_columns_equal_movements_read_whole(tmp_path, monkeypatch):
+    movements_file(tmp_path, 8000)
+    read_again = []  # per duplicate's chunk: read from its block's bytes (no strings kept)?
+    original = _Chunk.text
+    monkeypatch.setattr(_Chunk, "text", lambda c: read_again.append(c.raw is None) or original(c))
+    got = {}
+    for kept in (True, False):
+        rejects = tmp_path / f"rejects-{kept}"
+        rejects.mkdir()
+        scan = _FileScan(STOCK_MOVEMENT, tmp_path, rejects, 1000, None, LATEST_DAY)
+        scan.open_header()
+        scan.decide_dates()
+        transfers, stats = _load_movements(scan, 4000, chunks=None if kept else scan.chunks())
+        scan.finish()
+        report = {**scan.report.to_dict(), "rejects_path": None}
+        text = (rejects / STOCK_MOVEMENT.filename).read_bytes()
+        got[kept] = (transfers, stats, report, text)
+    (transfers, stats, report, text), (want, want_stats, want_report, want_text) = got.values()
+    pd.testing.assert_frame_equal(transfers, want, check_exact=True)
+    assert stats.conflicting_duplicates == want_stats.conflicting_duplicates > 0
+    assert stats.self_transfers == want_stats.self_transfers > 0
+    assert stats.days.series().equals(want_stats.days.series())
+    assert report == want_report
+    assert report["duplicates"] > 50
+    assert text == want_text  # the duplicates' text, read again from their blocks
+    assert read_again.count(True) == len(read_again) // 2 > 0  # the distinct read's chunks
+
+
+def test_same_text_of_categoricals_with_categories_of_their_own() -> None:
+    a = pd.Series(pd.Categorical(["B1", "B2", "B3", "B1"], categories=["B3", "B1", "B2"]))
+    b = pd.Series(pd.Categorical(["B1", "B1", "B3", "B9"], categories=["B9", "B1", "B3"]))
+    assert _same_text(a, b).tolist() == [True, False, True, False]
+    assert _same_text(a.astype("str"), b.astype("str")).tolist() == [True, False, True, False]
