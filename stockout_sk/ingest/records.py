@@ -305,36 +305,26 @@ def _parse_block(
     out.bad = [bad[i] for i in sorted(bad) if i < out.physical]
     out.undecodable = [u for u in out.undecodable if u[0] - first_line < out.physical]
     good = ~dead & ~ragged
-    out.clean = carry_line is None and not slow and bool(good.all())
-    out.distinct = _read_distinct(data, shape) if out.clean and shape.distinct else None
-    if out.distinct is not None:
-        _check_rows(out.distinct.rows, n, first_line)
-        out.lines = np.arange(first_line, first_line + n, dtype=np.int64)
-    else:
-        out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
+    if carry_line is None and not slow and good.all():  # every line a record, nothing else
+        return _clean_block(data, first_line, n, shape), None
+    out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
     carry = None if carry_line is None else int(raw_starts[carry_line])
     return out, carry
 
 
 def _clean_block(data: bytes, first_line: int, n: int, shape: _Shape) -> _Parsed:
-    """A block already found clean: every line is a record, in order."""
+    """A block found clean (now, or when it was read before): every line is a record, in
+    order."""
     lines = np.arange(first_line, first_line + n, dtype=np.int64)
     distinct = _read_distinct(data, shape) if shape.distinct else None
-    if distinct is not None:
-        _check_rows(distinct.rows, n, first_line)
-        return _Parsed(pd.DataFrame(), lines, physical=n, clean=True, distinct=distinct)
-    frame = _read_checked(data, shape)
-    _check_rows(len(frame), n, first_line)
-    return _Parsed(frame=frame, lines=lines, physical=n, clean=True)
-
-
-def _check_rows(read: int, n: int, first_line: int) -> None:
-    """The CSV parser read one record per line of a block every line of which is one."""
+    frame = pd.DataFrame() if distinct is not None else _read_checked(data, shape)
+    read = distinct.rows if distinct is not None else len(frame)
     if read != n:
         raise AssertionError(
             f"the CSV parser read {read} records from {n} lines found clean "
             f"(lines {first_line}..{first_line + n - 1}); please report this bug"
         )
+    return _Parsed(frame, lines, physical=n, clean=True, distinct=distinct)
 
 
 def _malformed(line: int, expected: int, saw: int, text: str) -> _BadLine:
