@@ -136,6 +136,48 @@ def _read_distinct(payload: bytes, shape: _Shape) -> _Distinct | None:
     return _Distinct(columns=out, payload=payload, shape=shape, rows=table.num_rows)
 
 
+def _read_good_lines(
+    data: bytes,
+    starts: np.ndarray,
+    nl: np.ndarray,
+    good: np.ndarray,
+    first_line: int,
+    shape: _Shape,
+    slow: list[tuple[int, list[str]]],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The good simple lines parsed by the CSV parser, with the slow records merged in."""
+    names = shape.names if shape.usecols is None else [shape.names[j] for j in shape.usecols]
+    idx = np.flatnonzero(good)
+    if len(idx):
+        # Runs of consecutive good lines are contiguous bytes: one slice per run.
+        breaks = np.flatnonzero(np.diff(idx) != 1)
+        run_first = idx[np.concatenate([[0], breaks + 1])]
+        run_last = idx[np.concatenate([breaks, [len(idx) - 1]])]
+        if len(run_first) == 1 and run_first[0] == 0 and run_last[0] == len(nl) - 1:
+            payload = data
+        else:
+            payload = b"".join(
+                data[starts[a] : nl[b] + 1] for a, b in zip(run_first, run_last, strict=True)
+            )
+        frame = _read_checked(payload, shape)
+        if len(frame) != len(idx):
+            raise AssertionError(
+                f"the CSV parser read {len(frame)} records from {len(idx)} checked lines "
+                f"(lines {first_line + idx[0]}..{first_line + idx[-1]}); please report this bug"
+            )
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype="str") for c in names})
+    lines = first_line + idx.astype(np.int64)
+    if slow:
+        keep = range(len(shape.names)) if shape.usecols is None else shape.usecols
+        extra = pd.DataFrame([[v[j] for j in keep] for _, v in slow], columns=names, dtype="str")
+        frame = pd.concat([frame, extra], ignore_index=True)
+        lines = np.concatenate([lines, np.array([ln for ln, _ in slow], dtype=np.int64)])
+        order = np.argsort(lines, kind="stable")
+        frame, lines = frame.iloc[order].reset_index(drop=True), lines[order]
+    return frame, lines
+
+
 def _read_checked_c(payload: bytes, shape: _Shape) -> pd.DataFrame:
     """:func:`_read_checked` by pandas' C tokenizer (line ends at line feeds only)."""
     frame = pd.read_csv(

@@ -16,6 +16,10 @@ and the parser only ever sees records already known to hold the header's number 
   only: the lines after it are read on their own.
 * Lines with the wrong number of fields, unbalanced or malformed quoting, or bytes that do not
   decode are handed back as :class:`_BadLine` with the physical line number and the text.
+* Most blocks hold none of that. When every quote of a block sits where RFC 4180 puts it (one
+  comparison over its bytes) and it holds no empty line, the parser reads it unclassified and
+  checks each record's number of fields itself (:func:`_simple_block`); anything it refuses is
+  classified as above.
 
 Everything here is pure: bytes in, arrays and frames out (:mod:`~stockout_sk.ingest.reader`
 does the file I/O).
@@ -29,8 +33,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from stockout_sk.ingest.parse import _Distinct, _read_checked, _read_distinct, _Shape
+from stockout_sk.ingest.parse import (
+    _Distinct,
+    _read_checked,
+    _read_distinct,
+    _read_good_lines,
+    _Shape,
+)
 
 _NL, _CR, _QUOTE = 10, 13, 34
 #: A quoted field may hold line breaks, but a record never spans more physical lines than this:
@@ -227,6 +238,8 @@ def _parse_block(
     data = _strip_cr(body)
     if clean_lines is not None:
         return _clean_block(data, first_line, clean_lines, shape), None
+    if not undecodable and (simple := _simple_block(data, first_line, shape)) is not None:
+        return simple, None
     buf = np.frombuffer(data, dtype=np.uint8)
     delim = shape.delimiter
     nl, fields, not_simple = _classify(buf, ord(delim))
@@ -307,7 +320,7 @@ def _parse_block(
     good = ~dead & ~ragged
     if carry_line is None and not slow and good.all():  # every line a record, nothing else
         return _clean_block(data, first_line, n, shape), None
-    out.frame, out.lines = _frame(data, starts, nl, good, first_line, shape, slow)
+    out.frame, out.lines = _read_good_lines(data, starts, nl, good, first_line, shape, slow)
     carry = None if carry_line is None else int(raw_starts[carry_line])
     return out, carry
 
@@ -316,15 +329,72 @@ def _clean_block(data: bytes, first_line: int, n: int, shape: _Shape) -> _Parsed
     """A block found clean (now, or when it was read before): every line is a record, in
     order."""
     lines = np.arange(first_line, first_line + n, dtype=np.int64)
-    distinct = _read_distinct(data, shape) if shape.distinct else None
-    frame = pd.DataFrame() if distinct is not None else _read_checked(data, shape)
-    read = distinct.rows if distinct is not None else len(frame)
+    frame, distinct, read = _read_clean(data, shape)
     if read != n:
         raise AssertionError(
             f"the CSV parser read {read} records from {n} lines found clean "
             f"(lines {first_line}..{first_line + n - 1}); please report this bug"
         )
     return _Parsed(frame, lines, physical=n, clean=True, distinct=distinct)
+
+
+def _simple_block(data: bytes, first_line: int, shape: _Shape) -> _Parsed | None:
+    """A block whose quotes all sit where RFC 4180 puts them, read without classifying its
+    lines: the CSV parser checks every record's number of fields itself (it raises on the first
+    that is wrong). ``None`` when that is not enough to call the block clean; the caller then
+    classifies its lines (:func:`_classify`), which finds what is wrong and where.
+
+    Taken in order, the quotes must alternate opening (at a field's start) and closing (before a
+    delimiter or the line end); a doubled quote inside a field is a closing quote followed at
+    once by an opening one. Then the parser reads the fields as :func:`_split_record` does, and
+    a record holds one line exactly when the parser reads as many records as there are line
+    feeds. An empty line is the one thing it would read as a record (of empty fields): a block
+    holding one, or a carriage return, is classified.
+    """
+    if len(shape.names) < 2 or b"\r" in data or data[:1] == b"\n":
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if _has_empty_line(buf):
+        return None
+    q = np.flatnonzero(buf == _QUOTE)
+    if len(q):
+        if len(q) & 1:
+            return None
+        opens, closes = q[0::2], q[1::2]
+        before = buf[opens - 1] if opens[0] else buf[np.maximum(opens - 1, 0)]
+        after = buf[closes + 1]  # a block ends with a line feed, never with a quote
+        delim = ord(shape.delimiter)
+        if not ((before == _NL) | (before == _QUOTE) | (before == delim)).all():
+            return None
+        if not ((after == _NL) | (after == _QUOTE) | (after == delim)).all():
+            return None
+    try:
+        frame, distinct, n = _read_clean(data, shape)
+    except pa.ArrowInvalid:  # a record of the wrong number of fields, or bytes not UTF-8
+        return None
+    if n != np.count_nonzero(buf == _NL):
+        return None
+    lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    return _Parsed(frame, lines, physical=n, clean=True, distinct=distinct)
+
+
+def _has_empty_line(buf: np.ndarray) -> bool:
+    """Two line feeds in a row anywhere in ``buf``: its bytes compared in pairs, from even
+    offsets and from odd ones (much faster than a substring search for a frequent byte)."""
+    pair = np.uint16(_NL * 0x101)
+    even = buf[: len(buf) // 2 * 2].view(np.uint16)
+    odd = buf[1 : 1 + (len(buf) - 1) // 2 * 2].view(np.uint16)
+    return bool((even == pair).any() or (odd == pair).any())
+
+
+def _read_clean(data: bytes, shape: _Shape) -> tuple[pd.DataFrame, _Distinct | None, int]:
+    """A clean block's records: as distinct values where the shape asks for them (and no
+    carriage return forbids it), else as strings; and how many there are."""
+    distinct = _read_distinct(data, shape) if shape.distinct else None
+    if distinct is not None:
+        return pd.DataFrame(), distinct, distinct.rows
+    frame = _read_checked(data, shape)
+    return frame, None, len(frame)
 
 
 def _malformed(line: int, expected: int, saw: int, text: str) -> _BadLine:
@@ -335,45 +405,3 @@ def _malformed(line: int, expected: int, saw: int, text: str) -> _BadLine:
 def _breaks_fit(values: list[str], newline_ok: np.ndarray) -> bool:
     """Line breaks only in free-text columns: a merged record puts them in IDs and numbers."""
     return all(newline_ok[j] or "\n" not in v for j, v in enumerate(values))
-
-
-def _frame(
-    data: bytes,
-    starts: np.ndarray,
-    nl: np.ndarray,
-    good: np.ndarray,
-    first_line: int,
-    shape: _Shape,
-    slow: list[tuple[int, list[str]]],
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The good simple lines parsed by the CSV parser, with the slow records merged in."""
-    names = shape.names if shape.usecols is None else [shape.names[j] for j in shape.usecols]
-    idx = np.flatnonzero(good)
-    if len(idx):
-        # Runs of consecutive good lines are contiguous bytes: one slice per run.
-        breaks = np.flatnonzero(np.diff(idx) != 1)
-        run_first = idx[np.concatenate([[0], breaks + 1])]
-        run_last = idx[np.concatenate([breaks, [len(idx) - 1]])]
-        if len(run_first) == 1 and run_first[0] == 0 and run_last[0] == len(nl) - 1:
-            payload = data
-        else:
-            payload = b"".join(
-                data[starts[a] : nl[b] + 1] for a, b in zip(run_first, run_last, strict=True)
-            )
-        frame = _read_checked(payload, shape)
-        if len(frame) != len(idx):
-            raise AssertionError(
-                f"the CSV parser read {len(frame)} records from {len(idx)} checked lines "
-                f"(lines {first_line + idx[0]}..{first_line + idx[-1]}); please report this bug"
-            )
-    else:
-        frame = pd.DataFrame({c: pd.Series(dtype="str") for c in names})
-    lines = first_line + idx.astype(np.int64)
-    if slow:
-        keep = range(len(shape.names)) if shape.usecols is None else shape.usecols
-        extra = pd.DataFrame([[v[j] for j in keep] for _, v in slow], columns=names, dtype="str")
-        frame = pd.concat([frame, extra], ignore_index=True)
-        lines = np.concatenate([lines, np.array([ln for ln, _ in slow], dtype=np.int64)])
-        order = np.argsort(lines, kind="stable")
-        frame, lines = frame.iloc[order].reset_index(drop=True), lines[order]
-    return frame, lines
