@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,54 @@ def _parse_uniques(normalised: pd.Series, fmt: np.ndarray) -> np.ndarray:
         parsed = pd.to_datetime(normalised.iloc[idx], format=f, errors="coerce")
         out[idx] = parsed.to_numpy(dtype="datetime64[ns]")
     return out
+
+
+#: Distinct strings up to this many are remembered with what they read as (:func:`_read_uniques`).
+_REMEMBER_UP_TO = 64
+
+
+@dataclass(frozen=True)
+class _Uniques:
+    """What a column's distinct strings read as, whatever rows they stand for: their canonical
+    spelling, a timezone offset, blank, the grammar's parts; and per day/month order, their
+    formats and dates (:meth:`parsed`). Arrays are read-only: a remembered one is shared."""
+
+    stripped: pd.Series
+    normalised: pd.Series
+    has_offset: np.ndarray
+    blank: np.ndarray
+    parts: pd.DataFrame
+    _by_order: dict[bool, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def parsed(self, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Each string's explicit format (``""``: none) and its date (``NaT``: none)."""
+        if dayfirst not in self._by_order:
+            fmt = _formats(self.parts, dayfirst)
+            dates = _parse_uniques(self.normalised, fmt)
+            fmt.flags.writeable = dates.flags.writeable = False
+            self._by_order[dayfirst] = fmt, dates
+        return self._by_order[dayfirst]
+
+
+def _read_uniques(uniques: pd.Series) -> _Uniques:
+    """:class:`_Uniques` of distinct strings, remembered when they are few: a file read in
+    chunks meets the same few dates chunk after chunk (a block of sales holds one to three),
+    and reading them costs a few milliseconds of pandas' string methods each time."""
+    if len(uniques) <= _REMEMBER_UP_TO:
+        return _remembered(tuple(uniques.tolist()))
+    return _uniques_of(uniques)
+
+
+@lru_cache(maxsize=256)
+def _remembered(values: tuple[str, ...]) -> _Uniques:
+    return _uniques_of(pd.Series(np.asarray(values, dtype=object), dtype=object))
+
+
+def _uniques_of(uniques: pd.Series) -> _Uniques:
+    normalised, has_offset = normalise(uniques)
+    blank = (normalised.str.len() == 0).to_numpy(dtype=bool, na_value=True)
+    has_offset.flags.writeable = blank.flags.writeable = False
+    return _Uniques(uniques.str.strip(), normalised, has_offset, blank, classify(normalised))
 
 
 @dataclass(frozen=True)
@@ -169,10 +218,9 @@ def parse_dates(
         minlength=n_unique,
     ).astype(np.int64)
 
-    normalised, has_offset = normalise(uniques)
-    blank = (normalised.str.len() == 0).to_numpy(dtype=bool, na_value=True)
-    parts = classify(normalised)
-    evidence = evidence_from_parts(parts, weights, uniques.str.strip())
+    read = _read_uniques(uniques)
+    has_offset, blank, parts = read.has_offset, read.blank, read.parts
+    evidence = evidence_from_parts(parts, weights, read.stripped)
 
     notes: tuple[str, ...] = ()
     if dayfirst is None:
@@ -185,8 +233,7 @@ def parse_dates(
     else:
         chosen = bool(dayfirst)
     has_dmy = bool(parts["dmy"].notna().any())
-    fmt = _formats(parts, DEFAULT_DAYFIRST if chosen is None else chosen)
-    parsed_unique = _parse_uniques(normalised, fmt)
+    fmt, parsed_unique = read.parsed(DEFAULT_DAYFIRST if chosen is None else chosen)
     bad_unique = np.isnat(parsed_unique) & ~blank
 
     # Map back through the codes; index n_unique is the slot for NA inputs.

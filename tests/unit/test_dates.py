@@ -159,11 +159,53 @@ def test_only_unique_strings_are_parsed_and_always_with_a_format(monkeypatch):
         return real(arg, *args, **kwargs)
 
     monkeypatch.setattr(vectorised.pd, "to_datetime", spy)
+    vectorised._remembered.cache_clear()  # what an earlier test read is remembered
     s = pd.Series(["2024-03-01", "13/03/2024", "2024-03-02T10:00:00Z"] * 10_000)
     r = parse_dates(s)
     assert r.values.iloc[-1] == T("2024-03-02 10:00")
     assert sum(n for n, _ in calls) == 3  # three distinct strings, not 30,000 rows
     assert all(fmt not in (None, "mixed", "ISO8601") for _, fmt in calls)
+
+
+def test_a_few_distinct_strings_are_read_once_and_weighed_each_time(monkeypatch):
+    """A chunk's few dates are remembered; the counts still come from each call's rows."""
+    vectorised._remembered.cache_clear()
+    values = pd.Series(["05/03/2024", "2024-03-06T10:00:00+03:00", "", "13/13/2024"])
+    fresh = [
+        parse_dates(values, column="Date", dayfirst=d, weights=np.array(w))
+        for d, w in ((None, [1, 2, 3, 4]), (False, [7, 1, 1, 1]), (True, [1, 1, 1, 9]))
+    ]
+    calls: list[int] = []
+    real = vectorised.normalise
+    monkeypatch.setattr(vectorised, "normalise", lambda u: calls.append(len(u)) or real(u))
+    again = [
+        parse_dates(values, column="Date", dayfirst=d, weights=np.array(w))
+        for d, w in ((None, [1, 2, 3, 4]), (False, [7, 1, 1, 1]), (True, [1, 1, 1, 9]))
+    ]
+    assert calls == []  # read once, above
+    for a, b in zip(fresh, again, strict=True):
+        for name in ("values", "missing", "unparseable"):
+            pd.testing.assert_series_equal(getattr(a, name), getattr(b, name))
+        assert (a.formats, a.n_offset_dropped, a.evidence) == (
+            b.formats,
+            b.n_offset_dropped,
+            b.evidence,
+        )
+        assert (a.dayfirst, a.notes) == (b.dayfirst, b.notes)
+    assert fresh[1].values.iloc[0] == T("2024-05-03")  # month first
+    assert fresh[2].values.iloc[0] == T("2024-03-05")  # day first, from the same memory
+    assert fresh[1].formats == {
+        "%m/%d/%Y": 7,
+        "%Y-%m-%d %H:%M:%S": 1,
+        "impossible date as %m/%d/%Y": 1,
+    }
+    assert fresh[2].formats["impossible date as %d/%m/%Y"] == 9
+    assert fresh[0].n_offset_dropped == 2
+    many = pd.Series([f"2024-01-01 00:{m:02d}:{s:02d}" for m in range(10) for s in range(60)])
+    parse_dates(many)
+    assert calls == [600]  # more distinct strings than are remembered: read every time
+    parse_dates(many)
+    assert calls == [600, 600]
 
 
 def test_datetime_input_goes_through_with_timezone_dropped():
