@@ -280,11 +280,12 @@ def child_load(args: argparse.Namespace) -> dict:
 
 def child_dataset(args: argparse.Namespace) -> dict:
     from stockout_sk.ingest import load_chain
+    from stockout_sk.ingest.memory import _reused_pages
     from stockout_sk.labels import build_dataset
 
     base = rss_mb()
     load_before = loadavg()
-    with TreePeak() as tree:
+    with TreePeak() as tree, _reused_pages():  # as `stockout-sk build-dataset` runs them
         started, cpu_started = time.perf_counter(), cpu_seconds()
         chain = load_chain(args.data, chunksize=args.chunksize, **workers_kwargs(args))
         ingest_seconds = time.perf_counter() - started

@@ -145,3 +145,27 @@ def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
     """What ingestion freed is handed back at its end (``malloc_trim``) where the C library
     is glibc; elsewhere nothing is called and nothing fails."""
     assert _release_freed_memory() is GLIBC
+
+
+def test_build_dataset_reads_and_labels_in_one_block(tmp_path, monkeypatch) -> None:
+    """``stockout-sk build-dataset``: the labels reuse the pages ingestion freed; the freed
+    memory goes back to the system once, after both, not in between."""
+    import stockout_sk.labels as labels
+    from stockout_sk.cli import main
+    from stockout_sk.ingest import memory
+
+    events: list[str] = []
+    real_release, real_build = memory._release_freed_memory, labels._build_dataset
+    monkeypatch.setattr(
+        memory, "_release_freed_memory", lambda: events.append("release") or real_release()
+    )
+
+    def build(chain, horizon):
+        events.append(f"labels in a block opened {memory._active} time(s)")
+        return real_build(chain, horizon)
+
+    monkeypatch.setattr(labels, "_build_dataset", build)
+    out = tmp_path / "table.parquet"
+    assert main(["build-dataset", "--data", "sample_data", "--out", str(out)]) == 0
+    assert events == ["labels in a block opened 2 time(s)", "release"]
+    assert out.stat().st_size > 0
