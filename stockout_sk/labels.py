@@ -13,6 +13,7 @@ Everything is a dense ``keys × days`` numpy array: vectorised, no per-row Pytho
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -167,13 +168,8 @@ def label_panel(panel: StockPanel, *, horizon: int = 7) -> np.ndarray:
     Returns a ``keys × (days − horizon)`` boolean array: entry ``[k, t]`` is
     ``min_{j=1..N} (S[k, t+j] − R) < SS``.
     """
-    _check_horizon(horizon)
+    _check_matured(panel, horizon)
     n_days = panel.stock.shape[1]
-    if n_days <= horizon:
-        raise ValueError(
-            f"the observed history has {n_days} days, which is not longer than the horizon "
-            f"{horizon}: no label can mature. Provide more history or a shorter --horizon."
-        )
     # future_min[k, t] = min_{j=1..N} S[k, t+j], one elementwise minimum per j (a window view's
     # min(axis=2) reads the array N times too, but strided).
     n_asof = n_days - horizon
@@ -217,9 +213,9 @@ def build_dataset(chain: ChainData, *, horizon: int = 7) -> LabelledDataset:
 
 def _build_dataset(chain: ChainData, horizon: int) -> LabelledDataset:
     panel = reconstruct_stock(chain)
-    labels = label_panel(panel, horizon=horizon)
-    n_keys, n_asof = labels.shape
+    _check_matured(panel, horizon)
     keys = panel.keys
+    n_keys, n_asof = len(keys), panel.stock.shape[1] - horizon
     # Rows in (Date, BranchID, ItemCode) order straight away: keys sorted once, then every
     # keys × days array is read day by day (transposed) through one mask of the usable cells,
     # instead of a string sort of the whole table.
@@ -232,24 +228,33 @@ def _build_dataset(chain: ChainData, horizon: int) -> LabelledDataset:
     # Each row's position in the sorted keys (int32: half the memory, and Arrow takes it as is).
     position = np.broadcast_to(np.arange(n_keys, dtype=np.int32), usable.shape)[usable]
 
-    # The three quantities are written straight into the frame's float block: a dict of columns
-    # would be copied into one block once more. Every column below goes in without a copy.
-    quantities = np.empty((3, rows), dtype=np.float64)
-    _day_major(panel.stock, order, usable, out=quantities[0])
-    for row, name in enumerate((RESERVED_QUANTITY, SAFETY_STOCK_LEVEL), start=1):
-        per_key = keys[name].to_numpy(dtype=np.float64)[order]
-        np.take(per_key, position, out=quantities[row], mode="clip")  # "raise" would buffer
-    frame = pd.DataFrame(
-        quantities.T, columns=[CURRENT_QUANTITY, RESERVED_QUANTITY, SAFETY_STOCK_LEVEL], copy=False
-    )
-    for at, name in enumerate((BRANCH_ID, ITEM_CODE)):
+    def ids(name: str) -> pd.Series:
         # The table's string dtype is inferred once per key, then taken per row.
         per_key = pd.Series(keys[name].to_numpy()[order]).array
-        frame.insert(at, name, pd.Series(per_key.take(position), copy=False))
+        return pd.Series(per_key.take(position), copy=False)
+
+    # Arrow takes the two ID columns (tens of millions of strings) on a second thread, without
+    # the GIL, while numpy builds the numbers and the labels here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ids_taken = pool.map(ids, (BRANCH_ID, ITEM_CODE))
+        label = np.empty(rows, dtype=bool)
+        _day_major(label_panel(panel, horizon=horizon), order, usable, out=label)
+        # The three quantities are written straight into the frame's float block: a dict of
+        # columns would be copied into one block once more. Every column goes in without a copy.
+        quantities = np.empty((3, rows), dtype=np.float64)
+        _day_major(panel.stock, order, usable, out=quantities[0])
+        for row, name in enumerate((RESERVED_QUANTITY, SAFETY_STOCK_LEVEL), start=1):
+            per_key = keys[name].to_numpy(dtype=np.float64)[order]
+            np.take(per_key, position, out=quantities[row], mode="clip")  # "raise" would buffer
+        frame = pd.DataFrame(
+            quantities.T,
+            columns=[CURRENT_QUANTITY, RESERVED_QUANTITY, SAFETY_STOCK_LEVEL],
+            copy=False,
+        )
+        for at, (name, column) in enumerate(zip((BRANCH_ID, ITEM_CODE), ids_taken, strict=True)):
+            frame.insert(at, name, column)
     dates = np.repeat(panel.days.asi8[:n_asof], per_day).view("datetime64[ns]")
     frame.insert(2, DATE, pd.Series(dates, copy=False))
-    label = np.empty(rows, dtype=bool)
-    _day_major(labels, order, usable, out=label)
     frame.insert(len(frame.columns), LABEL, pd.Series(label.view(np.int8), copy=False))
     report = {
         "horizon": horizon,
@@ -336,6 +341,17 @@ def _day_sums(key: np.ndarray, day: np.ndarray, values: np.ndarray, n_keys: int,
     sums = np.bincount(flat, weights=values, minlength=n_keys * n_days)[: n_keys * n_days]
     # No rows at all gives integer zeros; the sums are float64 like the flows.
     return sums.astype(np.float64, copy=False).reshape(n_keys, n_days)
+
+
+def _check_matured(panel: StockPanel, horizon: int) -> None:
+    """Refuse a horizon that is not a whole number of days, or no shorter than the history."""
+    _check_horizon(horizon)
+    n_days = panel.stock.shape[1]
+    if n_days <= horizon:
+        raise ValueError(
+            f"the observed history has {n_days} days, which is not longer than the horizon "
+            f"{horizon}: no label can mature. Provide more history or a shorter --horizon."
+        )
 
 
 def _check_horizon(horizon: int) -> None:
