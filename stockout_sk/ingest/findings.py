@@ -1,13 +1,16 @@
 """Findings across files: what the accepted tables say about each other.
 
 Each check is a small function returning its findings (none or one, two for the unknown branches
-of sales and snapshot); :func:`_chain_findings` runs them in a fixed order. A finding never
+of sales and snapshot); :func:`_flows_and_findings` runs them in a fixed order. A finding never
 rejects a row: the data is kept and a person is told. :func:`_training_findings` adds the
 *blocking* ones: data on which training would fail or lie (no sales, no movements, a history
 too short for the label or the training windows).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,13 @@ from stockout_sk.schemas import (
 _EXAMPLES = 5
 
 
-def _chain_findings(
+def _chain_findings(*, flows: pd.DataFrame, **tables) -> list[Finding]:
+    """Every cross-file check on the accepted tables, in report order."""
+    return _flows_and_findings(lambda: flows, **tables)[1]
+
+
+def _flows_and_findings(
+    build_flows: Callable[[], pd.DataFrame],
     *,
     branches: pd.DataFrame,
     items: pd.DataFrame,
@@ -38,30 +47,38 @@ def _chain_findings(
     stock: pd.DataFrame,
     transfers: pd.DataFrame,
     sold: pd.DataFrame,
-    flows: pd.DataFrame,
     movement_stats: _MovementStats,
     snapshot_stats: _SnapshotStats,
     returns: int,
-) -> list[Finding]:
-    """Every cross-file check on the accepted tables, in report order."""
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """``build_flows()`` and every cross-file check, in report order; the checks that do not
+    read the flows run on a second thread while the flows are built (numpy, mostly GIL-free)."""
     branch_ids = pd.Index(branches[BRANCH_ID].astype(object))
     snapshot = _key_index(stock)
-    return [
-        *_external_ids(transfers, branch_ids),
-        *_unknown_branches(sold, SALES_TRANSACTIONS.filename, branch_ids),
-        *_unknown_branches(stock, STOCK_CURRENT.filename, branch_ids),
-        *_sales_without_snapshot(sold, snapshot),
-        *_movements_without_snapshot(transfers, snapshot, branch_ids),
-        *_flows_after_snapshot(flows, stock),
-        *_unknown_items(items, stock, flows),
-        *_unknown_employee_branches(employees, branch_ids),
-        *_negative_current_quantity(stock),
-        *_sales_returns(returns),
-        *_self_transfers(movement_stats.self_transfers),
-        *_conflicting_duplicates(movement_stats.conflicting_duplicates),
-        *_conflicting_snapshot_rows(snapshot_stats),
-        *_empty_snapshot(stock),
-    ]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(
+            lambda: [
+                *_external_ids(transfers, branch_ids),
+                *_unknown_branches(sold, SALES_TRANSACTIONS.filename, branch_ids),
+                *_unknown_branches(stock, STOCK_CURRENT.filename, branch_ids),
+                *_sales_without_snapshot(sold, snapshot),
+                *_movements_without_snapshot(transfers, snapshot, branch_ids),
+            ]
+        )
+        last = pool.submit(
+            lambda: [
+                *_unknown_employee_branches(employees, branch_ids),
+                *_negative_current_quantity(stock),
+                *_sales_returns(returns),
+                *_self_transfers(movement_stats.self_transfers),
+                *_conflicting_duplicates(movement_stats.conflicting_duplicates),
+                *_conflicting_snapshot_rows(snapshot_stats),
+                *_empty_snapshot(stock),
+            ]
+        )
+        flows = build_flows()
+        of_flows = [*_flows_after_snapshot(flows, stock), *_unknown_items(items, stock, flows)]
+        return flows, [*first.result(), *of_flows, *last.result()]
 
 
 # --- IDs ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from stockout_sk.clock import utc_today
 from stockout_sk.config import CsvFormat, load_csv_format, load_ingest_workers
 from stockout_sk.contract import DATE
 from stockout_sk.ingest.chain import ChainData
-from stockout_sk.ingest.findings import _chain_findings, _training_findings
+from stockout_sk.ingest.findings import _flows_and_findings, _training_findings
 from stockout_sk.ingest.flows import _build_flows
 from stockout_sk.ingest.memory import _reused_pages
 from stockout_sk.ingest.parallel import _PoolFlows
@@ -242,23 +242,23 @@ def _load(
         else:
             sold = sold[~sold[DATE].isin(reasons.index)].reset_index(drop=True)
     flow_reader.close()  # its processes are done: their memory back before the flows are built
-    flows = _build_flows(transfers, sold)
-
-    report.files = {scan.schema.filename: scan.finish() for scan in scans.values()}
-    report.findings = [f for scan in scans.values() for f in scan.findings]
-    report.findings += timeline.findings
-    report.findings += _chain_findings(
+    flows, chain_findings = _flows_and_findings(
+        lambda: _build_flows(transfers, sold),
         branches=branches,
         items=items,
         employees=employees,
         stock=stock,
         transfers=transfers,
         sold=sold,
-        flows=flows,
         movement_stats=movement_stats,
         snapshot_stats=snapshot_stats,
         returns=returns,
     )
+
+    report.files = {scan.schema.filename: scan.finish() for scan in scans.values()}
+    report.findings = [f for scan in scans.values() for f in scan.findings]
+    report.findings += timeline.findings
+    report.findings += chain_findings
     if timeline.start is None:
         raise DataContractError(
             f"no usable dated row in {STOCK_MOVEMENT.filename}, {SALES_TRANSACTIONS.filename} or "

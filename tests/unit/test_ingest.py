@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from stockout_sk.ingest.findings import (
     _empty_snapshot,
     _examples,
     _flows_after_snapshot,
+    _flows_and_findings,
     _key_index,
     _sales_without_snapshot,
     _unknown_branches,
@@ -433,6 +435,42 @@ def test_chain_findings_each_check_in_report_order():
         ("self_transfers", "stock_movement.csv", 1),
         ("conflicting_duplicates", "stock_movement.csv", 2),
     ]
+
+
+def test_flows_are_built_while_the_checks_without_them_run():
+    """The flows come from the callable, built on this thread while the checks that do not
+    read them run on another; the findings are those of the flows given whole, in order."""
+    d = pd.Timestamp("2024-03-02")
+    tables = _tables(
+        transfers=pd.DataFrame(
+            {"Date": [d], "FromBranchID": ["WH"], "ToBranchID": ["001"], "ItemCode": ["Y"]}
+            | {"QuantityMoved": [3.0]}
+        ).astype(_TRANSFER_DTYPES),
+        returns=2,
+    )
+    flows = tables.pop("flows")
+    threads: list[str] = []
+
+    def build() -> pd.DataFrame:
+        threads.append(threading.current_thread().name)
+        return flows
+
+    built, findings = _flows_and_findings(build, **tables)
+    assert built is flows
+    assert threads == [threading.main_thread().name]
+    assert findings == _chain_findings(flows=flows, **tables)
+    assert [f.code for f in findings] == [
+        "external_ids",
+        "movements_without_snapshot",
+        "unknown_items",  # of the flows: between the two groups of checks on the other thread
+        "sales_returns",
+    ]
+
+    def broken() -> pd.DataFrame:
+        raise MemoryError("no room for the flows")
+
+    with pytest.raises(MemoryError, match="no room"):
+        _flows_and_findings(broken, **tables)
 
 
 def test_unknown_branches_and_snapshot_checks():
