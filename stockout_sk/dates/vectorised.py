@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -62,12 +63,18 @@ def _formats(parts: pd.DataFrame, dayfirst: bool) -> np.ndarray:
 
 
 def _parse_uniques(normalised: pd.Series, fmt: np.ndarray) -> np.ndarray:
-    """Parse each unique string with its own explicit format; one ``to_datetime`` per format."""
+    """Parse each unique string with its own explicit format; one ``to_datetime`` per format.
+
+    A date that nanosecond dates cannot hold (before 1677-09-21, after 2262-04-11: a typo
+    such as ``0202-03-01``) is ``NaT``, as an impossible one is: pandas reads it in a coarser
+    unit, which cast to nanoseconds would wrap around to some other date.
+    """
     out = np.full(len(normalised), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     for f in pd.unique(fmt[fmt != ""]):
         idx = np.flatnonzero(fmt == f)
         parsed = pd.to_datetime(normalised.iloc[idx], format=f, errors="coerce")
-        out[idx] = parsed.to_numpy(dtype="datetime64[ns]")
+        held = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+        out[idx[held.to_numpy()]] = parsed[held].to_numpy(dtype="datetime64[ns]")
     return out
 
 
@@ -88,6 +95,15 @@ class _Uniques:
     parts: pd.DataFrame
     _by_order: dict[bool, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
+    @property
+    def has_dmy(self) -> bool:
+        """Some string is a slashed (or dotted) day-month-year date."""
+        return bool(self.parts["dmy"].notna().any())
+
+    def evidence(self, weights: np.ndarray) -> DayfirstEvidence:
+        """The day/month evidence of the strings, each counted ``weights`` times."""
+        return evidence_from_parts(self.parts, weights, self.stripped)
+
     def parsed(self, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
         """Each string's explicit format (``""``: none) and its date (``NaT``: none)."""
         if dayfirst not in self._by_order:
@@ -98,10 +114,52 @@ class _Uniques:
         return self._by_order[dayfirst]
 
 
-def _read_uniques(uniques: pd.Series) -> _Uniques:
+@dataclass(frozen=True)
+class _IsoDays:
+    """:class:`_Uniques` of strings that are all ISO days (``2024-03-01``), the commonest
+    export: numpy reads them at once, with what the grammar would say of them (no blank, no
+    offset, no day/month evidence, the format ``%Y-%m-%d``)."""
+
+    days: np.ndarray
+    has_dmy = False
+
+    @property
+    def blank(self) -> np.ndarray:
+        return np.zeros(len(self.days), dtype=bool)
+
+    @property
+    def has_offset(self) -> np.ndarray:
+        return self.blank
+
+    def evidence(self, weights: np.ndarray) -> DayfirstEvidence:
+        return DayfirstEvidence()
+
+    def parsed(self, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(self.days), "%Y-%m-%d", dtype=object), self.days
+
+
+#: An ISO day in ASCII digits, of a year pandas' nanosecond dates hold with room to spare.
+_ISO_DAY = re.compile(r"(1[7-9]|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_days(uniques: pd.Series) -> _IsoDays | None:
+    """:class:`_IsoDays` when every string is an ISO day that exists, else ``None``."""
+    values = uniques.tolist()
+    if not values or not all(isinstance(v, str) and _ISO_DAY.fullmatch(v) for v in values):
+        return None
+    try:
+        days = np.array(values, dtype="datetime64[D]")
+    except ValueError:  # a day that does not exist (2024-02-30): the grammar says why
+        return None
+    return _IsoDays(days.astype("datetime64[ns]"))
+
+
+def _read_uniques(uniques: pd.Series) -> _Uniques | _IsoDays:
     """:class:`_Uniques` of distinct strings, remembered when they are few: a file read in
     chunks meets the same few dates chunk after chunk (a block of sales holds one to three),
     and reading them costs a few milliseconds of pandas' string methods each time."""
+    if (iso := _iso_days(uniques)) is not None:
+        return iso
     if len(uniques) <= _REMEMBER_UP_TO:
         return _remembered(tuple(uniques.tolist()))
     return _uniques_of(uniques)
@@ -219,8 +277,8 @@ def parse_dates(
     ).astype(np.int64)
 
     read = _read_uniques(uniques)
-    has_offset, blank, parts = read.has_offset, read.blank, read.parts
-    evidence = evidence_from_parts(parts, weights, read.stripped)
+    has_offset, blank = read.has_offset, read.blank
+    evidence = read.evidence(weights)
 
     notes: tuple[str, ...] = ()
     if dayfirst is None:
@@ -232,7 +290,7 @@ def parse_dates(
                 logger.warning("%s", decision.note)
     else:
         chosen = bool(dayfirst)
-    has_dmy = bool(parts["dmy"].notna().any())
+    has_dmy = read.has_dmy
     fmt, parsed_unique = read.parsed(DEFAULT_DAYFIRST if chosen is None else chosen)
     bad_unique = np.isnat(parsed_unique) & ~blank
 

@@ -208,6 +208,66 @@ def test_a_few_distinct_strings_are_read_once_and_weighed_each_time(monkeypatch)
     assert calls == [600, 600]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-03-01", "2024-02-29", "1999-12-31"],
+        ["2024-03-01", "2023-02-29"],  # a day that does not exist
+        ["2024-13-01"],
+        ["1699-12-31", "2024-01-01"],  # outside the years read at once
+        ["1700-01-01", "2199-12-31"],
+        ["2262-05-01"],  # beyond nanosecond dates
+        ["0000-01-01"],
+        ["٢٠٢٤-٠٣-٠١"],  # Arabic-Indic digits
+        ["2024-03-01 ", " 2024-03-01"],
+        ["2024-03-01", ""],
+        ["2024-03-01", "2024-03-01T10:00"],
+    ],
+)
+def test_iso_days_read_at_once_as_the_grammar_reads_them(values, monkeypatch):
+    """Strings that are all ISO days are read by numpy in one go: the same values, formats,
+    counts and evidence as the grammar's path."""
+    vectorised._remembered.cache_clear()
+    series = pd.Series(values * 3)
+    weights = np.arange(1, len(series) + 1)
+    fast = parse_dates(series, column="Date", weights=weights)
+    monkeypatch.setattr(vectorised, "_iso_days", lambda uniques: None)
+    vectorised._remembered.cache_clear()
+    slow = parse_dates(series, column="Date", weights=weights)
+    for name in ("values", "missing", "unparseable"):
+        pd.testing.assert_series_equal(getattr(fast, name), getattr(slow, name))
+    assert (fast.formats, fast.n_offset_dropped, fast.evidence) == (
+        slow.formats,
+        slow.n_offset_dropped,
+        slow.evidence,
+    )
+    assert (fast.dayfirst, fast.notes) == (slow.dayfirst, slow.notes)
+
+
+def test_a_year_nanosecond_dates_cannot_hold_is_an_impossible_date():
+    """``0202-03-01`` (a typo of 2020 or 2022) was read as 1955-10-28 22:43:41: pandas reads it
+    in seconds, and the cast to nanoseconds wrapped around."""
+    r = parse_dates(
+        pd.Series(["0202-03-01", "2262-05-01", "01/03/0202", "2024-03-01", "1677-09-22"]),
+        column="Date",
+        dayfirst=True,
+    )
+    assert r.unparseable.tolist() == [True, True, True, False, False]
+    assert r.values.iloc[3:].tolist() == [T("2024-03-01"), T("1677-09-22")]
+    assert r.formats == {
+        "impossible date as %Y-%m-%d": 2,
+        "impossible date as %d/%m/%Y": 1,
+        "%Y-%m-%d": 2,
+    }
+
+
+def test_iso_days_are_read_by_numpy_not_the_grammar(monkeypatch):
+    monkeypatch.setattr(vectorised, "normalise", lambda u: pytest.fail("read by the grammar"))
+    r = parse_dates(pd.Series(["2024-03-01", "2024-02-29"] * 5), column="Date")
+    assert r.values.iloc[1] == T("2024-02-29")
+    assert r.formats == {"%Y-%m-%d": 10}
+
+
 def test_datetime_input_goes_through_with_timezone_dropped():
     aware = pd.Series(pd.to_datetime(["2024-01-01 23:00"]).tz_localize("Asia/Riyadh"))
     assert parse_dates(aware).values.iloc[0] == T("2024-01-01 23:00")
