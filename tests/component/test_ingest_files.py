@@ -565,6 +565,33 @@ def test_a_year_typo_never_stretches_the_history(sample_copy, sample_chain, tmp_
     assert not chain.report.usable
 
 
+def test_a_year_no_timestamp_holds_is_quarantined_not_read_as_another_day(
+    sample_copy, sample_chain, tmp_path
+):
+    """``0202-…`` (a typo of 2020 or 2022) was read as a day of 1955, and quarantined as
+    dated outside the history under that wrong date; it is an unparseable date."""
+    path = sample_copy / "sales_transactions.csv"
+    lines = lines_of(path)
+    typos = [i for i, line in enumerate(lines) if line.startswith("2024-0")][200:2200:200]
+    for i in typos:
+        lines[i] = "0202" + lines[i][4:]
+    write_lines(path, lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    assert (chain.history_start, chain.history_end) == (
+        sample_chain.history_start,
+        sample_chain.history_end,
+    )
+    rep = chain.report.files["sales_transactions.csv"]
+    original = sample_chain.report.files["sales_transactions.csv"]
+    assert rep.rejected == original.rejected + len(typos)
+    assert rep.reasons["unparseable Date"] == original.reasons.get("unparseable Date", 0) + len(
+        typos
+    )
+    rejects = rejects_of(tmp_path / "out", "sales_transactions.csv")
+    typo_rows = rejects[rejects["reason"] == "unparseable Date"]
+    assert {i + 1 for i in typos} <= set(typo_rows["line"].astype(int))
+
+
 def test_last_updated_at_in_the_future_is_quarantined(sample_copy, sample_chain):
     path = sample_copy / "stock_current.csv"
     lines = lines_of(path)
