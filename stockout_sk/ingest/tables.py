@@ -270,7 +270,7 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
         t = chunk.typed
         scan.accept(len(t))
         returns += int((t["QuantitySold"] < 0).sum())
-        days = t[DATE].dt.normalize()
+        days = _calendar_days(t[DATE])
         day_counts.add(days)
         rows = {
             BRANCH_ID: t[BRANCH_ID],
@@ -280,6 +280,19 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
         }
         acc.add(pd.DataFrame(rows), rows=True)
     return acc.result(), returns, day_counts
+
+
+def _calendar_days(dates: pd.Series) -> pd.Series:
+    """The rows' calendar days as a categorical, its days in order of first appearance: a
+    chunk of sales holds a few, normalised, counted and numbered once each (the sums number
+    a categorical by its codes)."""
+    codes, stamps = pd.factorize(dates)
+    day_codes, days = pd.factorize(stamps.normalize())
+    return pd.Series(
+        pd.Categorical.from_codes(np.where(codes >= 0, day_codes[codes], -1), categories=days),
+        index=dates.index,
+        name=dates.name,
+    )
 
 
 def _requarantine(

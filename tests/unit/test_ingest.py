@@ -44,7 +44,7 @@ from stockout_sk.ingest.quantities import (
     _QTY_THOUSANDS,
     _parse_quantities,
 )
-from stockout_sk.ingest.tables import _MovementStats, _SnapshotStats
+from stockout_sk.ingest.tables import _calendar_days, _MovementStats, _SnapshotStats
 from stockout_sk.schemas import SCHEMAS, FileSchema
 
 pytestmark = pytest.mark.unit
@@ -471,6 +471,19 @@ def test_flows_are_built_while_the_checks_without_them_run():
 
     with pytest.raises(MemoryError, match="no room"):
         _flows_and_findings(broken, **tables)
+
+
+def test_calendar_days_are_a_categorical_of_days_in_order_of_first_appearance():
+    stamps = pd.to_datetime(
+        ["2024-03-02 10:00", "2024-03-01", "2024-03-02", None, "2024-03-02 23:59", "2024-03-01"],
+        format="ISO8601",
+    )
+    days = _calendar_days(pd.Series(stamps, index=range(10, 16), name="Date"))
+    assert list(days.cat.categories) == [pd.Timestamp("2024-03-02"), pd.Timestamp("2024-03-01")]
+    assert days.index.tolist() == list(range(10, 16))
+    plain = pd.Series(stamps).dt.normalize()
+    assert days.astype("datetime64[ns]").tolist() == plain.tolist()  # NaT where NaT
+    assert days.value_counts(sort=False).to_dict() == plain.value_counts(sort=False).to_dict()
 
 
 def test_unknown_branches_and_snapshot_checks():
