@@ -117,10 +117,12 @@ class _Uniques:
 @dataclass(frozen=True)
 class _IsoDays:
     """:class:`_Uniques` of strings that are all ISO days (``2024-03-01``), the commonest
-    export: numpy reads them at once, with what the grammar would say of them (no blank, no
-    offset, no day/month evidence, the format ``%Y-%m-%d``)."""
+    export, or all ISO times to the second (``2024-03-01 21:36:19``, a snapshot's time of
+    update): numpy reads them at once, with what the grammar would say of them (no blank, no
+    offset, no day/month evidence, the one format ``fmt``)."""
 
     days: np.ndarray
+    fmt: str = "%Y-%m-%d"
     has_dmy = False
 
     @property
@@ -135,23 +137,35 @@ class _IsoDays:
         return DayfirstEvidence()
 
     def parsed(self, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
-        return np.full(len(self.days), "%Y-%m-%d", dtype=object), self.days
+        return np.full(len(self.days), self.fmt, dtype=object), self.days
 
 
-#: An ISO day in ASCII digits, of a year pandas' nanosecond dates hold with room to spare.
+#: An ISO day in ASCII digits, of a year pandas' nanosecond dates hold with room to spare, and
+#: an ISO time to the second on such a day, each with the format the grammar gives it.
 _ISO_DAY = re.compile(r"(1[7-9]|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}")
+_ISO_SECOND = re.compile(_ISO_DAY.pattern + r" ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_ISO_FORMS = (
+    (_ISO_DAY, "%Y-%m-%d", "datetime64[D]"),
+    (_ISO_SECOND, "%Y-%m-%d %H:%M:%S", "datetime64[s]"),
+)
 
 
 def _iso_days(uniques: pd.Series) -> _IsoDays | None:
-    """:class:`_IsoDays` when every string is an ISO day that exists, else ``None``."""
+    """:class:`_IsoDays` when every string is an ISO day that exists, or every string an ISO
+    time to the second on such a day, else ``None``."""
     values = uniques.tolist()
-    if not values or not all(isinstance(v, str) and _ISO_DAY.fullmatch(v) for v in values):
+    first = values[0] if values else None
+    form = next((f for f in _ISO_FORMS if isinstance(first, str) and f[0].fullmatch(first)), None)
+    if form is None:
+        return None
+    pattern, fmt, unit = form
+    if not all(isinstance(v, str) and pattern.fullmatch(v) for v in values):
         return None
     try:
-        days = np.array(values, dtype="datetime64[D]")
+        days = np.array(values, dtype=unit)
     except ValueError:  # a day that does not exist (2024-02-30): the grammar says why
         return None
-    return _IsoDays(days.astype("datetime64[ns]"))
+    return _IsoDays(days.astype("datetime64[ns]"), fmt)
 
 
 def _read_uniques(uniques: pd.Series) -> _Uniques | _IsoDays:

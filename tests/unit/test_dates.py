@@ -201,11 +201,22 @@ def test_a_few_distinct_strings_are_read_once_and_weighed_each_time(monkeypatch)
     }
     assert fresh[2].formats["impossible date as %d/%m/%Y"] == 9
     assert fresh[0].n_offset_dropped == 2
-    many = pd.Series([f"2024-01-01 00:{m:02d}:{s:02d}" for m in range(10) for s in range(60)])
+    many = pd.Series([f"2024-01-01T00:{m:02d}:{s:02d}" for m in range(10) for s in range(60)])
     parse_dates(many)
     assert calls == [600]  # more distinct strings than are remembered: read every time
     parse_dates(many)
     assert calls == [600, 600]
+
+
+def _random_seconds(n: int) -> list[str]:
+    """``n`` ISO times to the second, some on days that do not exist (2023-02-30)."""
+    rng = np.random.default_rng(7)
+    y, m, d = rng.integers(1700, 2200, n), rng.integers(1, 13, n), rng.integers(1, 31, n)
+    h, mi, s = rng.integers(0, 24, n), rng.integers(0, 60, n), rng.integers(0, 60, n)
+    return [
+        f"{a:04d}-{b:02d}-{c:02d} {e:02d}:{f:02d}:{g:02d}"
+        for a, b, c, e, f, g in zip(y, m, d, h, mi, s, strict=True)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -222,11 +233,22 @@ def test_a_few_distinct_strings_are_read_once_and_weighed_each_time(monkeypatch)
         ["2024-03-01 ", " 2024-03-01"],
         ["2024-03-01", ""],
         ["2024-03-01", "2024-03-01T10:00"],
+        ["2024-12-30 21:36:19", "2024-02-29 00:00:00", "1999-12-31 23:59:59"],
+        ["2024-12-30 21:36:19", "2023-02-29 10:00:00"],  # a day that does not exist
+        ["2024-12-30 24:00:00"],
+        ["2024-12-30 21:60:00", "2024-12-30 21:36:60"],
+        ["2024-12-30 21:36:19", "2024-12-30"],  # times and days mixed
+        ["2024-12-30", "2024-12-30 21:36:19"],
+        ["2024-12-30 21:36", "2024-12-30T21:36:19", "2024-12-30 21:36:19.5"],
+        ["2262-05-01 00:00:00", "1699-12-31 23:59:59"],
+        ["2024-12-30  21:36:19", "2024-12-30 21:36:19 "],
+        ["2024-12-30 21:36:19", "2024-12-30 09:36:19 PM"],
+        _random_seconds(500),
     ],
 )
 def test_iso_days_read_at_once_as_the_grammar_reads_them(values, monkeypatch):
-    """Strings that are all ISO days are read by numpy in one go: the same values, formats,
-    counts and evidence as the grammar's path."""
+    """Strings that are all ISO days, or all ISO times to the second, are read by numpy in one
+    go: the same values, formats, counts and evidence as the grammar's path."""
     vectorised._remembered.cache_clear()
     series = pd.Series(values * 3)
     weights = np.arange(1, len(series) + 1)
@@ -266,6 +288,10 @@ def test_iso_days_are_read_by_numpy_not_the_grammar(monkeypatch):
     r = parse_dates(pd.Series(["2024-03-01", "2024-02-29"] * 5), column="Date")
     assert r.values.iloc[1] == T("2024-02-29")
     assert r.formats == {"%Y-%m-%d": 10}
+    times = pd.Series(["2024-03-01 21:36:19", "2024-02-29 00:00:01"] * 5)
+    r = parse_dates(times, column="LastUpdatedAt")
+    assert r.values.iloc[1] == T("2024-02-29 00:00:01")
+    assert r.formats == {"%Y-%m-%d %H:%M:%S": 10}
 
 
 def test_datetime_input_goes_through_with_timezone_dropped():
