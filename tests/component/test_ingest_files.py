@@ -534,6 +534,19 @@ def rejects_of(out: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(out / "rejects" / name, dtype=str, keep_default_na=False)
 
 
+def _sales_edited(sample_copy, sample_chain, tmp_path, lines):
+    """The sample with its sales file's ``lines`` loaded: the chain, its sales report and the
+    sample's; the history must be the sample's."""
+    write_lines(sample_copy / "sales_transactions.csv", lines)
+    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
+    assert (chain.history_start, chain.history_end) == (
+        sample_chain.history_start,
+        sample_chain.history_end,
+    )
+    name = "sales_transactions.csv"
+    return chain, chain.report.files[name], sample_chain.report.files[name]
+
+
 def test_a_year_typo_never_stretches_the_history(sample_copy, sample_chain, tmp_path):
     # 30 sales rows typed 2031 (after today) and 20 typed 2021 (a stretch years before the rest):
     # the history stayed 2021..2031 before, and a holdout in the empty years scored F1 ≈ 1.
@@ -545,14 +558,7 @@ def test_a_year_typo_never_stretches_the_history(sample_copy, sample_chain, tmp_
         lines[i] = "2031" + lines[i][4:]
     for i in past:
         lines[i] = "2021" + lines[i][4:]
-    write_lines(path, lines)
-    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
-    assert (chain.history_start, chain.history_end) == (
-        sample_chain.history_start,
-        sample_chain.history_end,
-    )
-    rep = chain.report.files["sales_transactions.csv"]
-    original = sample_chain.report.files["sales_transactions.csv"]
+    chain, rep, original = _sales_edited(sample_copy, sample_chain, tmp_path, lines)
     assert rep.read == original.read
     assert rep.rejected == original.rejected + len(future) + len(past)
     assert rep.reasons["Date after today (2026-12-05): a typo in the year?"] == len(future)
@@ -575,14 +581,7 @@ def test_a_year_no_timestamp_holds_is_quarantined_not_read_as_another_day(
     typos = [i for i, line in enumerate(lines) if line.startswith("2024-0")][200:2200:200]
     for i in typos:
         lines[i] = "0202" + lines[i][4:]
-    write_lines(path, lines)
-    chain = load_chain(sample_copy, out_dir=tmp_path / "out", today=TODAY)
-    assert (chain.history_start, chain.history_end) == (
-        sample_chain.history_start,
-        sample_chain.history_end,
-    )
-    rep = chain.report.files["sales_transactions.csv"]
-    original = sample_chain.report.files["sales_transactions.csv"]
+    _, rep, original = _sales_edited(sample_copy, sample_chain, tmp_path, lines)
     assert rep.rejected == original.rejected + len(typos)
     assert rep.reasons["unparseable Date"] == original.reasons.get("unparseable Date", 0) + len(
         typos

@@ -184,14 +184,7 @@ def test_a_few_distinct_strings_are_read_once_and_weighed_each_time(monkeypatch)
     ]
     assert calls == []  # read once, above
     for a, b in zip(fresh, again, strict=True):
-        for name in ("values", "missing", "unparseable"):
-            pd.testing.assert_series_equal(getattr(a, name), getattr(b, name))
-        assert (a.formats, a.n_offset_dropped, a.evidence) == (
-            b.formats,
-            b.n_offset_dropped,
-            b.evidence,
-        )
-        assert (a.dayfirst, a.notes) == (b.dayfirst, b.notes)
+        _assert_same_reading(a, b)
     assert fresh[1].values.iloc[0] == T("2024-05-03")  # month first
     assert fresh[2].values.iloc[0] == T("2024-03-05")  # day first, from the same memory
     assert fresh[1].formats == {
@@ -256,14 +249,19 @@ def test_iso_days_read_at_once_as_the_grammar_reads_them(values, monkeypatch):
     monkeypatch.setattr(vectorised, "_iso_days", lambda uniques: None)
     vectorised._remembered.cache_clear()
     slow = parse_dates(series, column="Date", weights=weights)
+    _assert_same_reading(fast, slow)
+
+
+def _assert_same_reading(a, b) -> None:
+    """Two :class:`DateParseResult` alike in every respect."""
     for name in ("values", "missing", "unparseable"):
-        pd.testing.assert_series_equal(getattr(fast, name), getattr(slow, name))
-    assert (fast.formats, fast.n_offset_dropped, fast.evidence) == (
-        slow.formats,
-        slow.n_offset_dropped,
-        slow.evidence,
+        pd.testing.assert_series_equal(getattr(a, name), getattr(b, name))
+    assert (a.formats, a.n_offset_dropped, a.evidence) == (
+        b.formats,
+        b.n_offset_dropped,
+        b.evidence,
     )
-    assert (fast.dayfirst, fast.notes) == (slow.dayfirst, slow.notes)
+    assert (a.dayfirst, a.notes) == (b.dayfirst, b.notes)
 
 
 def test_a_year_nanosecond_dates_cannot_hold_is_an_impossible_date():
