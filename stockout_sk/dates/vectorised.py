@@ -115,19 +115,19 @@ class _Uniques:
 
 
 @dataclass(frozen=True)
-class _IsoDays:
+class _IsoDates:
     """:class:`_Uniques` of strings that are all ISO days (``2024-03-01``), the commonest
     export, or all ISO times to the second (``2024-03-01 21:36:19``, a snapshot's time of
     update): numpy reads them at once, with what the grammar would say of them (no blank, no
     offset, no day/month evidence, the one format ``fmt``)."""
 
-    days: np.ndarray
+    dates: np.ndarray
     fmt: str = "%Y-%m-%d"
     has_dmy = False
 
     @property
     def blank(self) -> np.ndarray:
-        return np.zeros(len(self.days), dtype=bool)
+        return np.zeros(len(self.dates), dtype=bool)
 
     @property
     def has_offset(self) -> np.ndarray:
@@ -137,7 +137,7 @@ class _IsoDays:
         return DayfirstEvidence()
 
     def parsed(self, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
-        return np.full(len(self.days), self.fmt, dtype=object), self.days
+        return np.full(len(self.dates), self.fmt, dtype=object), self.dates
 
 
 #: An ISO day in ASCII digits, of a year pandas' nanosecond dates hold with room to spare, and
@@ -150,8 +150,8 @@ _ISO_FORMS = (
 )
 
 
-def _iso_days(uniques: pd.Series) -> _IsoDays | None:
-    """:class:`_IsoDays` when every string is an ISO day that exists, or every string an ISO
+def _iso_dates(uniques: pd.Series) -> _IsoDates | None:
+    """:class:`_IsoDates` when every string is an ISO day that exists, or every string an ISO
     time to the second on such a day, else ``None``."""
     values = uniques.tolist()
     first = values[0] if values else None
@@ -162,17 +162,17 @@ def _iso_days(uniques: pd.Series) -> _IsoDays | None:
     if not all(isinstance(v, str) and pattern.fullmatch(v) for v in values):
         return None
     try:
-        days = np.array(values, dtype=unit)
+        dates = np.array(values, dtype=unit)
     except ValueError:  # a day that does not exist (2024-02-30): the grammar says why
         return None
-    return _IsoDays(days.astype("datetime64[ns]"), fmt)
+    return _IsoDates(dates.astype("datetime64[ns]"), fmt)
 
 
-def _read_uniques(uniques: pd.Series) -> _Uniques | _IsoDays:
+def _read_uniques(uniques: pd.Series) -> _Uniques | _IsoDates:
     """:class:`_Uniques` of distinct strings, remembered when they are few: a file read in
     chunks meets the same few dates chunk after chunk (a block of sales holds one to three),
     and reading them costs a few milliseconds of pandas' string methods each time."""
-    if (iso := _iso_days(uniques)) is not None:
+    if (iso := _iso_dates(uniques)) is not None:
         return iso
     if len(uniques) <= _REMEMBER_UP_TO:
         return _remembered(tuple(uniques.tolist()))

@@ -33,11 +33,6 @@ from stockout_sk.schemas import (
 _EXAMPLES = 5
 
 
-def _chain_findings(*, flows: pd.DataFrame, **tables) -> list[Finding]:
-    """Every cross-file check on the accepted tables, in report order."""
-    return _flows_and_findings(lambda: flows, **tables)[1]
-
-
 def _flows_and_findings(
     build_flows: Callable[[], pd.DataFrame],
     *,

@@ -246,7 +246,7 @@ def test_iso_days_read_at_once_as_the_grammar_reads_them(values, monkeypatch):
     series = pd.Series(values * 3)
     weights = np.arange(1, len(series) + 1)
     fast = parse_dates(series, column="Date", weights=weights)
-    monkeypatch.setattr(vectorised, "_iso_days", lambda uniques: None)
+    monkeypatch.setattr(vectorised, "_iso_dates", lambda uniques: None)
     vectorised._remembered.cache_clear()
     slow = parse_dates(series, column="Date", weights=weights)
     _assert_same_reading(fast, slow)

@@ -25,7 +25,6 @@ from stockout_sk.ingest.aggregate import (
 )
 from stockout_sk.ingest.dedup import _SeenKeys
 from stockout_sk.ingest.findings import (
-    _chain_findings,
     _distinct_keys,
     _empty_snapshot,
     _examples,
@@ -400,6 +399,11 @@ def _tables(**overrides):
     tables.update(overrides)
     tables["flows"] = _build_flows(tables["transfers"], tables["sold"])
     return tables
+
+
+def _chain_findings(*, flows: pd.DataFrame, **tables) -> list:
+    """Every cross-file check on tables whose flows are built already, in report order."""
+    return _flows_and_findings(lambda: flows, **tables)[1]
 
 
 def test_chain_findings_clean_tables_have_none():
