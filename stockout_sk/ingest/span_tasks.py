@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stockout_sk.contract import BRANCH_ID, DATE, ITEM_CODE
-from stockout_sk.ingest.aggregate import _DT, _SEQ, _Aggregator, _empty_frame, _KeyCodes
+from stockout_sk.contract import DATE
+from stockout_sk.ingest.aggregate import (
+    _DT,
+    _SEQ,
+    _SPAN_SOLD_DTYPES,
+    _Aggregator,
+    _empty_frame,
+    _KeyCodes,
+)
 from stockout_sk.ingest.dedup import _SeenKeys
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _Chunk, _DatesPendingError, _FileScan
@@ -58,13 +65,12 @@ def _sales_span(
     ``None`` if it met a date whose day/month order the file's scan has yet to decide."""
     part = _span_scan(scan, span, clean, rejects=True)
     try:
-        daily, returns, days = _load_sales(part, min_rows)
+        # Branches, items and days as categories: a fraction of the bytes to send back, and
+        # numbered by the merge through their codes (``aggregate._KeyCodes.number``).
+        daily, returns, days = _load_sales(part, min_rows, _SPAN_SOLD_DTYPES)
     except _DatesPendingError:
         _take_rejects(part)  # removes the span's temporary file
         return None
-    # Branches and items as categories: a tenth of the bytes to send back, and numbered by the
-    # merge as their strings would be (:meth:`~stockout_sk.ingest.aggregate._KeyCodes.number`).
-    daily = daily.astype({BRANCH_ID: "category", ITEM_CODE: "category"})
     return _SpanResult(part, daily=daily, days=days, returns=returns, rejects=_take_rejects(part))
 
 

@@ -14,6 +14,7 @@ import pytest
 from stockout_sk.ingest.aggregate import (
     _HEADROOM,
     _SOLD_DTYPES,
+    _SPAN_SOLD_DTYPES,
     _TRANSFER_DTYPES,
     _Aggregator,
     _KeyCodes,
@@ -69,19 +70,20 @@ def by_columns(
     return parts[0]
 
 
+@pytest.mark.parametrize("dtypes", [_SOLD_DTYPES, _SPAN_SOLD_DTYPES], ids=["dates", "days"])
 @pytest.mark.parametrize(("key_bits", "by_day"), [(63, False), (63, True), (12, False)])
-def test_sums_match_grouping_by_the_key_columns(key_bits: int, by_day: bool) -> None:
+def test_sums_match_grouping_by_the_key_columns(key_bits: int, by_day: bool, dtypes) -> None:
     """Packed or (keys too wide for ``key_bits`` 12) unpacked part way, rows in day order or
-    not, the sums are identical."""
+    not, the sums are identical; with the days as categories (a span's) too."""
     rng = np.random.default_rng(7)
     chunks = [sales_rows(rng, n) for n in (1, 2, 0, 500, 800, 700, 300)]
     if by_day:
         rows = pd.concat(chunks, ignore_index=True).sort_values("Date", kind="stable")
         chunks = [rows[a : a + 400] for a in range(0, len(rows), 400)]
-    acc = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=600, key_bits=key_bits)
+    acc = _Aggregator(SOLD_KEYS, ["sold"], dtypes, min_rows=600, key_bits=key_bits)
     for chunk in chunks:
         acc.add(chunk, rows=True)
-    expected = by_columns(chunks, SOLD_KEYS, "sold", 600).astype(_SOLD_DTYPES)
+    expected = by_columns(chunks, SOLD_KEYS, "sold", 600).astype(dtypes)
     pd.testing.assert_frame_equal(acc.result(), expected, check_exact=True)
 
 
