@@ -29,13 +29,11 @@ _TRANSFER_KEYS = list(TRANSFER_COLUMNS[:4])
 _, _FROM_BRANCH_ID, _TO_BRANCH_ID, _, _QUANTITY_MOVED = TRANSFER_COLUMNS
 
 _TRANSFER_DTYPES = dict(zip(TRANSFER_COLUMNS, (_DT, _STR, _STR, _STR, _F64), strict=True))
-#: Daily sales keep their branches and items as categories: a few hundred IDs over millions of
-#: rows, numbered already by the sums (:meth:`_KeyCodes.values`).
+#: Daily sales keep their branches, items and days as categories: a few hundred of each over
+#: millions of rows, numbered already by the sums (:meth:`_KeyCodes.values`). A span's travel back
+#: in a fraction of the bytes, and the merge and the flows number them by their codes.
 _CAT = "category"
-_SOLD_DTYPES = {BRANCH_ID: _CAT, ITEM_CODE: _CAT, DATE: _DT, _SOLD: _F64}
-#: A span's daily sales travel back with their days as categories too: a byte per row where a
-#: timestamp takes eight, and numbered by the merge through their codes, not hashed again.
-_SPAN_SOLD_DTYPES = {**_SOLD_DTYPES, DATE: _CAT}
+_SOLD_DTYPES = {BRANCH_ID: _CAT, ITEM_CODE: _CAT, DATE: _CAT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
 #: Bits a key column gets beyond those it needs when it widens (:meth:`_KeyCodes.widen`).

@@ -223,6 +223,7 @@ def _build_flows_by_columns(transfers: pd.DataFrame, sold: pd.DataFrame) -> pd.D
     outflow = transfers.rename(columns={_FROM_BRANCH_ID: BRANCH_ID, _QUANTITY_MOVED: _OUTFLOW})[
         [*keys, _OUTFLOW]
     ]
+    sold = sold.astype({DATE: _DT})  # its days as categories would make the dates objects
     parts = [p for p in (inflow, outflow, sold) if len(p)]
     stacked = pd.concat(parts, ignore_index=True)
     for col in _FLOW_VALUES:

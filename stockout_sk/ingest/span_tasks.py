@@ -22,7 +22,6 @@ from stockout_sk.contract import DATE
 from stockout_sk.ingest.aggregate import (
     _DT,
     _SEQ,
-    _SPAN_SOLD_DTYPES,
     _Aggregator,
     _empty_frame,
     _KeyCodes,
@@ -65,9 +64,7 @@ def _sales_span(
     ``None`` if it met a date whose day/month order the file's scan has yet to decide."""
     part = _span_scan(scan, span, clean, rejects=True)
     try:
-        # Branches, items and days as categories: a fraction of the bytes to send back, and
-        # numbered by the merge through their codes (``aggregate._KeyCodes.number``).
-        daily, returns, days = _load_sales(part, min_rows, _SPAN_SOLD_DTYPES)
+        daily, returns, days = _load_sales(part, min_rows)
     except _DatesPendingError:
         _take_rejects(part)  # removes the span's temporary file
         return None
@@ -222,8 +219,10 @@ class _SpanSums:
     def _by_columns(self, numbers: list[np.ndarray], sums: np.ndarray) -> pd.DataFrame:
         """:meth:`result` for keys too wide to pack: the aggregator sums them by the columns."""
         columns = {
-            c: np.asarray(v, dtype=np.int64 if self._dtypes[c] == _DT else object)[n]
-            for c, v, n in zip(self._keys, self._codes._values, numbers, strict=True)
+            c: np.asarray(v, dtype=np.int64 if stamps else object)[n]
+            for c, v, n, stamps in zip(
+                self._keys, self._codes._values, numbers, self._codes._stamps, strict=True
+            )
         }
         columns[DATE] = columns[DATE].view(_DT)
         acc = _Aggregator(self._keys, [self._value], self._dtypes, sys.maxsize, self._key_bits)

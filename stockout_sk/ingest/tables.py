@@ -260,13 +260,10 @@ def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (a == b).to_numpy(dtype=bool)
 
 
-def _load_sales(
-    scan: _FileScan, min_rows: int, dtypes: dict[str, str] = _SOLD_DTYPES
-) -> tuple[pd.DataFrame, int, _DayCounts]:
-    """Daily sold quantity per branch × item × day (``dtypes``); the return lines (< 0); rows
-    per day."""
+def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
+    """Daily sold quantity per branch × item × day; the return lines (< 0); rows per day."""
     keys = [BRANCH_ID, ITEM_CODE, DATE]
-    acc = _Aggregator(keys, [_SOLD], dtypes, min_rows)
+    acc = _Aggregator(keys, [_SOLD], _SOLD_DTYPES, min_rows)
     returns = 0
     day_counts = _DayCounts()
     for chunk in scan.chunks(keep=[*keys, "QuantitySold"]):
