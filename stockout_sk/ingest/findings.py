@@ -216,10 +216,10 @@ def _flows_after_snapshot(flows: pd.DataFrame, stock: pd.DataFrame) -> list[Find
         return []
     # Positions in the snapshot instead of a merge: no copy of the flow table.
     position = _key_positions(stock, flows)
-    matched = position >= 0
     snapshot_day = stock["LastUpdatedAt"].dt.normalize().to_numpy()
-    after = np.zeros(len(flows), dtype=bool)
-    after[matched] = flows[DATE].to_numpy()[matched] > snapshot_day[position[matched]]
+    # A row of no key (-1) is compared with the last snapshot row, then let go: no masks.
+    after = flows[DATE].to_numpy() > snapshot_day[position]
+    after &= position >= 0
     if not after.any():
         return []
     n_keys = len(np.unique(position[after]))
