@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import BRANCH_ID, DATE, FLOW_COLUMNS, ITEM_CODE, TRANSFER_COLUMNS
-from stockout_sk.ingest.sums import _KEY, _KEY_BITS, _exact_sums, _stable_order, _sum_by_key
+from stockout_sk.ingest.sums import (
+    _KEY,
+    _KEY_BITS,
+    _exact_sums,
+    _stable_order,
+    _sum_by_cell,
+    _sum_by_key,
+)
 
 _STR = "str"
 _F64 = "float64"
@@ -36,6 +43,10 @@ _CAT = "category"
 _SOLD_DTYPES = {BRANCH_ID: _CAT, ITEM_CODE: _CAT, DATE: _CAT, _SOLD: _F64}
 _FLOW_DTYPES = dict(zip(FLOW_COLUMNS, (_STR, _STR, _DT, _F64, _F64, _F64), strict=True))
 
+#: A sum over the grid of the key columns' numbers (:meth:`_Aggregator._by_cell`) where the
+#: grid holds at most this many cells per row, plus :data:`_GRID_SLACK`.
+_GRID_RATIO = 4
+_GRID_SLACK = 1 << 16
 #: Bits a key column gets beyond those it needs when it widens (:meth:`_KeyCodes.widen`).
 _HEADROOM = 3
 _SEQ = "_seq"
@@ -256,6 +267,21 @@ class _Aggregator:
             part[v] = frame[v].to_numpy()
         return part if complete.all() else part[complete].reset_index(drop=True)
 
+    def _by_cell(self, merged: pd.DataFrame) -> pd.DataFrame | None:
+        """:meth:`result` of ``merged`` summed over the grid of the key columns' numbers;
+        ``None`` if its sums may depend on the order of the additions or the grid is large."""
+        assert self._codes is not None
+        (value_column,) = self._values
+        value = merged[value_column].to_numpy(dtype=np.float64)
+        sizes = [len(v) for v in self._codes._values]
+        if np.prod(sizes, dtype=np.float64) > _GRID_RATIO * len(value) + _GRID_SLACK:
+            return None
+        if not _exact_sums(value):
+            return None
+        numbers, sums = _sum_by_cell(self._codes.unpack(merged[_KEY].to_numpy()), sizes, value)
+        keys = self._codes.columns(numbers, self._dtypes)
+        return pd.DataFrame({**keys, value_column: sums}).astype(self._dtypes)
+
     def _unpacked(self, part: pd.DataFrame) -> pd.DataFrame:
         assert self._codes is not None
         keys = self._codes.values(part[_KEY].to_numpy(), self._dtypes)
@@ -302,13 +328,23 @@ class _Aggregator:
             merged = merged.take(np.argsort(seq, kind="stable")).reset_index(drop=True)
         return merged
 
-    def result(self) -> pd.DataFrame:
-        """One row per distinct key (in order of first appearance), with ``dtypes``."""
+    def result(self, *, ordered: bool = True) -> pd.DataFrame:
+        """One row per distinct key (in order of first appearance), with ``dtypes``.
+
+        ``ordered=False``: the keys may come in another order (a span's, which its merge and
+        the flows do not read): sums never re-aggregated and exact in any order are then taken
+        over the grid of the key columns' numbers (:func:`~stockout_sk.ingest.sums._sum_by_cell`)
+        where it is small, the keys in the order of their numbers.
+        """
         if self._codes is not None and not self._done and self._parts:
             # Never re-aggregated: one sum of the parts, already in order of first appearance
             # (what re-aggregating, splitting by day and merging the days back would give).
             merged = pd.concat(self._parts, ignore_index=True)
             self._parts = []
+            if not ordered and len(self._values) == 1:
+                by_cell = self._by_cell(merged)
+                if by_cell is not None:
+                    return by_cell
             return self._unpacked(_sum_by_key(merged, self._values)).astype(self._dtypes)
         self._compact()
         if self._codes is None:

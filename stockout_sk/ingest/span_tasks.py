@@ -64,7 +64,8 @@ def _sales_span(
     ``None`` if it met a date whose day/month order the file's scan has yet to decide."""
     part = _span_scan(scan, span, clean, rejects=True)
     try:
-        daily, returns, days = _load_sales(part, min_rows)
+        # Its keys in any order: the merge sums them span by span (:class:`_SpanSums`).
+        daily, returns, days = _load_sales(part, min_rows, ordered=False)
     except _DatesPendingError:
         _take_rejects(part)  # removes the span's temporary file
         return None
@@ -112,7 +113,8 @@ class _SpanMerger:
 
 class _SpanSums:
     """Daily totals of consecutive spans summed: what one process's
-    :class:`~stockout_sk.ingest.aggregate._Aggregator` gives for the whole file.
+    :class:`~stockout_sk.ingest.aggregate._Aggregator` gives for the whole file, the keys in
+    the order the spans give them (a span's own, span by span).
 
     A span's totals are sums already, one row per key. Only the days more than one span holds
     can hold a key twice: their rows are summed once, at the end, in file order (a key's first

@@ -2,6 +2,7 @@
 
 * :func:`_sum_by_key`: ``groupby(_KEY, sort=False)`` sums; whole numbers (:func:`_exact_sums`)
   by ``np.bincount``, whose partial sums are then exact whatever the order of the additions;
+* :func:`_sum_by_cell`: the same sums in the keys' order, from the cells of a grid;
 * :func:`_stable_order`: ``np.argsort(kind="stable")`` of non-negative keys of known width, by
   radix sort or by a plain sort of keys made distinct by their position.
 """
@@ -38,6 +39,31 @@ def _sum_by_key(frame: pd.DataFrame, values: list[str], first: str | None = None
         rise = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0
         out[first] = frame[first].to_numpy()[rise]
     return pd.DataFrame(out)
+
+
+def _sum_by_cell(
+    numbers: list[np.ndarray], sizes: list[int], value: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct keys of rows numbered ``numbers`` (column ``j``'s below ``sizes[j]``) and
+    the sum of ``value`` per key, the keys in the order of their numbers, column by column.
+
+    The keys are cells of the grid of every column's numbers, counted and summed there by
+    ``np.bincount``: no hashing, for values whose sums are exact in any order
+    (:func:`_exact_sums`) over a grid a small multiple of the rows.
+    """
+    cell = numbers[0].astype(np.int64)
+    for n, size in zip(numbers[1:], sizes[1:], strict=True):
+        cell *= size
+        cell += n
+    cells = int(np.prod(sizes, dtype=np.int64))
+    present = np.bincount(cell, minlength=cells) > 0
+    sums = np.bincount(cell, weights=value, minlength=cells)[present]
+    at = np.flatnonzero(present)
+    keys = []
+    for size in reversed(sizes[1:]):
+        at, n = np.divmod(at, size)
+        keys.append(n)
+    return [at, *keys[::-1]], sums
 
 
 def _stable_order(key: np.ndarray, bits: int) -> np.ndarray:

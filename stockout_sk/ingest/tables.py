@@ -260,8 +260,12 @@ def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (a == b).to_numpy(dtype=bool)
 
 
-def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _DayCounts]:
-    """Daily sold quantity per branch × item × day; the return lines (< 0); rows per day."""
+def _load_sales(
+    scan: _FileScan, min_rows: int, *, ordered: bool = True
+) -> tuple[pd.DataFrame, int, _DayCounts]:
+    """Daily sold quantity per branch × item × day (keys in order of first appearance, or,
+    ``ordered=False``, in any: :meth:`_Aggregator.result`); the return lines (< 0); rows per
+    day."""
     keys = [BRANCH_ID, ITEM_CODE, DATE]
     acc = _Aggregator(keys, [_SOLD], _SOLD_DTYPES, min_rows)
     returns = 0
@@ -279,7 +283,7 @@ def _load_sales(scan: _FileScan, min_rows: int) -> tuple[pd.DataFrame, int, _Day
             _SOLD: t["QuantitySold"],
         }
         acc.add(pd.DataFrame(rows), rows=True)
-    return acc.result(), returns, day_counts
+    return acc.result(ordered=ordered), returns, day_counts
 
 
 def _calendar_days(dates: pd.Series) -> pd.Series:

@@ -88,6 +88,33 @@ def test_sums_match_grouping_by_the_key_columns(key_bits: int, by_day: bool, dty
     pd.testing.assert_frame_equal(acc.result(), expected, check_exact=True)
 
 
+@pytest.mark.parametrize("kind", ["whole", "fractional"])
+@pytest.mark.parametrize("days", [3, 400])
+def test_sums_in_any_order_are_the_same_keys_and_sums(kind: str, days: int) -> None:
+    """``result(ordered=False)``, a span's: the same rows in another order where the grid of
+    the keys is small and the sums exact (``days`` 3), else the ordered result itself."""
+    rng = np.random.default_rng(days)
+    chunks = [sales_rows(rng, 500) for _ in range(4)]
+    for chunk in chunks:
+        chunk["Date"] = chunk["Date"].min() + pd.to_timedelta(rng.integers(0, days, 500), "D")
+        if kind == "whole":
+            chunk["sold"] = np.round(chunk["sold"].to_numpy())
+    results = []
+    for ordered in (True, False):
+        acc = _Aggregator(SOLD_KEYS, ["sold"], _SOLD_DTYPES, min_rows=10**6)
+        for chunk in chunks:
+            acc.add(chunk, rows=True)
+        results.append(acc.result(ordered=ordered))
+    ordered, unordered = results
+    by_grid = kind == "whole" and days == 3
+    assert not ordered.equals(unordered) if by_grid else ordered.equals(unordered)
+    pd.testing.assert_frame_equal(
+        unordered.sort_values(SOLD_KEYS, ignore_index=True),
+        ordered.sort_values(SOLD_KEYS, ignore_index=True),
+        check_exact=True,
+    )
+
+
 def test_sums_of_partial_sums_match() -> None:
     """Frames already summed (a cluster's spans) are added as they are."""
     rng = np.random.default_rng(8)

@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from stockout_sk.ingest.aggregate import _SEQ
-from stockout_sk.ingest.sums import _KEY, _compensated_sums, _stable_order, _sum_by_key
+from stockout_sk.ingest.sums import (
+    _KEY,
+    _compensated_sums,
+    _stable_order,
+    _sum_by_cell,
+    _sum_by_key,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -45,6 +51,22 @@ def test_sums_by_key_are_pandas_grouped_sums_to_the_bit(kind: str, in_order: boo
     )
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert np.array_equal(got["v"].to_numpy().view(np.int64), want["v"].to_numpy().view(np.int64))
+
+
+@pytest.mark.parametrize("sizes", [[1], [3, 1, 5], [50, 1000, 4], [7, 2]])
+def test_sums_by_cell_are_the_grouped_sums_in_the_keys_order(sizes: list[int]) -> None:
+    """Each distinct key once, its whole-number sum exact, keys sorted column by column."""
+    rng = np.random.default_rng(sum(sizes))
+    n = 4000
+    numbers = [rng.integers(0, size, n) for size in sizes]
+    value = rng.integers(-40, 60, n).astype(np.float64)
+    keys, sums = _sum_by_cell(numbers, sizes, value)
+    frame = pd.DataFrame({f"k{j}": n for j, n in enumerate(numbers)} | {"v": value})
+    want = frame.groupby(list(frame.columns[:-1]), sort=True)["v"].sum()
+    want_keys = want.index.to_frame(index=False)
+    assert [k.tolist() for k in keys] == [want_keys[c].tolist() for c in want_keys]
+    assert np.array_equal(sums, want.to_numpy())
+    assert not np.signbit(sums[sums == 0]).any()
 
 
 @pytest.mark.parametrize("bits", [1, 9, 16, 17, 30, 45, 62])
