@@ -291,9 +291,12 @@ def _calendar_days(dates: pd.Series) -> pd.Series:
     chunk of sales holds a few, normalised, counted and numbered once each (the sums number
     a categorical by its codes)."""
     codes, stamps = pd.factorize(dates)
-    day_codes, days = pd.factorize(stamps.normalize())
+    days = stamps.normalize()
+    if not days.is_unique:  # times of day: several stamps fall on one day
+        day_codes, days = pd.factorize(days)
+        codes = np.where(codes >= 0, day_codes[codes], -1)
     return pd.Series(
-        pd.Categorical.from_codes(np.where(codes >= 0, day_codes[codes], -1), categories=days),
+        pd.Categorical.from_codes(codes, categories=days, validate=False),
         index=dates.index,
         name=dates.name,
     )

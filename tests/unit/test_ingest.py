@@ -489,6 +489,8 @@ def test_calendar_days_are_a_categorical_of_days_in_order_of_first_appearance():
     plain = pd.Series(stamps).dt.normalize()
     assert days.astype("datetime64[ns]").tolist() == plain.tolist()  # NaT where NaT
     assert days.value_counts(sort=False).to_dict() == plain.value_counts(sort=False).to_dict()
+    midnight = _calendar_days(pd.Series(plain.to_numpy(), name="Date"))  # each stamp a day
+    pd.testing.assert_series_equal(midnight, days.reset_index(drop=True))
 
 
 def test_unknown_branches_and_snapshot_checks():
