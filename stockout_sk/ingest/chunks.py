@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stockout_sk.ingest.parse import _Distinct, _read_checked
 from stockout_sk.ingest.records import _Parsed
@@ -72,9 +74,9 @@ def _validated(scan: _FileScan, raw: pd.DataFrame, lines: np.ndarray, *, record:
     )
     repeated = _repeated_header(scan.header.fields, raw, first)
     if repeated.any():
-        reason = reason.copy()
+        reason = np.full(len(raw), "", dtype=object) if reason is None else reason.copy()
         reason[repeated] = [f"{HEADER_REPEATED} at line {x}" for x in lines[repeated]]
-    bad = reason != ""
+    bad = np.zeros(len(raw), dtype=bool) if reason is None else reason != ""
     if record:
         repeats = [int(x) for x in lines[repeated]]
         scan._count_chunk(len(raw), int(blank.sum()), counts, repeats)
@@ -138,18 +140,25 @@ def _validated_values(
     told from the rows' text)."""
     fields = dict(zip(scan.names, scan.header.fields, strict=False))
     for name, values in columns.items():
-        stripped = values.strings.str.strip()
-        if (stripped == "").any() or (stripped == fields.get(name)).any():
+        if _holds(values.stripped, "") or _holds(values.stripped, fields.get(name)):
             return None
     index = pd.RangeIndex(len(lines))
     typed, reason, counts = _validate(
         columns, index, scan.schema, scan.colmap, scan.latest_day, scan._parse_dates
     )
-    if (reason != "").any():
+    if reason is not None:  # a row to reject
         return None
     if record:
         scan._count_chunk(len(lines), 0, counts, [])
     return _Chunk(raw=None, typed=typed, lines=lines)
+
+
+def _holds(strings: pd.Series, value: str | None) -> bool:
+    """Whether one of ``strings`` (Arrow-backed) is ``value`` (``None``: never), compared by
+    Arrow itself: a few distinct values, where pandas' comparison costs more than the work."""
+    if value is None:
+        return False
+    return bool(pc.any(pc.equal(pa.array(strings), value)).as_py())
 
 
 def _chunk_values(codes: np.ndarray | None, values: pd.Series, start: int, stop: int) -> _Values:

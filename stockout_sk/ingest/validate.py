@@ -62,6 +62,11 @@ class _Values:
             return int(np.count_nonzero(condition))
         return int(self.weights[condition].sum())
 
+    @cached_property
+    def stripped(self) -> pd.Series:
+        """The strings stripped of surrounding whitespace (once: checked, then typed)."""
+        return self.strings.str.strip()
+
     def text(self, stripped: pd.Series, index: pd.Index) -> pd.Series:
         """The rows' stripped text: as strings, or, for distinct values, as a categorical
         (distinct values that strip to the same text share its category)."""
@@ -69,7 +74,8 @@ class _Values:
             return stripped
         codes, categories = pd.factorize(stripped)
         return pd.Series(
-            pd.Categorical.from_codes(codes[self.codes], categories=categories), index=index
+            pd.Categorical.from_codes(codes[self.codes], categories=categories, validate=False),
+            index=index,
         )
 
 
@@ -80,9 +86,10 @@ def _validate(
     colmap: dict[str, str],
     latest_day: pd.Timestamp | None,
     parse: Callable[[pd.Series, str, np.ndarray | None], DateParseResult],
-) -> tuple[pd.DataFrame, np.ndarray, Counter[tuple[str, str]]]:
-    """Typed columns in contract order, the first reason each row is unusable ("" = ok), and
-    what was counted on the way (``(what, column) → rows``).
+) -> tuple[pd.DataFrame, np.ndarray | None, Counter[tuple[str, str]]]:
+    """Typed columns in contract order, the first reason each row is unusable ("" = ok; ``None``
+    when every row is usable, which spares a chunk of valid rows an array of empty strings),
+    and what was counted on the way (``(what, column) → rows``).
 
     Parameters
     ----------
@@ -159,12 +166,12 @@ def _validate(
                 typed[col] = pd.Series("", index=index, dtype="str")
                 continue
             values = columns[source]
-            stripped = values.strings.str.strip()
+            stripped = values.stripped
             typed[col] = values.text(stripped, index)
             if col in required:
                 flag(values, stripped.eq("").to_numpy(dtype=bool), f"missing {col}")
-    reason = np.array(texts, dtype=object)[code]
-    return pd.DataFrame(typed, index=index), reason, counts
+    reason = np.array(texts, dtype=object)[code] if len(texts) > 1 else None
+    return pd.DataFrame(typed, index=index, copy=False), reason, counts
 
 
 def _reasonless(schema: FileSchema, col: str) -> bool:

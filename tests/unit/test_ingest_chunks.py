@@ -83,7 +83,14 @@ def test_distinct_values_validate_as_their_rows(seed: int, dayfirst: bool | None
     got, reason, counts = _validate(
         distinct(raw, keep), raw.index, SALES_TRANSACTIONS, COLMAP, LATEST_DAY, parse
     )
-    assert reason.tolist() == want_reason.tolist()
+    assert (reason is None) == (want_reason is None)  # None: every row usable
+    if reason is not None:
+        assert reason.tolist() == want_reason.tolist()
+        valid = raw[want_reason == ""].reset_index(drop=True)
+        _, no_reason, _ = _validate(
+            distinct(valid, keep), valid.index, SALES_TRANSACTIONS, COLMAP, LATEST_DAY, parse
+        )
+        assert no_reason is None
     assert counts == want_counts
     assert list(got.columns) == keep  # free text no row can be rejected for is left out
     for c in keep:
