@@ -322,10 +322,10 @@ def parse_dates(
     fmt_label[impossible] = "impossible date as " + fmt_label[impossible]
     formats: dict[str, int] = {}
     counted = ~blank
-    for label, n in (
-        pd.Series(weights[counted], dtype=np.int64).groupby(fmt_label[counted], sort=True).sum()
-    ).items():
-        formats[str(label)] = int(n)
+    if counted.any():  # the rows per label, labels sorted (a pandas groupby costs more here)
+        labels, at = np.unique(fmt_label[counted].astype(str), return_inverse=True)
+        rows = np.bincount(at.ravel(), weights=weights[counted], minlength=len(labels))
+        formats = {str(label): int(n) for label, n in zip(labels, rows, strict=True)}
 
     return DateParseResult(
         values=pd.Series(parsed_ext[take], index=index, name=series.name, dtype="datetime64[ns]"),
