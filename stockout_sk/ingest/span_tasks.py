@@ -19,13 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stockout_sk.contract import DATE
-from stockout_sk.ingest.aggregate import (
-    _DT,
-    _SEQ,
-    _Aggregator,
-    _empty_frame,
-    _KeyCodes,
-)
+from stockout_sk.ingest.aggregate import _DT, _SEQ, _Aggregator, _empty_frame, _KeyCodes
 from stockout_sk.ingest.dedup import _SeenKeys
 from stockout_sk.ingest.reader import _Span
 from stockout_sk.ingest.scan import _Chunk, _DatesPendingError, _FileScan

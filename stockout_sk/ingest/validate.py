@@ -67,12 +67,12 @@ class _Values:
         """The strings stripped of surrounding whitespace (once: checked, then typed)."""
         return self.strings.str.strip()
 
-    def text(self, stripped: pd.Series, index: pd.Index) -> pd.Series:
+    def text(self, index: pd.Index) -> pd.Series:
         """The rows' stripped text: as strings, or, for distinct values, as a categorical
         (distinct values that strip to the same text share its category)."""
         if self.codes is None:
-            return stripped
-        codes, categories = pd.factorize(stripped)
+            return self.stripped
+        codes, categories = pd.factorize(self.stripped)
         return pd.Series(
             pd.Categorical.from_codes(codes[self.codes], categories=categories, validate=False),
             index=index,
@@ -167,7 +167,7 @@ def _validate(
                 continue
             values = columns[source]
             stripped = values.stripped
-            typed[col] = values.text(stripped, index)
+            typed[col] = values.text(index)
             if col in required:
                 flag(values, stripped.eq("").to_numpy(dtype=bool), f"missing {col}")
     reason = np.array(texts, dtype=object)[code] if len(texts) > 1 else None
