@@ -140,7 +140,7 @@ def _validated_values(
     told from the rows' text)."""
     fields = dict(zip(scan.names, scan.header.fields, strict=False))
     for name, values in columns.items():
-        if _holds(values.stripped, "") or _holds(values.stripped, fields.get(name)):
+        if _holds(values.stripped, ["", fields.get(name)]):
             return None
     index = pd.RangeIndex(len(lines))
     typed, reason, counts = _validate(
@@ -153,12 +153,13 @@ def _validated_values(
     return _Chunk(raw=None, typed=typed, lines=lines)
 
 
-def _holds(strings: pd.Series, value: str | None) -> bool:
-    """Whether one of ``strings`` (Arrow-backed) is ``value`` (``None``: never), compared by
-    Arrow itself: a few distinct values, where pandas' comparison costs more than the work."""
-    if value is None:
-        return False
-    return bool(pc.any(pc.equal(pa.array(strings), value)).as_py())
+def _holds(strings: pd.Series, values: list[str | None]) -> bool:
+    """Whether one of ``strings`` (Arrow-backed) is one of ``values`` (``None`` stands for no
+    value), compared by Arrow itself: a few distinct strings, where pandas' comparisons cost
+    more than the work."""
+    text = pa.array(strings)
+    wanted = pa.array([v for v in values if v is not None], type=text.type)
+    return bool(pc.any(pc.is_in(text, value_set=wanted)).as_py())
 
 
 def _chunk_values(codes: np.ndarray | None, values: pd.Series, start: int, stop: int) -> _Values:
